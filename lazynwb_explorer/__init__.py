@@ -1,0 +1,56 @@
+"""lazynwb_explorer: lazy, remote-first NWB reading and exploration.
+
+A drop-in for lazynwb (`import lazynwb_explorer as lazynwb`): the same public names,
+parameters and defaults, reading only the bytes a call needs.
+"""
+
+from .catalog import clear_cache
+from .config import Config, config
+from .errors import (
+    ColumnError,
+    InternalPathError,
+    LazyNWBError,
+    MalformedFileError,
+    NotNWBError,
+    SchemaMismatchError,
+    SourceError,
+    TransportError,
+)
+from .frames import get_df, get_table_schema, merge_array_column
+from .paths import get_internal_path_info, get_internal_paths
+from .scan import read_nwb, scan_nwb
+from .table_reads import (
+    INTERNAL_COLUMN_NAMES,
+    NWB_PATH_COLUMN_NAME,
+    TABLE_INDEX_COLUMN_NAME,
+    TABLE_PATH_COLUMN_NAME,
+)
+from .tables import TABLE_SHORTCUTS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "INTERNAL_COLUMN_NAMES",
+    "NWB_PATH_COLUMN_NAME",
+    "TABLE_INDEX_COLUMN_NAME",
+    "TABLE_PATH_COLUMN_NAME",
+    "TABLE_SHORTCUTS",
+    "ColumnError",
+    "Config",
+    "InternalPathError",
+    "LazyNWBError",
+    "MalformedFileError",
+    "NotNWBError",
+    "SchemaMismatchError",
+    "SourceError",
+    "TransportError",
+    "clear_cache",
+    "config",
+    "get_df",
+    "get_internal_path_info",
+    "get_internal_paths",
+    "get_table_schema",
+    "merge_array_column",
+    "read_nwb",
+    "scan_nwb",
+]

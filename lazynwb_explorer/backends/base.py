@@ -1,0 +1,116 @@
+"""The small interface both storage backends (HDF5, Zarr) answer, and shared decoding.
+
+Everything above this layer sees plain data: attribute values as Python scalars, str, or
+lists; string datasets as numpy object arrays of str; object references as the referenced
+object's absolute path (str); compound rows as numpy structured arrays with references
+already turned into paths.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+Selection = slice | np.ndarray | None  # rows along axis 0: all, a slice, or sorted unique ids
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetMeta:
+    shape: tuple[int, ...]
+    dtype: np.dtype  # after decoding: object for strings and references
+    chunks: tuple[int, ...] | None = None
+    compression: str | None = None
+    filters: tuple[str, ...] = ()
+    is_string: bool = False
+    is_reference: bool = False
+    storage_dtype: str = ""  # how it is stored, for display (e.g. 'vlen str', '|S10', '<f8')
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    path: str
+    is_group: bool
+    attrs: dict[str, Any]
+    dataset: DatasetMeta | None = None  # for datasets
+    children: tuple[str, ...] = ()  # names, for groups; links resolved
+    is_link: bool = False  # a soft link to another object
+
+    @property
+    def is_dataset(self) -> bool:
+        return not self.is_group
+
+    @property
+    def neurodata_type(self) -> str | None:
+        value = self.attrs.get("neurodata_type")
+        return value if isinstance(value, str) else None
+
+
+class Backend(abc.ABC):
+    """An open NWB file (HDF5 or Zarr): metadata walks and row-selective reads."""
+
+    label: str
+
+    @abc.abstractmethod
+    def walk(self) -> dict[str, Node]:
+        """Every group and dataset below the root, keyed by absolute path ('/' included)."""
+
+    @abc.abstractmethod
+    def read(self, path: str, rows: Selection = None) -> np.ndarray:
+        """The dataset's values for the selected rows (axis 0), decoded."""
+
+    @abc.abstractmethod
+    def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Rows [a, b) for each span, concatenated along axis 0, fetched in one round."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the file (optional)."""
+
+
+def decode_scalar(value: Any) -> Any:
+    """An attribute value as plain Python data (str, int, float, bool, list)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SO" or value.dtype.kind == "U":
+            return [decode_scalar(v) for v in value.tolist()]
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [decode_scalar(v) for v in value]
+    return value
+
+
+def as_str_array(values: np.ndarray) -> np.ndarray:
+    """bytes / str / object values -> object array of str (None stays None)."""
+    out = np.empty(values.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, v in enumerate(values.reshape(-1).tolist()):
+        flat[i] = v.decode("utf-8", errors="replace") if isinstance(v, bytes) else v
+    return out
+
+
+def rows_to_spans(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Sorted unique row ids -> [(start, stop)) runs of consecutive rows."""
+    if len(rows) == 0:
+        return []
+    rows = np.asarray(rows, dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(rows)]])
+    return [(int(rows[a]), int(rows[b - 1]) + 1) for a, b in zip(starts, stops)]
+
+
+def selection_to_spans(rows: Selection, n: int) -> list[tuple[int, int]]:
+    if rows is None:
+        return [(0, n)] if n else []
+    if isinstance(rows, slice):
+        start, stop, step = rows.indices(n)
+        if step != 1:
+            return rows_to_spans(np.arange(start, stop, step))
+        return [(start, stop)] if stop > start else []
+    return rows_to_spans(np.asarray(rows))

@@ -1,0 +1,241 @@
+"""Zarr (v2, as written by hdmf-zarr) through zarr-python over our own read-only store.
+
+The store maps zarr keys to Reader.get: one GET per key, and `getitems` fetches all the
+chunks of a selection in one concurrent round. Consolidated metadata (.zmetadata, which
+hdmf-zarr writes) gives the whole tree in one GET.
+
+hdmf-zarr may store object references (and other object columns) with numcodecs' Pickle
+codec. Unpickling runs code chosen by the file's author, so the store rewrites that codec id
+in the metadata to `safe_pickle` (codecs.SafePickle), which only builds plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.storage import BaseStore
+
+from ..errors import MalformedFileError, NotNWBError, SourceError
+from ..sources import Source
+from ..transport import LocalReader, Reader
+from .base import (
+    Backend,
+    DatasetMeta,
+    Node,
+    Selection,
+    as_str_array,
+    decode_scalar,
+    selection_to_spans,
+)
+from .codecs import SAFE_PICKLE_ID, register_safe_codecs
+
+_METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
+
+
+def _make_pickle_safe(raw: bytes) -> bytes:
+    if b'"pickle"' not in raw:
+        return raw
+    return raw.replace(b'"id": "pickle"', f'"id": "{SAFE_PICKLE_ID}"'.encode()).replace(
+        b'"id":"pickle"', f'"id":"{SAFE_PICKLE_ID}"'.encode()
+    )
+
+
+class ReaderStore(BaseStore):
+    """A read-only zarr v2 store over a Reader (local directory or object-store prefix)."""
+
+    _writeable = False
+    _erasable = False
+
+    def __init__(self, reader: Reader):
+        self.reader = reader
+
+    def _fix(self, key: str, value: bytes) -> bytes:
+        return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in _METADATA_KEYS else value
+
+    def __getitem__(self, key: str) -> bytes:
+        value = self.reader.get(key)
+        if value is None:
+            raise KeyError(key)
+        return self._fix(key, value)
+
+    def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, bytes]:
+        found = self.reader.get_many(list(keys))
+        return {k: self._fix(k, v) for k, v in found.items() if v is not None}
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.reader.get(key) is not None
+
+    def listdir(self, path: str = "") -> list[str]:
+        if isinstance(self.reader, LocalReader):
+            try:
+                return sorted(os.listdir(self.reader.path / path))
+            except OSError:
+                return []
+        raise SourceError(
+            "remote Zarr store without consolidated metadata (.zmetadata) cannot be listed",
+            source=self.reader.uri,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        if not isinstance(self.reader, LocalReader):
+            return iter(())
+        root = self.reader.path
+        return (
+            os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
+            for d, _, files in os.walk(root)
+            for f in files
+        )
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
+
+    def __delitem__(self, key: str) -> None:
+        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
+
+
+class ZarrBackend(Backend):
+    def __init__(self, source: Source):
+        register_safe_codecs()
+        self.label = source.label
+        self.source = source
+        self._lock = threading.RLock()
+        self.store = ReaderStore(source.reader())
+        try:
+            if self.store.reader.get(".zmetadata") is not None:
+                self.root = zarr.open_consolidated(self.store, mode="r")
+            else:
+                self.root = zarr.open_group(self.store, mode="r")
+        except SourceError:
+            raise
+        except (KeyError, ValueError, json.JSONDecodeError) as exc:
+            raise NotNWBError(f"cannot be opened as Zarr: {exc}", source=self.label) from exc
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def _attrs(self, obj: Any) -> dict[str, Any]:
+        return {k: self._decode_attr(v) for k, v in dict(obj.attrs).items()}
+
+    def _decode_attr(self, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("zarr_dtype") in ("object", "region"):
+            value = value.get("value")  # hdmf-zarr's wrapped object reference
+        if isinstance(value, dict) and "path" in value and ("source" in value or "object_id" in value):
+            return _ref_path(value)
+        if isinstance(value, list):
+            return [self._decode_attr(v) for v in value]
+        return decode_scalar(value)
+
+    def _meta(self, arr: zarr.Array) -> DatasetMeta:
+        filters = tuple(f.codec_id for f in (arr.filters or []))
+        is_object = arr.dtype == object
+        is_string = is_object and any(f in ("vlen-utf8", "vlen-bytes") for f in filters)
+        is_ref = is_object and not is_string
+        return DatasetMeta(
+            shape=tuple(arr.shape),
+            dtype=arr.dtype,
+            chunks=tuple(arr.chunks),
+            compression=arr.compressor.codec_id if arr.compressor else None,
+            filters=filters,
+            is_string=is_string or arr.dtype.kind in "SU",
+            is_reference=is_ref and arr.attrs.get("zarr_dtype") in ("object", "region"),
+            storage_dtype=f"object[{','.join(filters)}]" if is_object else arr.dtype.str,
+        )
+
+    def walk(self) -> dict[str, Node]:
+        with self._lock:
+            nodes: dict[str, Node] = {}
+            self._walk_group(self.root, "/", nodes)
+            return nodes
+
+    def _walk_group(self, group: zarr.Group, path: str, nodes: dict[str, Node]) -> None:
+        attrs = self._attrs(group)
+        links = {link.get("name"): link for link in attrs.pop("zarr_link", []) or [] if isinstance(link, dict)}
+        names = sorted(set(group.keys()) | set(links))
+        nodes[path] = Node(path, True, attrs, children=tuple(names))
+        for name in names:
+            child_path = f"{path.rstrip('/')}/{name}"
+            if name in links and name not in group:
+                target = _ref_path(links[name])
+                nodes[child_path] = Node(child_path, True, {"target": target}, is_link=True)
+                continue
+            obj = group[name]
+            if isinstance(obj, zarr.Group):
+                self._walk_group(obj, child_path, nodes)
+            else:
+                nodes[child_path] = Node(child_path, False, self._attrs(obj), dataset=self._meta(obj))
+
+    # -- data ---------------------------------------------------------------------------
+
+    def _array(self, path: str) -> zarr.Array:
+        try:
+            obj = self.root[path.lstrip("/")]
+        except KeyError as exc:
+            raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
+        if not isinstance(obj, zarr.Array):
+            raise MalformedFileError("not a dataset", source=self.label, path=path)
+        return obj
+
+    def read(self, path: str, rows: Selection = None) -> np.ndarray:
+        arr = self._array(path)
+        if arr.ndim == 0:
+            return self._decode(arr, np.asarray(arr[()]))
+        return self.read_spans(path, selection_to_spans(rows, arr.shape[0]))
+
+    def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        arr = self._array(path)
+        spans = [(a, b) for a, b in spans if b > a]
+        if not spans:
+            return self._decode(arr, np.empty((0, *arr.shape[1:]), dtype=arr.dtype))
+        index = np.concatenate([np.arange(a, b) for a, b in spans])
+        try:
+            if len(spans) == 1:
+                data = arr[spans[0][0] : spans[0][1]]
+            else:  # one orthogonal selection: zarr fetches every chunk in one getitems round
+                data = arr.get_orthogonal_selection((index,))
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
+        return self._decode(arr, np.asarray(data))
+
+    def _decode(self, arr: zarr.Array, data: np.ndarray) -> np.ndarray:
+        if data.dtype.kind == "S":
+            return as_str_array(data)
+        if data.dtype == object:
+            out = np.empty(data.shape, dtype=object)
+            flat = out.reshape(-1)
+            for i, v in enumerate(data.reshape(-1).tolist()):
+                flat[i] = _decode_object(v)
+            return out
+        if data.dtype.names:
+            out = data.copy()
+            for name in data.dtype.names:
+                if data.dtype.fields[name][0].kind == "O":
+                    out[name] = self._decode(arr, data[name])
+            return out
+        return data
+
+
+def _ref_path(value: dict[str, Any]) -> str | None:
+    path = value.get("path")
+    if not isinstance(path, str):
+        return None
+    return "/" + path.lstrip("/")
+
+
+def _decode_object(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, dict) and "path" in value:
+        return _ref_path(value)
+    if isinstance(value, list | tuple):
+        return tuple(_decode_object(v) for v in value)
+    return value

@@ -1,0 +1,229 @@
+"""A file's tree as plain data (groups, datasets, attributes, shapes, dtypes, layouts).
+
+`open_catalog(source)` opens the right backend (by content, not suffix), walks the tree once
+and keeps it in memory per source, so later calls about the same file cost no requests.
+Local files are re-walked when their size or mtime changes; `config.disable_cache` turns the
+memory cache off.
+
+`internal_paths(...)` implements lazynwb's get_internal_paths filtering rules.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from .backends.base import Backend, Node
+from .config import config
+from .errors import InternalPathError, LazyNWBError, NotNWBError
+from .sources import Source, detect_format
+
+_MAX_OPEN = 128
+
+
+class Catalog:
+    """An open file and its walked tree."""
+
+    def __init__(self, source: Source, backend: Backend, nodes: dict[str, Node]):
+        self.source = source
+        self.backend = backend
+        self.nodes = nodes
+        self.small_arrays: dict[str, Any] = {}  # e.g. VectorIndex arrays, read once per file
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+    def get(self, path: str) -> Node | None:
+        return self.nodes.get(normalize_path(path))
+
+    def require(self, path: str) -> Node:
+        node = self.get(path)
+        if node is None:
+            raise InternalPathError("no such path in the file", source=self.label, path=normalize_path(path))
+        return node
+
+    def children(self, path: str) -> list[Node]:
+        node = self.require(path)
+        base = node.path.rstrip("/")
+        return [self.nodes[f"{base}/{name}"] for name in node.children if f"{base}/{name}" in self.nodes]
+
+    def is_table(self, path: str) -> bool:
+        node = self.get(path)
+        return bool(node and node.is_group and "colnames" in node.attrs)
+
+    def is_timeseries(self, path: str) -> bool:
+        node = self.get(path)
+        if node is None or not node.is_group:
+            return False
+        names = set(node.children)
+        return "data" in names and ("timestamps" in names or "starting_time" in names)
+
+
+def normalize_path(path: str) -> str:
+    """'/units', 'units', '/units/' -> '/units'."""
+    return "/" + str(path).strip().strip("/") if str(path).strip("/") else "/"
+
+
+_cache: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()
+_cache_lock = threading.Lock()
+_open_locks: dict[str, threading.Lock] = {}
+
+
+def _identity(source: Source) -> tuple:
+    if source.is_remote:
+        return ()
+    try:
+        st = os.stat(source.uri)
+        return (st.st_size, st.st_mtime_ns)
+    except OSError:
+        return ()
+
+
+def _build(source: Source) -> Catalog:
+    fmt = detect_format(source)
+    if fmt == "hdf5":
+        from .backends.hdf5 import HDF5Backend
+
+        backend: Backend = HDF5Backend(source)
+    else:
+        from .backends.zarr import ZarrBackend
+
+        backend = ZarrBackend(source)
+    try:
+        nodes = backend.walk()
+    except LazyNWBError:
+        backend.close()
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a broken file gets a name
+        backend.close()
+        raise NotNWBError(f"cannot read the file's structure: {exc}", source=source.label) from exc
+    root = nodes.get("/")
+    if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
+        backend.close()
+        raise NotNWBError("not an NWB file (no nwb_version on the root group)", source=source.label)
+    return Catalog(source, backend, nodes)
+
+
+def open_catalog(source: Source) -> Catalog:
+    """The catalog for a source, from memory when it is known and unchanged."""
+    if config.disable_cache:
+        return _build(source)
+    key = source.uri
+    with _cache_lock:
+        lock = _open_locks.setdefault(key, threading.Lock())
+    with lock:
+        identity = _identity(source)
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None and hit[0] == identity:
+                _cache.move_to_end(key)
+                return hit[1]
+        catalog = _build(source)
+        with _cache_lock:
+            old = _cache.pop(key, None)
+            _cache[key] = (identity, catalog)
+            while len(_cache) > _MAX_OPEN:
+                _cache.popitem(last=False)[1][1].backend.close()
+        if old is not None:
+            old[1].backend.close()
+        return catalog
+
+
+def clear_cache() -> None:
+    """Close every open file and forget every catalog."""
+    with _cache_lock:
+        items = list(_cache.values())
+        _cache.clear()
+    for _, catalog in items:
+        catalog.backend.close()
+
+
+# -- lazynwb's get_internal_paths rules -------------------------------------------------
+
+_CONTAINER_TYPES = {"NWBFile", "ProcessingModule"}
+
+
+def internal_paths(
+    catalog: Catalog,
+    include_child_datasets: bool = False,
+    include_table_columns: bool = False,
+    include_metadata: bool = False,
+    include_specifications: bool = False,
+    parents: bool = False,
+) -> list[str]:
+    """User-level paths: tables, time series and other typed objects, filtered as lazynwb."""
+    out: list[str] = []
+
+    def visit(path: str) -> None:
+        node = catalog.nodes.get(path)
+        if node is None:
+            return
+        if path.startswith("/specifications"):
+            if not include_specifications:
+                return
+            out.append(path)
+        shape = node.dataset.shape if node.dataset else None
+        is_scalar = shape is not None and (shape == () or shape == (1,))
+        is_rate_start = path.endswith("/starting_time") and "rate" in node.attrs
+        if is_scalar and not (include_child_datasets and is_rate_start):
+            return
+        if not path.startswith("/specifications"):
+            is_metadata = is_scalar or path.startswith("/general")
+            if is_rate_start and include_child_datasets:
+                out.append(path)
+            elif is_metadata:
+                if not include_metadata:
+                    return
+                out.append(path)
+            elif catalog.is_timeseries(path):
+                out.append(path)
+            elif node.neurodata_type and node.neurodata_type not in _CONTAINER_TYPES:
+                out.append(path)
+            elif node.is_dataset and shape and include_child_datasets:
+                out.append(path)
+        if node.is_link or node.is_dataset:
+            return
+        if catalog.is_table(path) and not include_table_columns:
+            return
+        for name in node.children:
+            visit(f"{path.rstrip('/')}/{name}")
+
+    visit("/")
+    out = [p for p in dict.fromkeys(out) if p != "/"]
+    if parents:  # typed ancestors too (processing modules, interfaces), as lazynwb lists them
+        for path in list(out):
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                ancestor = "/" + "/".join(parts[:depth])
+                node = catalog.nodes.get(ancestor)
+                if node is not None and node.neurodata_type and node.neurodata_type != "NWBFile":
+                    out.append(ancestor)
+        return sorted(set(out))
+    prefixes = {p.rsplit("/", 1)[0] for p in out}
+    return sorted(
+        p for p in out
+        if p not in prefixes or catalog.is_table(p) or catalog.is_timeseries(p)
+    )
+
+
+def path_info(catalog: Catalog, path: str) -> dict[str, Any]:
+    """What lazynwb's get_internal_path_info reports for a path, with real attribute values."""
+    node = catalog.require(path)
+    meta = node.dataset
+    return {
+        "is_group": node.is_group,
+        "is_dataset": node.is_dataset,
+        "shape": meta.shape if meta else None,
+        "dtype": str(meta.dtype) if meta and not (meta.is_string or meta.is_reference) else (
+            ("str" if meta.is_string else "reference") if meta else None
+        ),
+        "neurodata_type": node.neurodata_type,
+        "is_timeseries": catalog.is_timeseries(node.path),
+        "is_table": catalog.is_table(node.path),
+        "chunks": meta.chunks if meta else None,
+        "compression": meta.compression if meta else None,
+        "attrs": dict(node.attrs),
+    }

@@ -1,0 +1,112 @@
+"""Global settings, with lazynwb's field names so existing code configures us unchanged.
+
+`config` is one mutable object read at call time (never cached at import), so
+`lazynwb_explorer.config.anon = True` takes effect on the next call. Each field can also be
+set from the environment with the `LAZYNWB_` prefix lazynwb uses (e.g. `LAZYNWB_ANON=1`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: Any) -> Any:
+    raw = os.environ.get(f"LAZYNWB_{name.upper()}")
+    if raw is None:
+        return default
+    if isinstance(default, bool) or name == "anon":
+        return raw.strip().lower() in _TRUE
+    if isinstance(default, dict):
+        return json.loads(raw)
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "lazynwb_explorer")
+
+
+@dataclasses.dataclass
+class Config:
+    """Settings shared by every call.
+
+    lazynwb's fields:
+        use_polars: return polars DataFrames by default (pandas otherwise).
+        use_remfile, use_obstore: accepted for compatibility; remote reads always go through
+            our own pooled range transport (obstore underneath), which subsumes both.
+        anon: anonymous (unsigned) access to object stores; None = try credentials, and fall
+            back to unsigned requests when none are found.
+        fsspec_storage_options: store options (endpoint_url, region, key, secret, ...), in
+            fsspec / s3fs spelling; translated for the transport.
+        disable_cache: do not keep per-file catalogs between calls.
+
+    Ours:
+        storage_options: obstore-spelled options, merged over the translated fsspec ones.
+        request_timeout: seconds one request may take before it is retried.
+        max_retries / retry_deadline: bounds on retrying 5xx, resets, timeouts, short reads.
+        max_concurrency: range requests in flight at once, across all files of a call.
+        block_size: bytes fetched per read of an HDF5 file through the range reader.
+        dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
+            these at servers on 127.0.0.1).
+        cache_dir: where persistent catalogs live.
+    """
+
+    use_polars: bool = dataclasses.field(default_factory=lambda: _env("use_polars", False))
+    use_remfile: bool = dataclasses.field(default_factory=lambda: _env("use_remfile", True))
+    use_obstore: bool = dataclasses.field(default_factory=lambda: _env("use_obstore", False))
+    anon: bool | None = dataclasses.field(default_factory=lambda: _env("anon", None))
+    fsspec_storage_options: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: _env("fsspec_storage_options", {})
+    )
+    disable_cache: bool = dataclasses.field(default_factory=lambda: _env("disable_cache", False))
+    storage_options: dict[str, Any] = dataclasses.field(
+        default_factory=lambda: _env("storage_options", {})
+    )
+    request_timeout: float = dataclasses.field(
+        default_factory=lambda: _env("request_timeout", 30.0)
+    )
+    max_retries: int = dataclasses.field(default_factory=lambda: _env("max_retries", 5))
+    retry_deadline: float = dataclasses.field(
+        default_factory=lambda: _env("retry_deadline", 120.0)
+    )
+    max_concurrency: int = dataclasses.field(default_factory=lambda: _env("max_concurrency", 32))
+    block_size: int = dataclasses.field(default_factory=lambda: _env("block_size", 512 * 1024))
+    dandi_api_url: str = dataclasses.field(
+        default_factory=lambda: _env("dandi_api_url", "https://api.dandiarchive.org/api")
+    )
+    dandi_bucket_url: str = dataclasses.field(
+        default_factory=lambda: _env("dandi_bucket_url", "s3://dandiarchive")
+    )
+    cache_dir: str = dataclasses.field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
+
+    def __repr__(self) -> str:  # never print secrets held in storage options
+        fields = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                value = {k: ("***" if _is_secret(k) else v) for k, v in value.items()}
+            fields.append(f"{f.name}={value!r}")
+        return f"Config({', '.join(fields)})"
+
+
+def _is_secret(key: str) -> bool:
+    key = key.lower()
+    return any(word in key for word in ("secret", "token", "password", "key", "session"))
+
+
+config = Config()
+
+
+def resolve_as_polars(as_polars: bool | None) -> bool:
+    """An explicit `as_polars` wins; otherwise `config.use_polars` decides."""
+    return config.use_polars if as_polars is None else bool(as_polars)

@@ -1,0 +1,129 @@
+"""Running per-file work over many sources: concurrent, ordered, named failures, progress.
+
+Files are independent, so they are read concurrently (a bounded number in flight); results
+come back in the order of the sources, every time. A failure is re-raised naming its file;
+with `ignore_errors=True` it becomes a warning and the file is skipped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from tqdm.auto import tqdm
+
+from .errors import InternalPathError, LazyNWBError
+from .sources import Source
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FILES_IN_FLIGHT = 16
+
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _files_executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=FILES_IN_FLIGHT, thread_name_prefix="lazynwb-file"
+            )
+        return _executor
+
+
+class Missing:
+    """Marker result: the table (or path) is not in this file."""
+
+    def __init__(self, error: InternalPathError):
+        self.error = error
+
+
+def name_errors(source: Source, call: Callable[[], T]) -> T:
+    """Run per-file work so that any failure names the file."""
+    try:
+        return call()
+    except LazyNWBError:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        raise LazyNWBError(f"{type(exc).__name__}: {exc}", source=source.label) from exc
+
+
+def map_sources(
+    sources: Sequence[Source],
+    work: Callable[[Source], T],
+    *,
+    parallel: bool = True,
+    ignore_errors: bool = False,
+    disable_progress: bool = False,
+    desc: str = "Reading NWB files",
+) -> Iterator[tuple[Source, T | Missing]]:
+    """Yield (source, result) in source order; a missing path yields a Missing marker."""
+
+    def run(source: Source) -> T | Missing:
+        try:
+            return name_errors(source, lambda: work(source))
+        except InternalPathError as exc:
+            return Missing(exc)
+
+    bar = tqdm(total=len(sources), desc=desc, unit="file", disable=disable_progress or len(sources) < 2)
+    try:
+        if parallel and len(sources) > 1:
+            executor = _files_executor()
+            futures = [executor.submit(run, s) for s in sources]
+            try:
+                for source, future in zip(sources, futures):
+                    yield source, _settle(source, future.result, ignore_errors)
+                    bar.update()
+            finally:
+                for future in futures:
+                    future.cancel()
+        else:
+            for source in sources:
+                yield source, _settle(source, lambda s=source: run(s), ignore_errors)
+                bar.update()
+    finally:
+        bar.close()
+
+
+_SKIPPED = object()
+
+
+def _settle(source: Source, get: Callable[[], T], ignore_errors: bool):  # type: ignore[no-untyped-def]
+    try:
+        return get()
+    except LazyNWBError as exc:
+        if not ignore_errors:
+            raise
+        warnings.warn(f"skipped {source.label}: {exc}", stacklevel=4)
+        return _SKIPPED
+
+
+def is_skipped(result: object) -> bool:
+    return result is _SKIPPED
+
+
+def report_missing(missing: list[InternalPathError], total: int, raise_on_missing: bool) -> None:
+    """Missing in every file is an error (naming them); in some files, a warning, or an error
+    with raise_on_missing=True."""
+    if not missing:
+        return
+    if raise_on_missing or len(missing) == total:
+        raise missing[0] if len(missing) == 1 else InternalPathError(
+            f"not found in {len(missing)} of {total} files: "
+            + "; ".join(str(e) for e in missing[:5])
+            + (" ..." if len(missing) > 5 else "")
+        )
+    warnings.warn(
+        f"skipped {len(missing)} of {total} files without the path: "
+        + "; ".join(str(e) for e in missing[:5]),
+        stacklevel=3,
+    )

@@ -1,0 +1,45 @@
+"""lazynwb's path discovery API: get_internal_paths and get_internal_path_info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .catalog import internal_paths, open_catalog, path_info
+from .multifile import name_errors
+from .sources import PathLike, to_source
+
+
+def get_internal_paths(
+    nwb_path: PathLike,
+    include_child_datasets: bool = False,
+    include_table_columns: bool = False,
+    include_metadata: bool = False,
+    include_specifications: bool = False,
+    parents: bool = False,
+) -> list[str]:
+    """Internal paths of tables, time series and other NWB objects in the file."""
+    source = to_source(nwb_path)
+    catalog = name_errors(source, lambda: open_catalog(source))
+    return internal_paths(
+        catalog, include_child_datasets, include_table_columns, include_metadata,
+        include_specifications, parents,
+    )
+
+
+def get_internal_path_info(
+    nwb_path: PathLike,
+    include_child_datasets: bool = False,
+    include_table_columns: bool = False,
+    include_metadata: bool = False,
+    include_specifications: bool = False,
+    parents: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """The same paths, each with is_group, is_dataset, shape, dtype, neurodata_type,
+    is_timeseries and its decoded attributes."""
+    source = to_source(nwb_path)
+    catalog = name_errors(source, lambda: open_catalog(source))
+    paths = internal_paths(
+        catalog, include_child_datasets, include_table_columns, include_metadata,
+        include_specifications, parents,
+    )
+    return {path: path_info(catalog, path) for path in paths}

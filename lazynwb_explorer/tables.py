@@ -1,0 +1,334 @@
+"""NWB DynamicTables: columns described from the catalog, read row-selectively into polars.
+
+Column kinds (all from metadata, no data read):
+  scalar   one value per row (numbers, bools, strings, object references as paths)
+  ndarray  a fixed-shape array per row (waveform_mean) -> polars Array
+  ragged   VectorData + VectorIndex (spike_times) -> polars List; doubly ragged -> List(List)
+A DynamicTableRegion is a scalar or ragged column of row numbers into another table.
+
+Reading rows of a ragged column reads its index (small, kept per open file), then only the
+data spans of the selected rows, in one round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from .backends.base import DatasetMeta
+from .catalog import Catalog, normalize_path
+from .errors import InternalPathError, MalformedFileError
+
+logger = logging.getLogger(__name__)
+
+TABLE_SHORTCUTS = {
+    "trials": "/intervals/trials",
+    "epochs": "/intervals/epochs",
+    "electrodes": "/general/extracellular_ephys/electrodes",
+    "units": "/units",
+    "optophysiology": "/general/optophysiology",
+    "session": "/general",
+}
+
+# Read the whole ragged data when the selected rows cover at least this share of it.
+_FULL_READ_SHARE = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    data_path: str
+    meta: DatasetMeta
+    index_paths: tuple[str, ...] = ()  # outermost first (X_index_index, X_index)
+    description: str = ""
+    neurodata_type: str | None = None
+
+    @property
+    def is_ragged(self) -> bool:
+        return bool(self.index_paths)
+
+    @property
+    def is_ndarray(self) -> bool:
+        return not self.index_paths and len(self.meta.shape) > 1
+
+    @property
+    def is_array(self) -> bool:
+        """lazynwb's 'array column': ragged or multi-dimensional per row."""
+        return self.is_ragged or self.is_ndarray
+
+    @property
+    def dtype(self) -> pl.DataType:
+        inner = polars_dtype(self.meta)
+        if len(self.meta.shape) > 1:
+            inner = pl.Array(inner, self.meta.shape[1:])
+        for _ in self.index_paths:
+            inner = pl.List(inner)
+        return inner
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    source_label: str
+    path: str
+    length: int
+    columns: dict[str, Column]
+
+    def schema(self, exclude_array_columns: bool = False) -> dict[str, pl.DataType]:
+        return {
+            n: c.dtype for n, c in self.columns.items() if not (exclude_array_columns and c.is_array)
+        }
+
+
+def polars_dtype(meta: DatasetMeta) -> pl.DataType:
+    """The polars type of one element of a dataset (before ragged / n-D wrapping)."""
+    if meta.is_string or meta.is_reference:
+        return pl.String
+    dtype = meta.dtype
+    if dtype.names:
+        return pl.Struct(
+            {name: polars_dtype(DatasetMeta((), dtype.fields[name][0])) for name in dtype.names}
+        )
+    if dtype.kind == "O":
+        return pl.String
+    if dtype.kind in "SU":
+        return pl.String
+    if dtype.kind == "V":  # opaque bytes
+        return pl.Binary
+    return pl.Series(np.empty(0, dtype=dtype)).dtype
+
+
+# -- finding a table ----------------------------------------------------------------------
+
+
+def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = False) -> str:
+    """A table path from an exact path, a shortcut (units, trials, ...) or part of a path."""
+    term = str(search_term).strip()
+    shortcut = TABLE_SHORTCUTS.get(term.strip("/"))
+    candidates = [normalize_path(term)] + ([shortcut] if shortcut else [])
+    for path in candidates:
+        node = catalog.get(path)
+        if node is not None and node.is_group:
+            return path
+    if exact_path:
+        raise InternalPathError("table not found", source=catalog.label, path=normalize_path(term))
+    tables = [p for p, n in catalog.nodes.items() if n.is_group and (
+        "colnames" in n.attrs or catalog.is_timeseries(p))]
+    needle = term.strip("/").lower()
+    ends = [p for p in tables if p.lower().endswith("/" + needle)]
+    contains = [p for p in tables if needle in p.lower()]
+    matches = ends or contains or difflib.get_close_matches(normalize_path(term), tables, n=3, cutoff=0.5)
+    if not matches:
+        raise InternalPathError(
+            f"table {search_term!r} not found; tables in this file: {sorted(tables)}",
+            source=catalog.label,
+            path=normalize_path(term),
+        )
+    if len(matches) > 1:
+        warnings.warn(
+            f"{search_term!r} matches several paths in {catalog.label}: {matches}; using {matches[0]!r}",
+            stacklevel=3,
+        )
+    elif matches[0] != normalize_path(term):
+        logger.info("using %r for %r in %s", matches[0], search_term, catalog.label)
+    return matches[0]
+
+
+# -- describing a table -------------------------------------------------------------------
+
+
+def describe_table(catalog: Catalog, table_path: str) -> Table:
+    """A table's columns and length from metadata only. Misaligned columns are skipped
+    with a warning that names them."""
+    table_path = normalize_path(table_path)
+    node = catalog.require(table_path)
+    if not node.is_group:
+        raise InternalPathError("not a table (a dataset)", source=catalog.label, path=table_path)
+    datasets = {
+        child.path.rsplit("/", 1)[1]: child
+        for child in catalog.children(table_path)
+        if child.is_dataset and child.dataset is not None
+    }
+    index_of: dict[str, str] = {}  # target name -> index name
+    for name, child in datasets.items():
+        if child.neurodata_type == "VectorIndex" or (
+            name.endswith("_index") and name.removesuffix("_index") in datasets
+        ):
+            target = child.attrs.get("target")
+            target_name = target.rsplit("/", 1)[-1] if isinstance(target, str) else name.removesuffix("_index")
+            index_of[target_name] = name
+    index_names = set(index_of.values())
+    columns: dict[str, Column] = {}
+    for name, child in datasets.items():
+        if name in index_names:
+            continue
+        chain = []
+        inner = name
+        while inner in index_of:
+            inner = index_of[inner]
+            chain.append(f"{table_path}/{inner}")
+        assert child.dataset is not None
+        if not child.dataset.shape:
+            continue  # a scalar dataset is not a column
+        columns[name] = Column(
+            name=name,
+            data_path=child.path,
+            meta=child.dataset,
+            index_paths=tuple(reversed(chain)),
+            description=str(child.attrs.get("description", "")),
+            neurodata_type=child.neurodata_type,
+        )
+    length = _table_length(catalog, table_path, columns)
+    for name in list(columns):
+        column = columns[name]
+        outer = catalog.get(column.index_paths[0]) if column.index_paths else None
+        n = (outer.dataset.shape[0] if outer and outer.dataset else column.meta.shape[0])
+        if n != length:
+            warnings.warn(
+                f"column {name!r} of {table_path} in {catalog.label} has {n} rows, the table "
+                f"has {length}: skipped",
+                stacklevel=3,
+            )
+            del columns[name]
+    return Table(catalog.label, table_path, length, dict(sorted(columns.items())))
+
+
+def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column]) -> int:
+    if "id" in columns:
+        return columns["id"].meta.shape[0]
+    lengths = []
+    for column in columns.values():
+        if column.index_paths:
+            outer = catalog.get(column.index_paths[0])
+            if outer and outer.dataset:
+                lengths.append(outer.dataset.shape[0])
+        else:
+            lengths.append(column.meta.shape[0])
+    if not lengths:
+        return 0
+    return max(set(lengths), key=lengths.count)  # the length most columns agree on
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _index(catalog: Catalog, path: str) -> np.ndarray:
+    """A VectorIndex, read once per open file (they are small: one integer per row)."""
+    store = catalog.small_arrays
+    if path not in store:
+        store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
+    return store[path]
+
+
+def _bounds(index: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    stops = index[rows]
+    starts = np.where(rows > 0, index[np.maximum(rows - 1, 0)], 0)
+    return starts, stops
+
+
+def _to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    if isinstance(dtype, pl.Struct):
+        frame = pl.DataFrame({f: _to_series(f, values[f], t) for f, t in dtype.to_schema().items()})
+        return frame.to_struct(name)
+    if values.dtype == object:
+        return pl.Series(name, values.tolist(), dtype=dtype)
+    if values.ndim > 1:
+        return pl.Series(name, values, dtype=pl.Array(_leaf(dtype), values.shape[1:]))
+    return pl.Series(name, values, dtype=dtype)
+
+
+def _leaf(dtype: pl.DataType) -> pl.DataType:
+    while isinstance(dtype, pl.Array | pl.List):
+        dtype = dtype.inner
+    return dtype
+
+
+def _wrap_lists(name: str, flat: pl.Series, offsets_levels: list[np.ndarray]) -> pl.Series:
+    """Build List(...(flat)) from offsets, innermost level last in offsets_levels."""
+    values = flat.to_arrow()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    for offsets in reversed(offsets_levels):
+        values = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
+    return pl.Series(name, values)
+
+
+def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> pl.Series:
+    """One column's values for the given rows (None = all), as a polars Series."""
+    backend = catalog.backend
+    leaf_dtype = polars_dtype(column.meta)
+    if not column.index_paths:
+        if rows is not None and len(rows) == 0:
+            values = backend.read_spans(column.data_path, [])
+        else:
+            values = backend.read(column.data_path, rows)
+        return _to_series(column.name, values, leaf_dtype)
+    selected = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    # Walk the index chain outermost -> innermost, turning row ids into element spans.
+    offsets_levels: list[np.ndarray] = []
+    current = selected
+    for level, index_path in enumerate(column.index_paths):
+        index = _index(catalog, index_path)
+        if len(current) and (current.max() >= len(index)):
+            raise MalformedFileError("row outside the index", source=catalog.label, path=index_path)
+        starts, stops = _bounds(index, current)
+        counts = stops - starts
+        if np.any(counts < 0):
+            raise MalformedFileError("index is not monotonic", source=catalog.label, path=index_path)
+        offsets_levels.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        if level < len(column.index_paths) - 1:
+            current = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)]) if len(starts) else np.empty(0, np.int64)
+        else:
+            current = (starts, stops)
+    starts, stops = current  # type: ignore[misc]
+    total = int(column.meta.shape[0])
+    needed = int((stops - starts).sum()) if len(starts) else 0
+    if needed and needed >= _FULL_READ_SHARE * total:
+        data = backend.read(column.data_path)
+        flat = np.concatenate([data[a:b] for a, b in zip(starts, stops)]) if len(starts) else data[:0]
+    else:
+        spans = [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
+        data = backend.read_spans(column.data_path, _merge_adjacent(spans))
+        flat = data  # spans were read in order; adjacency merge keeps the order
+    return _wrap_lists(column.name, _to_series(column.name, flat, leaf_dtype), offsets_levels)
+
+
+def _merge_adjacent(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join spans that touch (b == next a) - same elements, fewer reads. Keeps order, so the
+    concatenated result equals the per-span concatenation."""
+    out: list[list[int]] = []
+    for a, b in spans:
+        if out and out[-1][1] == a:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def read_rows(
+    catalog: Catalog,
+    table: Table,
+    column_names: Sequence[str],
+    rows: np.ndarray | None,
+) -> pl.DataFrame:
+    """The named columns for the given rows (None = all), in the order asked. With no names,
+    an empty frame (width 0): callers add the internal columns for the row count."""
+    n = table.length if rows is None else len(rows)
+    data = {}
+    for name in column_names:
+        column = table.columns[name]
+        series = read_column(catalog, column, rows, table.length)
+        if len(series) != n:
+            raise MalformedFileError(
+                f"column {name!r} gave {len(series)} rows, expected {n}",
+                source=catalog.label,
+                path=table.path,
+            )
+        data[name] = series
+    return pl.DataFrame(data) if data else pl.DataFrame()

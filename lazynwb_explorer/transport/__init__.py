@@ -1,0 +1,21 @@
+"""Byte transport: range readers for every scheme, one shared pool, retries, counters."""
+
+from .counters import Counters, counting, totals
+from .rangefile import RangeFile, coalesce
+from .readers import LocalReader, ObjectReader, Reader, forget_reader, open_reader
+from .stores import clear_stores, discover_bucket_region
+
+__all__ = [
+    "Counters",
+    "LocalReader",
+    "ObjectReader",
+    "RangeFile",
+    "Reader",
+    "clear_stores",
+    "coalesce",
+    "counting",
+    "discover_bucket_region",
+    "forget_reader",
+    "open_reader",
+    "totals",
+]

@@ -1,0 +1,244 @@
+"""Byte-range readers: one small interface over local files and object stores.
+
+A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and
+`get(key)` / `get_many(keys)` for objects below it (a Zarr store's keys). Remote reads go
+through obstore (Rust, releases the GIL, pools connections per bucket) on a shared thread pool
+bounded by `config.max_concurrency`, with our retry policy, and are counted.
+
+The first remote read also learns the object's size and ETag (no separate HEAD); later reads
+send If-Match, so a file that changes on the server mid-session is an error, never a mix of
+two versions.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import obstore
+from obstore.exceptions import (
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnauthenticatedError,
+)
+
+from ..config import config
+from ..errors import SourceError, TransportError, redact
+from . import counters
+from .retry import Retryable, with_retries
+from .stores import get_store
+
+_pool_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def shared_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The one pool that issues range requests for every file (bounded concurrency)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != config.max_concurrency:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=config.max_concurrency, thread_name_prefix="lazynwb-io"
+            )
+            _pool_size = config.max_concurrency
+        return _pool
+
+
+class Reader:
+    """Common behaviour: concurrency over `_read` / `_get`, which subclasses provide."""
+
+    uri: str
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def _read(self, start: int, end: int) -> bytes:
+        raise NotImplementedError
+
+    def _get(self, key: str) -> bytes | None:
+        raise NotImplementedError
+
+    def first_block(self) -> bytes:
+        """Bytes [0, config.block_size), read once: the format signature and, for HDF5, the
+        superblock and usually the root group's metadata."""
+        block = getattr(self, "_first_block", None)
+        if block is None:
+            block = self._first_block = self.read(0, config.block_size)
+        return block
+
+    def read(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the object; one round of one request."""
+        counters.record_round()
+        return self._read(start, end)
+
+    def read_many(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several ranges in one concurrent round, results in the order asked."""
+        if not ranges:
+            return []
+        counters.record_round()
+        if len(ranges) == 1:
+            return [self._read(*ranges[0])]
+        return list(shared_pool().map(lambda r: self._read(*r), ranges))
+
+    def get(self, key: str) -> bytes | None:
+        """The whole object `key` below this source, or None when it does not exist."""
+        counters.record_round()
+        return self._get(key)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
+        if not keys:
+            return {}
+        counters.record_round()
+        if len(keys) == 1:
+            return {keys[0]: self._get(keys[0])}
+        return dict(zip(keys, shared_pool().map(self._get, keys)))
+
+
+class LocalReader(Reader):
+    """A local file or directory (a Zarr store is a directory of keys)."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.uri = str(path)
+
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError as exc:
+            raise SourceError(f"cannot open: {exc.strerror}", source=self.uri) from exc
+
+    def _read(self, start: int, end: int) -> bytes:
+        with open(self.path, "rb") as f:
+            data = os.pread(f.fileno(), end - start, start)
+        counters.record_request(len(data))
+        return data
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            data = (self.path / key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        counters.record_request(len(data))
+        return data
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, NotFoundError | PermissionDeniedError | UnauthenticatedError):
+        return False
+    if isinstance(exc, PreconditionError):  # the object changed: retrying cannot help
+        return False
+    return isinstance(exc, Exception)
+
+
+class ObjectReader(Reader):
+    """An object (or a Zarr store's prefix) in an object store or behind an HTTP server."""
+
+    def __init__(self, url: str):
+        self.uri = url
+        self.store, self.key = get_store(url)
+        self._size: int | None = None
+        self._etag: str | None = None
+        self._meta_lock = threading.Lock()
+
+    def _error(self, exc: BaseException, attempts: int, what: str) -> BaseException:
+        if isinstance(exc, NotFoundError):
+            return SourceError(f"not found (404) while reading {what}", source=self.uri)
+        if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
+            return SourceError(f"access denied while reading {what}", source=self.uri)
+        if isinstance(exc, PreconditionError):
+            forget_reader(self.uri)  # the next call starts afresh on the new version
+            return SourceError("the file changed on the server while being read", source=self.uri)
+        detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return TransportError(
+            f"reading {what} failed after {attempts} attempt(s): {detail}", source=self.uri
+        )
+
+    def _fetch(self, key: str, options: dict[str, Any]) -> Any:
+        result = obstore.get(self.store, key, options=options)  # type: ignore[arg-type]
+        return result, bytes(result.bytes())
+
+    def size(self) -> int:
+        if self._size is None:
+            meta = with_retries(
+                lambda: obstore.head(self.store, self.key),
+                is_retryable=_is_retryable,
+                on_give_up=lambda e, n: self._error(e, n, "the file size"),
+            )
+            counters.record_request(0)
+            self._remember(meta)
+        assert self._size is not None
+        return self._size
+
+    def _remember(self, meta: Any) -> None:
+        with self._meta_lock:
+            if self._size is None:
+                self._size = int(meta["size"])
+                self._etag = meta.get("e_tag")
+
+    def _read(self, start: int, end: int) -> bytes:
+        if self._size is not None:
+            end = min(end, self._size)
+        if end <= start:
+            return b""
+
+        def attempt() -> bytes:
+            options: dict[str, Any] = {"range": (start, end)}
+            if self._etag:
+                options["if_match"] = self._etag
+            result, data = self._fetch(self.key, options)
+            counters.record_request(len(data))
+            self._remember(result.meta)
+            if len(data) != min(end, self._size or end) - start:
+                raise Retryable(f"short read: {len(data)} of {end - start} bytes")
+            return data
+
+        return with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, f"bytes {start}-{end}"),
+        )
+
+    def _get(self, key: str) -> bytes | None:
+        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
+
+        def attempt() -> bytes | None:
+            try:
+                _, data = self._fetch(full, {})
+            except NotFoundError:
+                counters.record_request(0)
+                return None
+            counters.record_request(len(data))
+            return data
+
+        return with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, repr(key)),
+        )
+
+
+_readers: dict[str, Reader] = {}
+_readers_lock = threading.Lock()
+
+
+def open_reader(uri: str) -> Reader:
+    """A reader for a local path or a URL; remote readers are shared per URL."""
+    if "://" not in uri or uri.startswith("file://"):
+        return LocalReader(uri.removeprefix("file://"))
+    with _readers_lock:
+        reader = _readers.get(uri)
+        if reader is None:
+            reader = _readers[uri] = ObjectReader(uri)
+        return reader
+
+
+def forget_reader(uri: str) -> None:
+    """Drop a cached reader (its size / ETag), e.g. after the source changed."""
+    with _readers_lock:
+        _readers.pop(uri, None)

@@ -1,0 +1,44 @@
+"""Bounded retries with exponential backoff and full jitter.
+
+What is retried: errors that a second try can fix (5xx, resets, timeouts, short or wrong
+reads). What is not: a missing object, a refused permission, a bad URL. Both the number of
+tries (`config.max_retries`) and the total time (`config.retry_deadline`) are bounded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..config import config
+from . import counters
+
+T = TypeVar("T")
+
+
+class Retryable(Exception):
+    """Raised inside a read to ask for another try (e.g. fewer bytes than asked for)."""
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    is_retryable: Callable[[BaseException], bool],
+    on_give_up: Callable[[BaseException, int], BaseException],
+) -> T:
+    """Run `call`, retrying retryable failures within the configured bounds."""
+    deadline = time.monotonic() + config.retry_deadline
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - classified just below
+            attempt += 1
+            retry = isinstance(exc, Retryable) or is_retryable(exc)
+            delay = random.uniform(0, min(8.0, 0.1 * 2**attempt))
+            if not retry or attempt > config.max_retries or time.monotonic() + delay > deadline:
+                raise on_give_up(exc, attempt) from exc
+            counters.record_retry()
+            time.sleep(delay)

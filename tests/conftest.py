@@ -1,0 +1,128 @@
+"""Shared fixtures: NWB files written by pynwb / hdmf-zarr in this session, the real files in
+../shared/data, and real servers on 127.0.0.1 (HTTP with Range, moto's S3) serving them.
+
+`locate(path, where)` turns a local fixture file into the URL the reader should open, so one
+test body runs against local, http:// and s3:// sources alike.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Never let an AWS client look for instance credentials (a private-range address) in tests.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_var, None)
+
+import lazynwb_explorer as lazynwb  # noqa: E402
+from lazynwb_explorer.transport import clear_stores  # noqa: E402
+
+import nwb_factory as nf  # noqa: E402
+from servers import MotoS3Server, RangeHTTPServer  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_FILES = sorted(SHARED_DATA.rglob("*.nwb"))
+BUCKET = "nwb-test"
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Path:
+    """The directory every server serves; fixture files are written into it."""
+    root = tmp_path_factory.mktemp("served")
+    shared = root / "shared"
+    for f in SHARED_FILES:
+        target = shared / f.relative_to(SHARED_DATA)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+    return root
+
+
+@pytest.fixture(scope="session")
+def rich_hdf5(served: Path) -> Path:
+    return nf.write_hdf5(served / "rich.nwb")
+
+
+@pytest.fixture(scope="session")
+def rich_hdf5_contiguous(served: Path) -> Path:
+    return nf.write_hdf5(served / "rich_contiguous.nwb", contiguous=True)
+
+
+@pytest.fixture(scope="session")
+def rich_zarr(served: Path) -> Path:
+    return nf.write_zarr(served / "rich.nwb.zarr")
+
+
+@pytest.fixture(scope="session")
+def pushdown_file(served: Path) -> Path:
+    return nf.write_units_pushdown_file(served / "pushdown.nwb")
+
+
+@pytest.fixture(scope="session")
+def sessions(served: Path) -> list[Path]:
+    return nf.write_many_sessions(served / "sessions", n=3)
+
+
+@pytest.fixture(scope="session")
+def http_server(served: Path) -> Iterator[RangeHTTPServer]:
+    with RangeHTTPServer(served) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoS3Server]:
+    with MotoS3Server() as server:
+        server.create_bucket(BUCKET)
+        previous = dict(lazynwb.config.fsspec_storage_options)
+        lazynwb.config.fsspec_storage_options = {
+            "endpoint_url": server.endpoint_url,
+            "key": MotoS3Server.ACCESS_KEY,
+            "secret": MotoS3Server.SECRET_KEY,
+        }
+        clear_stores()
+        yield server
+        lazynwb.config.fsspec_storage_options = previous
+        clear_stores()
+
+
+@pytest.fixture(scope="session")
+def locate(request, served: Path) -> Callable[[Path, str], str]:
+    """locate(local_path, where) -> what to pass to the reader for 'local', 'http' or 's3'."""
+    uploaded: set[Path] = set()
+
+    def _locate(path: Path, where: str) -> str:
+        path = Path(path)
+        relative = path.relative_to(served).as_posix()
+        if where == "local":
+            return str(path)
+        if where == "http":
+            return request.getfixturevalue("http_server").url(relative)
+        if where == "s3":
+            s3 = request.getfixturevalue("s3_server")
+            if path not in uploaded:
+                if path.is_dir():
+                    s3.upload_dir(path, BUCKET, relative)
+                else:
+                    s3.upload_file(path, BUCKET, relative)
+                uploaded.add(path)
+            return f"s3://{BUCKET}/{relative}"
+        raise ValueError(where)
+
+    return _locate
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalogs() -> Iterator[None]:
+    """Each test opens files afresh, so counted requests include what a new call costs."""
+    lazynwb.clear_cache()
+    yield
+    lazynwb.clear_cache()
+
+
+@pytest.fixture
+def pickle_decode_allowed() -> Callable:
+    return nf.pickle_decode_allowed
