@@ -43,7 +43,7 @@ def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
         return b
     if b == pl.Null:
         return a
-    if a.is_numeric() and b.is_numeric() or {a, b} <= {pl.Boolean} | set(pl.INTEGER_DTYPES):
+    if a.is_numeric() and b.is_numeric():
         try:
             return pl.concat(
                 [pl.Series([], dtype=a), pl.Series([], dtype=b)], how="vertical_relaxed"

@@ -66,6 +66,13 @@ class Backend(abc.ABC):
     def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         """Rows [a, b) for each span, concatenated along axis 0, fetched in one round."""
 
+    def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
+        """The values in a box (one step-1 slice per axis), decoded. Backends override this to
+        fetch only the chunks the box touches on every axis; this default reads the rows of
+        the first axis and slices the others in memory."""
+        rows = self.read_spans(path, [(box[0].start, box[0].stop)])
+        return rows[(slice(None), *box[1:])]
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the file (optional)."""
 

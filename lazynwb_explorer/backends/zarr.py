@@ -206,6 +206,17 @@ class ZarrBackend(Backend):
             raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
         return self._decode(arr, np.asarray(data))
 
+    def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
+        """Only the chunks the box touches on every axis (one getitems round)."""
+        arr = self._array(path)
+        try:
+            data = arr[box]
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
+        return self._decode(arr, np.asarray(data))
+
     def _decode(self, arr: zarr.Array, data: np.ndarray) -> np.ndarray:
         if data.dtype.kind == "S":
             return as_str_array(data)

@@ -54,8 +54,9 @@ class RangeFile(io.RawIOBase):
         # One read at 0 learns the size (no HEAD) and usually holds the root metadata.
         first = reader.first_block()
         self._size = reader.size()
-        if len(first) == min(self.block, self._size):
-            self._blocks[0] = first
+        for i in range(0, len(first), self.block):  # whole blocks only
+            if i + self.block <= len(first) or len(first) == self._size:
+                self._blocks[i // self.block] = first[i : i + self.block]
 
     def readable(self) -> bool:
         return True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ from . import counters
 from .retry import Retryable, with_retries
 from .stores import get_store
 
+FIRST_READ_BLOCKS = 8
 _pool_lock = threading.Lock()
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -65,11 +67,11 @@ class Reader:
         raise NotImplementedError
 
     def first_block(self) -> bytes:
-        """Bytes [0, config.block_size), read once: the format signature and, for HDF5, the
-        superblock and usually the root group's metadata."""
+        """Bytes [0, FIRST_READ_BLOCKS * config.block_size), read once: the format signature
+        and, for HDF5, the superblock and usually the root group's metadata."""
         block = getattr(self, "_first_block", None)
         if block is None:
-            block = self._first_block = self.read(0, config.block_size)
+            block = self._first_block = self.read(0, FIRST_READ_BLOCKS * config.block_size)
         return block
 
     def read(self, start: int, end: int) -> bytes:
@@ -128,8 +130,18 @@ class LocalReader(Reader):
         return data
 
 
+_CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    """obstore's HTTP store reports a 404 as a generic error with the status in the text."""
+    return isinstance(exc, NotFoundError) or "404 Not Found" in str(exc)
+
+
 def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, NotFoundError | PermissionDeniedError | UnauthenticatedError):
+    if _is_not_found(exc) or isinstance(exc, PermissionDeniedError | UnauthenticatedError):
+        return False
+    if _CLIENT_ERROR.search(str(exc)):  # 4xx other than 408 / 429: asking again cannot help
         return False
     if isinstance(exc, PreconditionError):  # the object changed: retrying cannot help
         return False
@@ -147,7 +159,7 @@ class ObjectReader(Reader):
         self._meta_lock = threading.Lock()
 
     def _error(self, exc: BaseException, attempts: int, what: str) -> BaseException:
-        if isinstance(exc, NotFoundError):
+        if _is_not_found(exc):
             return SourceError(f"not found (404) while reading {what}", source=self.uri)
         if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
             return SourceError(f"access denied while reading {what}", source=self.uri)
@@ -194,6 +206,9 @@ class ObjectReader(Reader):
             result, data = self._fetch(self.key, options)
             counters.record_request(len(data))
             self._remember(result.meta)
+            if self._etag and result.meta.get("e_tag") not in (None, self._etag):
+                # a server that ignores If-Match: compare the ETag ourselves
+                raise PreconditionError("ETag changed")
             if len(data) != min(end, self._size or end) - start:
                 raise Retryable(f"short read: {len(data)} of {end - start} bytes")
             return data
@@ -210,7 +225,9 @@ class ObjectReader(Reader):
         def attempt() -> bytes | None:
             try:
                 _, data = self._fetch(full, {})
-            except NotFoundError:
+            except Exception as exc:
+                if not _is_not_found(exc):
+                    raise
                 counters.record_request(0)
                 return None
             counters.record_request(len(data))
