@@ -112,8 +112,8 @@ def scan_nwb(
         def work(s: Source) -> pl.DataFrame:
             return read_table_rows(s, request)
 
-        results = map_sources(
-            files, work, parallel=not low_memory and not single_file_batches,
+        results = map_sources(  # head(n): file by file, stopping once n rows are out
+            files, work, parallel=not (low_memory or single_file_batches or n_rows is not None),
             ignore_errors=ignore_errors, disable_progress=disable_progress,
             desc=f"Scanning {table_path}",
         )

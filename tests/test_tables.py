@@ -146,3 +146,13 @@ def test_scan_predicate_on_nwb_path_prunes_files(sessions) -> None:
     one = lf.filter(pl.col("_nwb_path") == str(sessions[1])).collect()
     assert one["_nwb_path"].unique().to_list() == [str(sessions[1])]
     assert one.height == lazynwb.get_df(sessions[1], "/units", as_polars=True).height
+
+
+def test_head_stops_reading_files(sessions, http_server, locate) -> None:
+    urls = [locate(p, "http") for p in sessions]
+    for url in urls:
+        lazynwb.get_internal_paths(url)
+    http_server.reset_stats()
+    head = lazynwb.scan_nwb(urls, "/units", disable_progress=True).head(3).collect()
+    assert head.height == 3 and head["_nwb_path"].unique().to_list() == [urls[0]]
+    assert all(sessions[0].name in entry.path for entry in http_server.stats.log)
