@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
 .PHONY: demo test bench lint venv clean system-deps
 
@@ -24,11 +25,11 @@ system-deps:
 	@bash scripts/system_deps.sh
 
 test: $(STAMP) system-deps
-	$(PY) -m ruff check lazynwb_explorer tests benchmarks
+	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check lazynwb_explorer tests benchmarks
+	$(PY) -m ruff check $(LINT_DIRS)
 
 demo: $(STAMP)
 	$(PY) -m lazynwb_explorer.demo_data notebooks/sample.nwb

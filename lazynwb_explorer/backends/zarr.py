@@ -54,12 +54,19 @@ class ReaderStore(BaseStore):
 
     def __init__(self, reader: Reader):
         self.reader = reader
+        self._metadata: dict[str, bytes | None] = {}  # metadata keys are read once
 
     def _fix(self, key: str, value: bytes) -> bytes:
         return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in _METADATA_KEYS else value
 
     def __getitem__(self, key: str) -> bytes:
-        value = self.reader.get(key)
+        is_metadata = key.rsplit("/", 1)[-1] in _METADATA_KEYS
+        if is_metadata and key in self._metadata:
+            value = self._metadata[key]
+        else:
+            value = self.reader.get(key)
+            if is_metadata:
+                self._metadata[key] = value
         if value is None:
             raise KeyError(key)
         return self._fix(key, value)
@@ -69,7 +76,11 @@ class ReaderStore(BaseStore):
         return {k: self._fix(k, v) for k, v in found.items() if v is not None}
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.reader.get(key) is not None
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
 
     def listdir(self, path: str = "") -> list[str]:
         if isinstance(self.reader, LocalReader):
@@ -110,7 +121,7 @@ class ZarrBackend(Backend):
         self._lock = threading.RLock()
         self.store = ReaderStore(source.reader())
         try:
-            if self.store.reader.get(".zmetadata") is not None:
+            if ".zmetadata" in self.store:
                 self.root = zarr.open_consolidated(self.store, mode="r")
             else:
                 self.root = zarr.open_group(self.store, mode="r")
