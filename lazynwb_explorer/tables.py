@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from .backends.base import DatasetMeta
+from .backends.base import DatasetMeta, rows_to_spans
 from .catalog import Catalog, normalize_path
 from .errors import InternalPathError, MalformedFileError
 
@@ -259,20 +259,26 @@ def _wrap_lists(name: str, flat: pl.Series, offsets_levels: list[np.ndarray]) ->
     return pl.Series(name, values)
 
 
-def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> pl.Series:
-    """One column's values for the given rows (None = all), as a polars Series."""
-    backend = catalog.backend
-    leaf_dtype = polars_dtype(column.meta)
-    if not column.index_paths:
-        if rows is not None and len(rows) == 0:
-            values = backend.read_spans(column.data_path, [])
-        else:
-            values = backend.read(column.data_path, rows)
-        return _to_series(column.name, values, leaf_dtype)
-    selected = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    # Walk the index chain outermost -> innermost, turning row ids into element spans.
+@dataclasses.dataclass
+class _RaggedPlan:
+    """Where a ragged column's selected rows live in its data dataset."""
+
+    offsets_levels: list[np.ndarray]  # list offsets, outermost level first
+    starts: np.ndarray
+    stops: np.ndarray
+    read_all: bool  # the rows cover most of the data: one whole read beats many spans
+
+    def data_spans(self, total: int) -> list[tuple[int, int]]:
+        if self.read_all:
+            return [(0, total)]
+        return _merge_adjacent([(int(a), int(b)) for a, b in zip(self.starts, self.stops) if b > a])
+
+
+def _plan_ragged(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> _RaggedPlan:
+    """Walk the index chain outermost -> innermost, turning row ids into element spans."""
+    current = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
     offsets_levels: list[np.ndarray] = []
-    current = selected
+    starts = stops = np.empty(0, np.int64)
     for level, index_path in enumerate(column.index_paths):
         index = _index(catalog, index_path)
         if len(current) and (current.max() >= len(index)):
@@ -283,20 +289,42 @@ def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, lengt
             raise MalformedFileError("index is not monotonic", source=catalog.label, path=index_path)
         offsets_levels.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
         if level < len(column.index_paths) - 1:
-            current = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)]) if len(starts) else np.empty(0, np.int64)
-        else:
-            current = (starts, stops)
-    starts, stops = current  # type: ignore[misc]
-    total = int(column.meta.shape[0])
+            current = (
+                np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
+                if len(starts) else np.empty(0, np.int64)
+            )
     needed = int((stops - starts).sum()) if len(starts) else 0
-    if needed and needed >= _FULL_READ_SHARE * total:
+    read_all = bool(needed) and needed >= _FULL_READ_SHARE * int(column.meta.shape[0])
+    return _RaggedPlan(offsets_levels, starts, stops, read_all)
+
+
+def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Series:
+    backend = catalog.backend
+    if plan.read_all:
         data = backend.read(column.data_path)
-        flat = np.concatenate([data[a:b] for a, b in zip(starts, stops)]) if len(starts) else data[:0]
+        flat = (
+            np.concatenate([data[a:b] for a, b in zip(plan.starts, plan.stops)])
+            if len(plan.starts) else data[:0]
+        )
+    else:  # spans were read in order, so the concatenation is the rows' values in order
+        flat = backend.read_spans(column.data_path, plan.data_spans(int(column.meta.shape[0])))
+    series = _to_series(column.name, flat, polars_dtype(column.meta))
+    return _wrap_lists(column.name, series, plan.offsets_levels)
+
+
+def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
+    if rows is not None and len(rows) == 0:
+        values = catalog.backend.read_spans(column.data_path, [])
     else:
-        spans = [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
-        data = backend.read_spans(column.data_path, _merge_adjacent(spans))
-        flat = data  # spans were read in order; adjacency merge keeps the order
-    return _wrap_lists(column.name, _to_series(column.name, flat, leaf_dtype), offsets_levels)
+        values = catalog.backend.read(column.data_path, rows)
+    return _to_series(column.name, values, polars_dtype(column.meta))
+
+
+def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> pl.Series:
+    """One column's values for the given rows (None = all), as a polars Series."""
+    if not column.index_paths:
+        return _read_flat(catalog, column, rows)
+    return _read_ragged(catalog, column, _plan_ragged(catalog, column, rows, length))
 
 
 def _merge_adjacent(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -318,17 +346,40 @@ def read_rows(
     rows: np.ndarray | None,
 ) -> pl.DataFrame:
     """The named columns for the given rows (None = all), in the order asked. With no names,
-    an empty frame (width 0): callers add the internal columns for the row count."""
+    an empty frame (width 0): callers add the internal columns for the row count.
+
+    Remote reads take two concurrent rounds whatever the number of columns: first the flat
+    columns' rows and every index not yet known, then the ragged columns' data spans."""
     n = table.length if rows is None else len(rows)
-    data = {}
-    for name in column_names:
-        column = table.columns[name]
-        series = read_column(catalog, column, rows, table.length)
+    columns = [table.columns[name] for name in column_names]
+    spans = [(0, table.length)] if rows is None else rows_to_spans(rows)
+    unknown_indexes = {
+        path for c in columns for path in c.index_paths if path not in catalog.small_arrays
+    }
+    first_round = [(c.data_path, spans) for c in columns if not c.index_paths] + [
+        (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
+    ]
+    data: dict[str, pl.Series] = {}
+    with catalog.backend.prefetched(first_round):
+        for column in columns:
+            if not column.index_paths:
+                data[column.name] = _read_flat(catalog, column, rows)
+        for path in unknown_indexes:
+            _index(catalog, path)
+    plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in columns if c.index_paths}
+    second_round = [
+        (table.columns[name].data_path, plan.data_spans(int(table.columns[name].meta.shape[0])))
+        for name, plan in plans.items()
+    ]
+    with catalog.backend.prefetched(second_round):
+        for name, plan in plans.items():
+            data[name] = _read_ragged(catalog, table.columns[name], plan)
+    for name, series in data.items():
         if len(series) != n:
             raise MalformedFileError(
                 f"column {name!r} gave {len(series)} rows, expected {n}",
                 source=catalog.label,
                 path=table.path,
             )
-        data[name] = series
-    return pl.DataFrame(data) if data else pl.DataFrame()
+    ordered = {name: data[name] for name in column_names}
+    return pl.DataFrame(ordered) if ordered else pl.DataFrame()

@@ -117,3 +117,18 @@ def test_ragged_rows_read_only_their_spans(pushdown_file, http_server) -> None:
     touched = _overlaps(http_server.stats.log, spike_chunks)
     assert touched <= 6  # 3 units, each within at most two 10,000-spike chunks
     assert http_server.stats.bytes_sent < 3e6
+
+
+@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_hdf5_contiguous", "rich_zarr"])
+def test_a_page_of_rows_is_two_rounds_once_open(request, locate, kind) -> None:
+    """Every column kind of 20 rows: flat columns + indexes in one concurrent round, ragged
+    data spans in a second, however many columns."""
+    url = locate(request.getfixturevalue(kind), "http")
+    lazynwb.get_internal_paths(url)
+    with counting() as counted:
+        page = lazynwb.get_df(
+            url, "/units", nwb_path_to_row_indices={url: list(range(20, 40))},
+            exclude_array_columns=False, as_polars=True,
+        )
+    assert page.height == 20 and page.width >= 14
+    assert counted.rounds <= 2, counted

@@ -9,8 +9,9 @@ already turned into paths.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,13 @@ class Backend(abc.ABC):
         the first axis and slices the others in memory."""
         rows = self.read_spans(path, [(box[0].start, box[0].stop)])
         return rows[(slice(None), *box[1:])]
+
+    @contextlib.contextmanager
+    def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
+        """Fetch the bytes of several (dataset, row spans) reads in one concurrent round;
+        reads of those rows inside the block are answered from memory. Default: no-op
+        (local files need no prefetch)."""
+        yield
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the file (optional)."""

@@ -8,8 +8,9 @@ them in one concurrent round; h5py's reads are then answered from memory.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import h5py
@@ -183,6 +184,21 @@ class HDF5Backend(Backend):
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             data = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
             return self._decode(ds, data)
+
+    @contextlib.contextmanager
+    def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
+        if self._rangefile is None:
+            yield
+            return
+        with self._lock:
+            ranges = []
+            for path, spans in requests:
+                ds = self._dataset(path)
+                spans = [(a, b) for a, b in spans if b > a]
+                if spans and ds.ndim:
+                    ranges.extend(self._byte_ranges(path, ds, spans))
+        with self._rangefile.prefetched(ranges):
+            yield
 
     def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
         """Only the chunks the box touches on every axis (remote: one prefetch round)."""

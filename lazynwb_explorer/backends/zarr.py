@@ -11,6 +11,8 @@ in the metadata to `safe_pickle` (codecs.SafePickle), which only builds plain da
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import threading
@@ -55,11 +57,14 @@ class ReaderStore(BaseStore):
     def __init__(self, reader: Reader):
         self.reader = reader
         self._metadata: dict[str, bytes | None] = {}  # metadata keys are read once
+        self.prefetched: dict[str, bytes] = {}  # chunks fetched ahead by ZarrBackend.prefetched
 
     def _fix(self, key: str, value: bytes) -> bytes:
         return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in _METADATA_KEYS else value
 
     def __getitem__(self, key: str) -> bytes:
+        if key in self.prefetched:
+            return self.prefetched[key]
         is_metadata = key.rsplit("/", 1)[-1] in _METADATA_KEYS
         if is_metadata and key in self._metadata:
             value = self._metadata[key]
@@ -72,8 +77,10 @@ class ReaderStore(BaseStore):
         return self._fix(key, value)
 
     def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, bytes]:
-        found = self.reader.get_many(list(keys))
-        return {k: self._fix(k, v) for k, v in found.items() if v is not None}
+        out = {k: self.prefetched[k] for k in keys if k in self.prefetched}
+        found = self.reader.get_many([k for k in keys if k not in out])
+        out.update({k: self._fix(k, v) for k, v in found.items() if v is not None})
+        return out
 
     def __contains__(self, key: object) -> bool:
         try:
@@ -217,6 +224,24 @@ class ZarrBackend(Backend):
             raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
         return self._decode(arr, np.asarray(data))
 
+    @contextlib.contextmanager
+    def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
+        if isinstance(self.store.reader, LocalReader):
+            yield
+            return
+        keys: list[str] = []
+        for path, spans in requests:
+            arr = self._array(path)
+            keys.extend(_chunk_keys(arr, path, spans))
+        keys = [k for k in dict.fromkeys(keys) if k not in self.store.prefetched]
+        fetched = self.store.getitems(keys)
+        self.store.prefetched.update(fetched)
+        try:
+            yield
+        finally:
+            for key in fetched:
+                self.store.prefetched.pop(key, None)
+
     def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
         """Only the chunks the box touches on every axis (one getitems round)."""
         arr = self._array(path)
@@ -244,6 +269,24 @@ class ZarrBackend(Backend):
                     out[name] = self._decode(arr, data[name])
             return out
         return data
+
+
+def _chunk_keys(arr: zarr.Array, path: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The store keys of the chunks holding these rows (every chunk along the other axes)."""
+    if arr.ndim == 0:
+        return []
+    separator = getattr(arr, "_dimension_separator", None) or "."
+    per_axis = [range(-(-n // c)) for n, c in zip(arr.shape[1:], arr.chunks[1:])]
+    rows_per_chunk = arr.chunks[0]
+    first_axis = sorted({
+        i for a, b in spans if b > a for i in range(a // rows_per_chunk, (b - 1) // rows_per_chunk + 1)
+    })
+    prefix = path.strip("/")
+    return [
+        f"{prefix}/{separator.join(str(i) for i in (first, *rest))}"
+        for first in first_axis
+        for rest in itertools.product(*per_axis)
+    ]
 
 
 def _ref_path(value: dict[str, Any]) -> str | None:
