@@ -132,3 +132,26 @@ def test_a_page_of_rows_is_two_rounds_once_open(request, locate, kind) -> None:
         )
     assert page.height == 20 and page.width >= 14
     assert counted.rounds <= 2, counted
+
+
+def test_rows_inside_large_uncompressed_chunks_cost_only_their_bytes(served, http_server) -> None:
+    """libhdf5 reads rows straight from uncompressed chunks bigger than its chunk cache, so we
+    fetch just those rows' bytes: 3 units' spikes out of one 2.4 MB chunk."""
+    import nwb_factory as nf
+
+    path = served / "big_chunks.nwb"
+    if not path.exists():
+        nf.write_units_pushdown_file(path, n_units=1000, waveform_shape=(2, 2), spike_times_chunk=1_000_000)
+    url = http_server.url(path.name)
+    lazynwb.get_internal_paths(url)
+    lazynwb.get_df(url, "/units", include_column_names=["unit_id"])  # indexes known
+    rows = [10, 500, 990]
+    local = lazynwb.get_df(path, "/units", include_column_names=["spike_times"], as_polars=True)[rows]
+    http_server.reset_stats()
+    with counting() as counted:
+        df = lazynwb.get_df(url, "/units", include_column_names=["spike_times"],
+                            nwb_path_to_row_indices={url: rows}, as_polars=True)
+    assert df["spike_times"].to_list() == local["spike_times"].to_list()
+    needed = 8 * int(local["spike_times"].list.len().sum())
+    assert http_server.stats.bytes_sent < needed + 300_000, (http_server.stats.bytes_sent, needed)
+    assert counted.rounds <= 2

@@ -30,6 +30,15 @@ from .base import (
 )
 
 
+def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
+    """True when libhdf5 reads a selection straight from the file rather than whole chunks:
+    the chunks are unfiltered and bigger than the dataset's chunk cache."""
+    if ds.id.get_create_plist().get_nfilters() != 0:
+        return False
+    cache_bytes = ds.id.get_access_plist().get_chunk_cache()[1]
+    return int(np.prod(ds.chunks, dtype=np.int64)) * itemsize > cache_bytes
+
+
 def _open_local(path: str) -> h5py.File:
     """Open read-only with HDF5's default locking (so pynwb can open the same file in this
     process); where the file system refuses locks, open without them."""
@@ -51,7 +60,9 @@ class HDF5Backend(Backend):
         try:
             if source.is_remote:
                 self._rangefile = RangeFile(source.reader())
-                self.file = h5py.File(self._rangefile, "r")
+                # No chunk cache: libhdf5 then reads just the selected rows out of
+                # uncompressed chunks (the bytes come from our prefetch, already in memory).
+                self.file = h5py.File(self._rangefile, "r", rdcc_nbytes=0)
             else:
                 self.file = _open_local(source.uri)
         except SourceError:
@@ -285,23 +296,48 @@ class HDF5Backend(Backend):
         wanted = sorted({
             c for a, b in spans for c in range(a // rows_per_chunk, (b - 1) // rows_per_chunk + 1)
         })
-        n_chunks_axis0 = -(-ds.shape[0] // rows_per_chunk)
         whole_rows = tuple(ds.chunks[1:]) == tuple(ds.shape[1:])
+        offsets = self._chunk_offsets(path, ds, wanted, whole_rows)
+        if whole_rows and _reads_inside_chunks(ds, itemsize):
+            # Uncompressed chunks larger than the chunk cache: libhdf5 reads just the selected
+            # rows from the file, so fetch exactly those bytes, not whole chunks.
+            row_bytes = row_elems * itemsize
+            ranges = []
+            for a, b in spans:
+                for c in range(a // rows_per_chunk, (b - 1) // rows_per_chunk + 1):
+                    key = (c,) + (0,) * (ds.ndim - 1)
+                    if key not in offsets:
+                        continue
+                    base, _size = offsets[key]
+                    lo, hi = max(a, c * rows_per_chunk), min(b, (c + 1) * rows_per_chunk)
+                    ranges.append(
+                        (base + (lo - c * rows_per_chunk) * row_bytes, base + (hi - c * rows_per_chunk) * row_bytes)
+                    )
+            return ranges
+        wanted_set = set(wanted)
+        return [(off, off + size) for coord, (off, size) in offsets.items() if coord[0] in wanted_set]
+
+    def _chunk_offsets(
+        self, path: str, ds: h5py.Dataset, wanted: list[int], whole_rows: bool
+    ) -> dict[tuple[int, ...], tuple[int, int]]:
+        """(chunk row index, *other chunk indices) -> (byte offset, stored size) for the chunks
+        in `wanted` rows of chunks."""
+        rows_per_chunk = ds.chunks[0]
+        n_chunks_axis0 = -(-ds.shape[0] // rows_per_chunk)
         if path not in self._chunk_maps and len(wanted) * 4 < n_chunks_axis0 and whole_rows:
             # Few chunks: look each up (walks only their B-tree paths, not the whole index).
-            ranges = []
+            found = {}
             for c in wanted:
                 info = ds.id.get_chunk_info_by_coord((c * rows_per_chunk,) + (0,) * (ds.ndim - 1))
                 if info.byte_offset is not None:
-                    ranges.append((info.byte_offset, info.byte_offset + info.size))
-            return ranges
-        chunk_map = self._chunk_map(path, ds)
+                    found[(c,) + (0,) * (ds.ndim - 1)] = (info.byte_offset, info.size)
+            return found
         wanted_set = set(wanted)
-        return [
-            (off, off + size)
-            for coord, (off, size) in chunk_map.items()
+        return {
+            tuple(o // k for o, k in zip(coord, ds.chunks)): extent
+            for coord, extent in self._chunk_map(path, ds).items()
             if coord[0] // rows_per_chunk in wanted_set
-        ]
+        }
 
     def _chunk_map(self, path: str, ds: h5py.Dataset) -> dict[tuple[int, ...], tuple[int, int]]:
         if path not in self._chunk_maps:
