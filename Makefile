@@ -31,12 +31,23 @@ test: $(STAMP) system-deps
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
 
+# Jupyter refuses to run as root unless told to (containers, CI machines).
 demo: $(STAMP)
 	$(PY) -m lazynwb_explorer.demo_data notebooks/sample.nwb
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks/explorer.ipynb
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root) notebooks/explorer.ipynb
 
-bench: $(STAMP)
-	$(PY) -m benchmarks.run
+# Benchmarks need the peers (lazynwb 1.0, pynwb + remfile): the `bench` extra.
+# `make bench BENCH_ARGS=--quick` for a small run.
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,widgets,demo,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
