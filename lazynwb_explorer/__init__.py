@@ -6,6 +6,8 @@ parameters and defaults, reading only the bytes a call needs.
 
 from .catalog import clear_cache
 from .config import Config, config
+from .convert import convert_nwb_tables
+from .dandi import get_dandi_sources
 from .errors import (
     ColumnError,
     InternalPathError,
@@ -17,8 +19,12 @@ from .errors import (
     TransportError,
 )
 from .frames import get_df, get_table_schema, merge_array_column
+from .getter import get
+from .lazy_nwb import LazyNWB, Subject
+from .metadata import get_metadata_df
 from .paths import get_internal_path_info, get_internal_paths
 from .scan import read_nwb, scan_nwb
+from .sql import get_sql_context
 from .table_reads import (
     INTERNAL_COLUMN_NAMES,
     NWB_PATH_COLUMN_NAME,
@@ -26,6 +32,7 @@ from .table_reads import (
     TABLE_PATH_COLUMN_NAME,
 )
 from .tables import TABLE_SHORTCUTS
+from .timeseries import SeriesFieldError, TimeSeries, get_timeseries
 
 __version__ = "0.1.0"
 
@@ -53,4 +60,14 @@ __all__ = [
     "merge_array_column",
     "read_nwb",
     "scan_nwb",
+    "LazyNWB",
+    "SeriesFieldError",
+    "Subject",
+    "TimeSeries",
+    "convert_nwb_tables",
+    "get",
+    "get_dandi_sources",
+    "get_metadata_df",
+    "get_sql_context",
+    "get_timeseries",
 ]

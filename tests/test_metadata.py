@@ -1,0 +1,157 @@
+"""get_metadata_df against pynwb on the session's HDF5 and Zarr files and every file in
+../shared/data; column set and order; typing across old and new files; strings never
+evaluated; concurrency keeps input order; errors name the file."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import h5py
+import pandas as pd
+import polars as pl
+import pytest
+
+import lazynwb_explorer as lazynwb
+from lazynwb_explorer.metadata import get_metadata_df
+
+try:
+    from tests.conftest import SHARED_FILES
+    from tests.pynwb_reference import open_nwb
+except ImportError:  # pragma: no cover - tests/ on sys.path
+    from conftest import SHARED_FILES
+
+    from pynwb_reference import open_nwb
+
+# lazynwb 1.0's get_metadata_df columns, in its order
+COLUMNS = [
+    "identifier", "session_start_time", "session_id", "session_description",
+    "experiment_description", "experimenter", "lab", "institution", "related_publications",
+    "keywords", "notes", "data_collection", "surgery", "pharmacology", "virus", "source_script",
+    "source_script_file_name", "age", "age__reference", "description", "genotype", "sex",
+    "species", "subject_id", "weight", "strain", "date_of_birth", "_nwb_path",
+]
+SESSION = ["identifier", "session_start_time", "session_id", "session_description",
+           "experiment_description", "experimenter", "lab", "institution",
+           "related_publications", "keywords", "notes", "data_collection", "surgery",
+           "pharmacology", "virus", "source_script", "source_script_file_name"]
+SUBJECT = ["age", "age__reference", "description", "genotype", "sex", "species", "subject_id",
+           "weight", "strain", "date_of_birth"]
+LISTS = {"experimenter", "related_publications", "keywords"}
+
+
+def _pynwb_metadata(path: Path) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_nwb(path) as nwbfile:
+            out = {name: getattr(nwbfile, name, None) for name in SESSION}
+            subject = nwbfile.subject
+            for name in SUBJECT:
+                out[name] = getattr(subject, name, None) if subject is not None else None
+            for name in LISTS:  # read while the file is open (keywords may be lazy)
+                value = out[name]
+                out[name] = None if value is None else [
+                    v.decode() if isinstance(v, bytes) else str(v) for v in value]
+    if out["keywords"] is None:
+        out["keywords"] = []  # lazynwb's LazyNWB.keywords gives [] for none
+    return out
+
+
+def _none(value: Any) -> Any:
+    """pandas shows a missing string as NaN / NA: compare it as None."""
+    if value is pd.NaT or (isinstance(value, float | type(pd.NA)) and pd.isna(value)):
+        return None
+    return value
+
+
+@pytest.fixture(scope="module")
+def all_files(request) -> list[Path]:
+    return [Path(request.getfixturevalue("rich_hdf5")), Path(request.getfixturevalue("rich_zarr")),
+            *SHARED_FILES]
+
+
+def test_values_equal_pynwb(all_files: list[Path]) -> None:
+    df = get_metadata_df(all_files, disable_progress=True)
+    assert list(df.columns) == COLUMNS
+    assert df["_nwb_path"].tolist() == [str(p) for p in all_files]  # input order kept
+    for row, path in zip(df.to_dict("records"), all_files):
+        expected = _pynwb_metadata(path)
+        for name in SESSION + SUBJECT:
+            ours, theirs = _none(row[name]), expected[name]
+            if isinstance(theirs, datetime.datetime):
+                assert ours.tzinfo is not None, (path.name, name)
+                assert ours == theirs, (path.name, name, ours, theirs)
+            else:
+                assert ours == theirs, (path.name, name, ours, theirs)
+
+
+def test_polars_types_are_uniform_across_old_and_new_files(all_files: list[Path]) -> None:
+    df = get_metadata_df(all_files, disable_progress=True, as_polars=True)
+    assert df.columns == COLUMNS and df.height == len(all_files)
+    assert df.schema["session_start_time"] == pl.Datetime("us", "UTC")
+    assert df.schema["date_of_birth"] == pl.Datetime("us", "UTC")
+    for name in LISTS:
+        assert df.schema[name] == pl.List(pl.String), name
+    # a file storing one experimenter as a string and one storing a list: both lists
+    experimenters = dict(zip((p.name for p in all_files), df["experimenter"].to_list()))
+    assert experimenters["1.0.2_str_experimenter.nwb"] == ["one experimenter"]
+    assert experimenters["rich.nwb"] == ["Doe, Jane", "Roe, Richard"]
+    pandas_df = get_metadata_df(all_files, disable_progress=True, as_polars=False)
+    for ours, theirs in zip(df["session_start_time"].to_list(), pandas_df["session_start_time"]):
+        assert ours == theirs
+
+
+def test_config_use_polars_decides_by_default(rich_hdf5: Path) -> None:
+    old = lazynwb.config.use_polars
+    try:
+        lazynwb.config.use_polars = True
+        assert isinstance(get_metadata_df(rich_hdf5, disable_progress=True), pl.DataFrame)
+    finally:
+        lazynwb.config.use_polars = old
+
+
+def _with_general_dataset(src: Path, dst: Path, name: str, value: str) -> Path:
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        if name in f:
+            del f[name]
+        f.create_dataset(name, data=value, dtype=h5py.string_dtype())
+    return dst
+
+
+def test_strings_are_data_never_code(rich_hdf5: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "evaluated"
+    payload = f"[__import__('pathlib').Path({str(marker)!r}).touch()]"
+    path = _with_general_dataset(rich_hdf5, tmp_path / "evil.nwb", "/general/experimenter", payload)
+    _with_general_dataset(path, path.with_suffix(".tmp"), "/general/lab", payload)
+    shutil.move(path.with_suffix(".tmp"), path)
+    row = get_metadata_df(path, disable_progress=True, as_polars=True).row(0, named=True)
+    assert row["experimenter"] == [payload]
+    assert row["lab"] == payload
+    assert not marker.exists()
+
+
+def test_naive_session_start_time_is_local_like_pynwb(rich_hdf5: Path, tmp_path: Path) -> None:
+    path = _with_general_dataset(rich_hdf5, tmp_path / "naive.nwb", "/session_start_time",
+                                 "2021-03-04T05:06:07")
+    ours = get_metadata_df(path, disable_progress=True).loc[0, "session_start_time"]
+    assert ours.tzinfo is not None
+    assert ours == datetime.datetime(2021, 3, 4, 5, 6, 7).astimezone()
+
+
+def test_remote_equals_local(rich_hdf5: Path, locate) -> None:
+    local = get_metadata_df(rich_hdf5, disable_progress=True, as_polars=True)
+    remote = get_metadata_df(locate(rich_hdf5, "http"), disable_progress=True, as_polars=True)
+    assert remote.drop("_nwb_path").equals(local.drop("_nwb_path"))
+
+
+def test_progress_bar_and_errors_name_the_file(sessions, tmp_path: Path, capsys) -> None:
+    get_metadata_df(sessions, disable_progress=False)
+    assert "Getting metadata" in capsys.readouterr().err
+    bad = tmp_path / "not_nwb.nwb"
+    bad.write_text("hello")
+    with pytest.raises(lazynwb.LazyNWBError, match="not_nwb.nwb"):
+        get_metadata_df([*sessions, bad], disable_progress=True)
