@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import internal_paths, open_catalog, path_info
+from .catalog import Catalog, internal_paths, open_catalog, path_info
 from .multifile import name_errors
 from .sources import PathLike, to_source
+
+
+def _discover(nwb_path: PathLike, *options: bool) -> tuple[Catalog, list[str]]:
+    source = to_source(nwb_path)
+    catalog = name_errors(source, lambda: open_catalog(source))
+    return catalog, internal_paths(catalog, *options)
 
 
 def get_internal_paths(
@@ -18,12 +24,10 @@ def get_internal_paths(
     parents: bool = False,
 ) -> list[str]:
     """Internal paths of tables, time series and other NWB objects in the file."""
-    source = to_source(nwb_path)
-    catalog = name_errors(source, lambda: open_catalog(source))
-    return internal_paths(
-        catalog, include_child_datasets, include_table_columns, include_metadata,
+    return _discover(
+        nwb_path, include_child_datasets, include_table_columns, include_metadata,
         include_specifications, parents,
-    )
+    )[1]
 
 
 def get_internal_path_info(
@@ -36,10 +40,8 @@ def get_internal_path_info(
 ) -> dict[str, dict[str, Any]]:
     """The same paths, each with is_group, is_dataset, shape, dtype, neurodata_type,
     is_timeseries and its decoded attributes."""
-    source = to_source(nwb_path)
-    catalog = name_errors(source, lambda: open_catalog(source))
-    paths = internal_paths(
-        catalog, include_child_datasets, include_table_columns, include_metadata,
+    catalog, paths = _discover(
+        nwb_path, include_child_datasets, include_table_columns, include_metadata,
         include_specifications, parents,
     )
     return {path: path_info(catalog, path) for path in paths}
