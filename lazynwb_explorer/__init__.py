@@ -71,3 +71,19 @@ __all__ = [
     "get_sql_context",
     "get_timeseries",
 ]
+
+# Notebook widgets (the `widgets` extra: anywidget, ipywidgets, tsdownsample), imported on
+# first use: `import lazynwb_explorer` neither needs them nor pays for importing them.
+_WIDGET_NAMES = ("Explorer", "SchemaViewer", "TableGrid", "TimeSeriesPlot", "TreeBrowser")
+
+
+def __getattr__(name: str) -> object:  # PEP 562: the widgets on first use
+    if name in _WIDGET_NAMES:
+        try:
+            from . import widgets
+        except ImportError as exc:  # an AttributeError keeps hasattr() working
+            raise AttributeError(
+                f"{name} needs the widgets extra: pip install 'lazynwb_explorer[widgets]' ({exc})"
+            ) from exc
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

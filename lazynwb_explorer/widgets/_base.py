@@ -1,0 +1,124 @@
+"""Shared plumbing of the notebook views: the request/reply contract, errors, assets.
+
+Why one contract: the browser starts every exchange (a message the kernel sent before the
+view existed would be lost), so every view answers requests and never pushes data on its own.
+
+    request  {"type": <kind>, "gen": <int>, ...parameters}          (+ optional buffers)
+    reply    {"type": <kind>, "gen": <same int>, ...results}        (+ binary buffers)
+    error    {"type": "error", "gen": <int>, "request": <kind>, "message": <text>,
+              "error": <exception class name>}
+
+`gen` is the browser's generation number: a reply whose `gen` is older than the latest request
+of that kind is stale and dropped by the front end. Errors are replies too, so a failing file
+shows a message inside the view instead of breaking it.
+
+`View.handle_message(content, buffers)` is what the comm handler calls; tests and the browser
+bridge call it directly with the JSON the front end sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..errors import LazyNWBError, redact
+from ..sources import Source, to_sources
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+Reply = tuple[dict[str, Any], list[bytes]]
+Handler = Callable[[dict[str, Any], list[bytes]], Reply]
+
+
+class View(anywidget.AnyWidget):
+    """Base of every view: dispatches the browser's requests to `_req_<kind>` methods."""
+
+    _css = STATIC / "widgets.css"
+    height = traitlets.Int(420, help="height of the view in pixels (explicit, so it never "
+                           "collapses inside a VBox/HBox)").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_custom_msg)
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    def _handlers(self) -> dict[str, Handler]:
+        """{kind: handler} for this view, from its `_req_<kind>` methods."""
+        return {
+            name.removeprefix("_req_"): getattr(self, name)
+            for name in dir(type(self))
+            if name.startswith("_req_")
+        }
+
+    def handle_message(self, content: Any, buffers: Sequence[bytes] | None = None) -> Reply:
+        """Answer one request (what the comm handler calls): a reply and its buffers."""
+        if not isinstance(content, dict):
+            return error_reply(None, "request", "a request must be a JSON object"), []
+        kind = str(content.get("type", ""))
+        gen = content.get("gen")
+        handler = self._handlers().get(kind)
+        if handler is None:
+            return error_reply(gen, kind, f"unknown request type {kind!r}"), []
+        try:
+            reply, out = handler(content, [bytes(b) for b in buffers or []])
+        except LazyNWBError as exc:
+            return error_reply(gen, kind, str(exc), type(exc).__name__), []
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the view
+            logger.exception("%s request failed", kind)
+            return error_reply(gen, kind, f"{type(exc).__name__}: {exc}", type(exc).__name__), []
+        reply = {"type": kind, **reply, "gen": gen}
+        return reply, out
+
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
+        reply, out = self.handle_message(content, buffers)
+        self.send(reply, out)
+
+
+def error_reply(gen: Any, request: str, message: str, error: str = "Error") -> dict[str, Any]:
+    """The error reply the front end renders as text."""
+    return {"type": "error", "gen": gen, "request": request, "message": redact(message),
+            "error": error}
+
+
+def as_sources(source: Any) -> list[Source]:
+    """What a view accepts -> sources: a path, a URL, a Source, or a list of them (DANDI
+    sources are lists of URLs)."""
+    sources = to_sources(source)
+    if not sources:
+        raise ValueError("no source given")
+    return sources
+
+
+def clean_json(value: Any) -> Any:
+    """Attribute values as JSON: numpy scalars and arrays to lists, NaN/inf to text, long
+    lists cut (they are shown, not computed with)."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in list(value.items())[:200]}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value[:50]] + (["…"] if len(value) > 50 else [])
+    if hasattr(value, "tolist"):
+        return clean_json(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 kB' (a size hint, not an exact count)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"

@@ -1,0 +1,124 @@
+"""TableGrid: a table over one or many files, scrolled page by page, filtered and sorted
+in the kernel.
+
+Why kernel-side: the data stays where it is (remote); the browser asks for the rows it is
+about to show (and the next page, prefetched), and each page is a row-range read sent as Arrow
+IPC bytes. Filters and sort are durable state (traitlets); rows never are.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import polars as pl
+import traitlets
+
+from ..scan import scan_nwb
+from ..sources import Source
+from . import grid_query
+from ._base import STATIC, Reply, View, as_sources
+from .grid_engine import MAX_PAGE_ROWS, GridEngine, encode_page
+
+_CACHED_PAGES = 32
+
+
+class TableGrid(View):
+    """A lazy, paged table view.
+
+    Traitlets: `table_path`, `filters` ([{column, op, value}]), `sort` ([{column, descending}]),
+    `page_size`, `sources` (labels, read-only), `height`.
+    Requests: info {filters, sort} -> columns and row count; page {offset, limit, filters,
+    sort} -> Arrow IPC buffer of the rows.
+    """
+
+    _esm = STATIC / "grid.js"
+    table_path = traitlets.Unicode("", help="the table shown").tag(sync=True)
+    filters = traitlets.List(traitlets.Dict(), help="[{column, op, value}]").tag(sync=True)
+    sort = traitlets.List(traitlets.Dict(), help="[{column, descending}]").tag(sync=True)
+    page_size = traitlets.Int(100, help="rows per page request").tag(sync=True)
+    sources = traitlets.List(traitlets.Unicode(), help="labels of the files").tag(sync=True)
+
+    def __init__(self, source: Any, table_path: str = "", **kwargs: Any) -> None:
+        self._sources: list[Source] = as_sources(source)
+        self._engine: GridEngine | None = None
+        self._pages: OrderedDict[tuple, tuple[dict[str, Any], bytes]] = OrderedDict()
+        super().__init__(sources=[s.label for s in self._sources], table_path=table_path,
+                         **kwargs)
+
+    @traitlets.observe("table_path")
+    def _table_changed(self, change: dict[str, Any]) -> None:
+        self._engine = None
+        self._pages.clear()
+        if change["old"] and change["new"] != change["old"]:  # another table: other columns
+            with self.hold_trait_notifications():
+                self.filters, self.sort = [], []
+
+    @property
+    def engine(self) -> GridEngine:
+        """The query engine of the current table (opened on first use)."""
+        if not self.table_path:
+            raise ValueError("no table selected")
+        if self._engine is None or self._engine.table_path != self.table_path:
+            self._engine = GridEngine(self._sources, self.table_path)
+            self._pages.clear()
+        return self._engine
+
+    def _query(self, content: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+        filters = content.get("filters", self.filters)
+        sort = content.get("sort", self.sort)
+        return list(filters or []), list(sort or [])
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _req_info(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        if not self.table_path:
+            return {"table_path": "", "columns": [], "total": 0}, []
+        engine = self.engine
+        filters, sort = self._query(content)
+        total = engine.total(filters, sort)
+        return {
+            "table_path": self.table_path,
+            "columns": engine.columns(),
+            "total": total,
+            "unfiltered": int(engine.starts[-1]),
+            "multi_file": engine.multi_file,
+            "file_errors": engine.file_errors + engine.query_errors,
+        }, []
+
+    def _req_page(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        engine = self.engine
+        filters, sort = self._query(content)
+        offset = max(0, int(content.get("offset", 0)))
+        limit = max(0, min(int(content.get("limit", self.page_size)), MAX_PAGE_ROWS))
+        key = (self.table_path, grid_query.query_key(filters, sort), offset, limit)
+        if key in self._pages:
+            self._pages.move_to_end(key)
+            meta, data = self._pages[key]
+            return dict(meta, cached=True), [data]
+        frame = engine.page(offset, limit, filters, sort)
+        data, rows = encode_page(frame)
+        meta = {"table_path": self.table_path, "offset": offset, "count": rows,
+                "total": engine.total(filters, sort), "columns": frame.columns,
+                "cut": rows < frame.height}
+        self._pages[key] = (meta, data)
+        while len(self._pages) > _CACHED_PAGES:
+            self._pages.popitem(last=False)
+        return meta, [data]
+
+    # -- Python side ----------------------------------------------------------------------
+
+    def lazyframe(self) -> pl.LazyFrame:
+        """scan_nwb over the files with the grid's current filters and sort applied."""
+        if not self.table_path:
+            raise ValueError("no table selected")
+        frame = scan_nwb([s.label for s in self._sources], self.table_path, disable_progress=True)
+        schema = dict(frame.collect_schema())
+        expr = grid_query.predicate(self.filters, schema)
+        if expr is not None:
+            frame = frame.filter(expr)
+        keys = grid_query.sort_keys(self.sort, schema)
+        if keys:
+            frame = frame.sort([k for k, _ in keys], descending=[d for _, d in keys],
+                               nulls_last=True, maintain_order=True)
+        return frame
