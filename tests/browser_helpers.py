@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +113,14 @@ class Bridge:
     def sent(self, kind: str) -> list[dict[str, Any]]:
         """Requests of one type the page sent, in order."""
         return [c for k, c in self.requests if c.get("type") == kind]
+
+    def wait_sent(self, kind: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Requests of one type, once at least `count` reached the kernel side. The page logs
+        a request before its HTTP call arrives here, so a page-side wait is not enough."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent(kind)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.sent(kind)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         bridge = self

@@ -76,7 +76,7 @@ def test_tree_keyboard_navigation(page, bridge, rich_hdf5) -> None:
     first.focus()
     page.keyboard.press("ArrowRight")  # opens acquisition: its children are requested now
     page.wait_for_function("document.querySelector('[data-path=\"/acquisition\"]').getAttribute('aria-expanded') === 'true'")
-    assert [r["path"] for r in bridge.sent("children")] == ["/", "/acquisition"]
+    assert [r["path"] for r in bridge.wait_sent("children", 2)] == ["/", "/acquisition"]
     page.keyboard.press("ArrowRight")  # to the first child
     focused = page.evaluate("document.activeElement.dataset.path")
     assert focused.startswith("/acquisition/") and page.evaluate("document.activeElement.getAttribute('aria-level')") == "2"
@@ -108,7 +108,7 @@ def test_grid_scroll_requests_pages_and_filters(page, bridge, pushdown_file) -> 
     root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
     assert root.get_by_role("status").inner_text() == "1000 rows"
     page.wait_for_function("window.models.grid.sent.filter(m => m.type === 'page').length >= 2")
-    assert [r["offset"] for r in bridge.sent("page")][:2] == [0, 100]  # the next page prefetched
+    assert [r["offset"] for r in bridge.wait_sent("page", 2)][:2] == [0, 100]  # the next page prefetched
     root.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = 520 * 24; }")
     page.wait_for_selector('#w-grid .lnx-row[aria-rowindex="521"]:not(.lnx-loading)')
     assert 500 in [r["offset"] for r in bridge.sent("page")]
@@ -141,7 +141,7 @@ def test_plot_zoom_requests_window_and_drops_stale(page, bridge, rich_hdf5) -> N
     page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
     page.mouse.up()
     page.wait_for_function("window.models.plot.sent.some(m => m.type === 'window')")
-    request = bridge.sent("window")[0]
+    request = bridge.wait_sent("window")[0]
     assert 0 < request["x0"] < request["x1"] < 200 and request["width"] > 100
     page.wait_for_function("window.models.plot.get('x_range').length === 2")
     assert plot.x_range == pytest.approx([request["x0"], request["x1"]])

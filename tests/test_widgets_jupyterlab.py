@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,18 +39,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _notebook(directory: Path, sample: Path) -> Path:
-    cells = [
-        nbformat.v4.new_code_cell(
-            "from lazynwb_explorer import Explorer\n"
-            f"explorer = Explorer({str(sample)!r}, height=560)\nexplorer"
-        )
-    ]
-    nb = nbformat.v4.new_notebook(cells=cells)
+def _notebook(directory: Path) -> Path:
+    """notebooks/explorer.ipynb (what `make demo` opens) copied into the server's tree, with
+    the benchmarks package beside it as in the repository (its cost section serves the
+    sample through benchmarks.server)."""
+    repo = Path(__file__).resolve().parents[1]
+    notebook = directory / "notebooks" / "explorer.ipynb"
+    notebook.parent.mkdir()
+    nb = nbformat.read(repo / "notebooks" / "explorer.ipynb", as_version=4)
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    path = directory / "explorer_e2e.ipynb"
-    nbformat.write(nb, path)
-    return path
+    nbformat.write(nb, notebook)
+    shutil.copytree(repo / "benchmarks", directory / "benchmarks",
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
+    return notebook
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +59,12 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
     """A JupyterLab server (subprocess, own process group); yields (base url, token)."""
     root = tmp_path_factory.mktemp("lab")
     sample = demo_data.write_demo_file(root / "sample.nwb", small=True)
-    _notebook(root, sample)
+    _notebook(root)
     kernels = root / "data" / "kernels" / KERNEL
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": KERNEL, "language": "python",
+        "display_name": KERNEL, "language": "python", "env": {"LAZYNWB_DEMO_FILE": str(sample)},
     }))
     labconfig = root / "config" / "labconfig"
     labconfig.mkdir(parents=True)
@@ -123,10 +125,10 @@ def test_explorer_in_jupyterlab(lab) -> None:
         page.set_default_timeout(60_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/lab/tree/explorer_e2e.ipynb?token={token}")
+        page.goto(f"{base}/lab/tree/notebooks/explorer.ipynb?token={token}")
         page.wait_for_function(  # the notebook is open and its kernel session exists
             "() => { const w = window.jupyterapp?.shell?.currentWidget;"
-            " return !!(w?.context?.path?.endsWith('explorer_e2e.ipynb') && w.sessionContext?.session?.kernel); }")
+            " return !!(w?.context?.path?.endsWith('notebooks/explorer.ipynb') && w.sessionContext?.session?.kernel); }")
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         _item(page, "/units").wait_for(timeout=120_000)  # kernel started, cell ran, tree drawn
 
@@ -163,6 +165,7 @@ def test_explorer_in_jupyterlab(lab) -> None:
         plot.locator(".scatterlayer .trace").first.wait_for()
         assert grid.is_hidden()
         assert plot.locator(".legendtext").first.text_content() == "running_speed (downsampled)"
+        plot.locator(".nsewdrag").scroll_into_view_if_needed()  # the Explorer is the last output
         box = plot.locator(".nsewdrag").bounding_box()
         y = box["y"] + box["height"] / 2
         page.mouse.move(box["x"] + box["width"] * 0.40, y)
