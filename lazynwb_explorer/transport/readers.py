@@ -45,6 +45,8 @@ def shared_pool() -> concurrent.futures.ThreadPoolExecutor:
     global _pool, _pool_size
     with _pool_lock:
         if _pool is None or _pool_size != config.max_concurrency:
+            if _pool is not None:  # the bound changed: let the old pool finish and go
+                _pool.shutdown(wait=False)
             _pool = concurrent.futures.ThreadPoolExecutor(
                 max_workers=config.max_concurrency, thread_name_prefix="lazynwb-io"
             )
@@ -56,6 +58,7 @@ class Reader:
     """Common behaviour: concurrency over `_read` / `_get`, which subclasses provide."""
 
     uri: str
+    _first_block: bytes | None = None
 
     def size(self) -> int:
         raise NotImplementedError
@@ -69,10 +72,9 @@ class Reader:
     def first_block(self) -> bytes:
         """Bytes [0, FIRST_READ_BLOCKS * config.block_size), read once: the format signature
         and, for HDF5, the superblock and usually the root group's metadata."""
-        block = getattr(self, "_first_block", None)
-        if block is None:
-            block = self._first_block = self.read(0, FIRST_READ_BLOCKS * config.block_size)
-        return block
+        if self._first_block is None:
+            self._first_block = self.read(0, FIRST_READ_BLOCKS * config.block_size)
+        return self._first_block
 
     def read(self, start: int, end: int) -> bytes:
         """Bytes [start, end) of the object; one round of one request."""
