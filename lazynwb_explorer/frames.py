@@ -175,7 +175,7 @@ def get_df(
         columns = choose_columns(table, include, exclude, exclude_array_columns)
         request = TableRequest(search_term, exact_path, columns=columns)
         rows = row_map.get(source.uri)
-        return read_table_rows(source, request, None if rows is None else np.asarray(rows))
+        return read_table_rows(source, request, None if rows is None else np.asarray(rows), table)
 
     frames = [
         frame
@@ -233,7 +233,7 @@ def merge_array_column(df: Any, column_name: str, missing_ok: bool = True) -> An
                 continue
             raise ColumnError(f"no column {column_name!r}", source=source.label, path=table.path)
         request = TableRequest("/" + table_path, True, columns=[column_name])
-        parts.append(read_table_rows(source, request, rows))
+        parts.append(read_table_rows(source, request, rows, table))
     if not parts:
         if missing_ok:
             return df

@@ -72,11 +72,15 @@ def choose_columns(
 
 
 def read_table_rows(
-    source: Source, request: TableRequest, rows: np.ndarray | None = None
+    source: Source, request: TableRequest, rows: np.ndarray | None = None, table: Table | None = None
 ) -> pl.DataFrame:
-    """The request's columns for `rows` (None = all) of one file's table, filtered."""
+    """The request's columns for `rows` (None = all) of one file's table, filtered. Pass
+    `table` when the caller has already described it (saves describing it again)."""
     catalog = open_catalog(source)
-    table = describe_table(catalog, resolve_table_path(catalog, request.search_term, request.exact_path))
+    if table is None:
+        table = describe_table(
+            catalog, resolve_table_path(catalog, request.search_term, request.exact_path)
+        )
     wanted = choose_columns(table, request.columns, None, request.exclude_array_columns)
     if rows is not None:
         rows = np.unique(np.asarray(rows, dtype=np.int64))
