@@ -10,6 +10,7 @@ memory cache off.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -21,6 +22,7 @@ from .errors import InternalPathError, LazyNWBError, NotNWBError
 from .sources import Source, detect_format
 
 _MAX_OPEN = 128
+log = logging.getLogger(__name__)
 
 
 class Catalog:
@@ -85,21 +87,48 @@ def _identity(source: Source) -> tuple:
 def _build(source: Source) -> Catalog:
     fmt = detect_format(source)
     if fmt == "hdf5":
-        from .backends.hdf5 import HDF5Backend
+        backend, nodes = _open_hdf5(source)
+        return _checked(source, backend, nodes)
+    from .backends.zarr import ZarrBackend
 
-        backend: Backend = HDF5Backend(source)
-    else:
-        from .backends.zarr import ZarrBackend
+    backend: Backend = ZarrBackend(source)
+    return _checked(source, backend, _walk(source, backend))
 
-        backend = ZarrBackend(source)
+
+def _use_engine(source: Source) -> bool:
+    engine = config.hdf5_engine
+    return engine == "native" or (engine == "auto" and source.is_remote)
+
+
+def _open_hdf5(source: Source) -> tuple[Backend, dict[str, Node]]:
+    """Our own engine for remote files (one round per level, not per pointer); h5py for
+    local files and for anything the engine does not read."""
+    from .backends.hdf5 import HDF5Backend
+
+    if _use_engine(source):
+        from .backends.h5engine import EngineFallback, EngineHDF5Backend
+
+        try:
+            engine = EngineHDF5Backend(source)
+            return engine, engine.walk()
+        except EngineFallback as exc:
+            log.warning("%s: read with h5py (%s)", source.label, exc)
+    backend = HDF5Backend(source)
+    return backend, _walk(source, backend)
+
+
+def _walk(source: Source, backend: Backend) -> dict[str, Node]:
     try:
-        nodes = backend.walk()
+        return backend.walk()
     except LazyNWBError:
         backend.close()
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of a broken file gets a name
         backend.close()
         raise NotNWBError(f"cannot read the file's structure: {exc}", source=source.label) from exc
+
+
+def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalog:
     root = nodes.get("/")
     if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
         backend.close()

@@ -60,6 +60,8 @@ class Config:
         dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
             these at servers on 127.0.0.1).
         cache_dir: where persistent catalogs live.
+        hdf5_engine: who reads HDF5 metadata: "auto" (our engine for remote files, h5py for
+            local ones), "native" (our engine always) or "h5py" (libhdf5 always).
     """
 
     use_polars: bool = dataclasses.field(default_factory=lambda: _env("use_polars", False))
@@ -89,6 +91,7 @@ class Config:
         default_factory=lambda: _env("dandi_bucket_url", "s3://dandiarchive")
     )
     cache_dir: str = dataclasses.field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
+    hdf5_engine: str = dataclasses.field(default_factory=lambda: _env("hdf5_engine", "auto"))
 
     def __repr__(self) -> str:  # never print secrets held in storage options
         fields = []

@@ -271,9 +271,12 @@ def test_10k_slice_of_10m_series_reads_only_its_bytes(long_file: Path, http_serv
     block = lazynwb.config.block_size
     assert touched <= c.bytes <= touched + 3 * block and c.requests <= 4, (c, touched)
     http_server.reset_stats()
-    with counting() as c2:  # index blocks now cached: the next slice costs its chunks only
-        chunked.data[a + 20_000 : b + 20_000]
-    assert c2.bytes == _chunk_bytes(long_file, "/acquisition/chunked/data", a + 20_000, b + 20_000)
+    with counting() as c2:  # index now known: the next slice costs its chunks at most
+        again = chunked.data[a + 20_000 : b + 20_000]
+    np.testing.assert_array_equal(again, (np.arange(a + 20_000, b + 20_000) % 1000).astype(np.int16))
+    # (zero when those small chunks already sit in metadata blocks read for the index)
+    assert c2.bytes <= _chunk_bytes(long_file, "/acquisition/chunked/data", a + 20_000, b + 20_000)
+    assert c2.rounds <= 1
     print(f"10k of 10M gzip-chunked: {c.requests} requests / {c.bytes} bytes "
           f"(touched chunks {touched} bytes); next slice {c2.requests} / {c2.bytes} bytes")
     times = chunked.timestamps[a:b]  # computed, nothing read

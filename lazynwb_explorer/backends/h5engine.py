@@ -1,0 +1,327 @@
+"""HDF5 read by our own metadata engine (lazynwb_explorer.h5), not by libhdf5.
+
+The tree is walked one level at a time with every object of a level fetched together, and
+a query's byte ranges (every column, every row span, chunk indexes first) are fetched in
+one concurrent round. Anything the engine does not read (a filter it lacks, an exotic type)
+falls back to h5py for that file or that dataset, logged with the reason.
+
+The state the engine learns (dataset layouts, chunk indexes, object addresses) can be
+exported and loaded back, so a stored catalog opens a file with no request at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import MalformedFileError, NotNWBError, SourceError
+from ..h5 import filters as h5filters
+from ..h5.binary import FileContext
+from ..h5.io import FormatError, Parser, Unsupported, gather, run
+from ..h5.layout import ChunkEntry
+from ..h5.objects import DatasetInfo, dataset_info
+from ..h5.plan import Box, chunk_index, read_boxes
+from ..h5.source import ByteSource
+from ..h5.superblock import read_superblock
+from ..h5.walk import resolve_refs, soft_target, walk_tree
+from ..sources import Source
+from .base import Backend, DatasetMeta, Node, Selection, selection_to_spans
+
+log = logging.getLogger(__name__)
+
+INLINE_BYTES = 16 * 1024  # datasets this small are read during the walk and kept
+
+
+class EngineFallback(Exception):
+    """The engine cannot read this file; the caller opens it with h5py instead."""
+
+
+def _meta(info: DatasetInfo) -> DatasetMeta:
+    t = info.type
+    layout = info.layout
+    return DatasetMeta(
+        shape=tuple(info.shape or ()),
+        dtype=t.decoded,
+        chunks=tuple(layout.chunk_shape) if layout.kind == "chunked" else None,
+        compression=h5filters.compression(info.filters),
+        filters=h5filters.h5py_names(info.filters),
+        is_string=t.is_string,
+        is_reference=t.is_reference,
+        storage_dtype=t.display,
+    )
+
+
+class EngineHDF5Backend(Backend):
+    def __init__(self, source: Source, state: dict[str, Any] | None = None):
+        self.label = source.label
+        self.source = source
+        self._lock = threading.RLock()
+        self._fallback: Backend | None = None
+        self._prefetch: dict[tuple[str, tuple], np.ndarray] = {}
+        reader = source.reader()
+        if state is not None:  # from a stored catalog: no request until data is read
+            self.ctx = FileContext(**state["ctx"])
+            self.bytes = ByteSource(reader, self.ctx.eof)
+            self.infos = {p: dataset_info(self.ctx, tuple(bytes.fromhex(x) for x in raw))
+                          for p, raw in state["datasets"].items()}
+            self.address_paths = {int(a): p for a, p in state["addresses"].items()}
+            self.indexes = {p: [ChunkEntry(tuple(e[0]), *e[1:]) for e in entries]
+                            for p, entries in state["indexes"].items()}
+            self.inline = {p: _array_from_json(v) for p, v in state.get("inline", {}).items()}
+            self.root = state["root"]
+            return
+        first = reader.first_block()
+        size = reader.size()
+        self.bytes = ByteSource(reader, size, first)
+        try:
+            sb = self._run(read_superblock(size, first))
+        except (FormatError, Unsupported) as exc:
+            raise EngineFallback(str(exc)) from exc
+        self.ctx, self.root = sb.ctx, sb.root_address
+        self.infos: dict[str, DatasetInfo] = {}
+        self.address_paths: dict[int, str] = {}
+        self.indexes: dict[str, list[ChunkEntry]] = {}
+        self.inline: dict[str, np.ndarray] = {}
+
+    def _run(self, parser: Parser[Any]) -> Any:
+        return run(parser, self.bytes.read_round)
+
+    # -- state for a stored catalog ------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        ctx = self.ctx
+        return {
+            "ctx": {"offset_size": ctx.offset_size, "length_size": ctx.length_size,
+                    "base": ctx.base, "eof": ctx.eof},
+            "root": self.root,
+            "datasets": {p: [x.hex() for x in info.raw] for p, info in self.infos.items()},
+            "addresses": {str(a): p for a, p in self.address_paths.items()},
+            "indexes": {p: [list(e) for e in entries] for p, entries in self.indexes.items()},
+            "inline": {p: _array_to_json(a) for p, a in self.inline.items() if _array_to_json(a)},
+        }
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def walk(self) -> dict[str, Node]:
+        with self._lock:
+            try:
+                tree = self._run(walk_tree(self.ctx, self.root))
+            except (FormatError, Unsupported) as exc:
+                raise EngineFallback(str(exc)) from exc
+            self.address_paths = dict(tree.address_paths)
+            refs = self.address_paths
+            nodes: dict[str, Node] = {}
+            for path, info in tree.objects.items():
+                attrs = {k: resolve_refs(v, refs) for k, v in info.attrs.items()}
+                if info.dataset is not None:
+                    self.infos[path] = info.dataset
+                    nodes[path] = Node(path, False, attrs, dataset=_meta(info.dataset))
+                else:
+                    names = tuple(link.name for link in info.links or ())
+                    nodes[path] = Node(path, True, attrs, children=names)
+            for alias, first in tree.hard_aliases.items():
+                self._alias(nodes, alias, first, hard=True)
+            for path, link in tree.soft.items():
+                target = soft_target(path, link) if link.kind == "soft" else None
+                if target is not None and target in nodes:
+                    self._alias(nodes, path, target, hard=False)
+                else:
+                    nodes[path] = Node(path, False, {}, is_link=True)
+            self._read_inline(nodes)
+            return _depth_first(nodes)
+
+    def _alias(self, nodes: dict[str, Node], path: str, target: str, hard: bool) -> None:
+        node = nodes[target]
+        if node.is_group:
+            nodes[path] = Node(path, True, node.attrs, children=node.children, is_link=True)
+        else:
+            if target in self.infos:
+                self.infos[path] = self.infos[target]
+            nodes[path] = Node(path, False, node.attrs, dataset=node.dataset, is_link=not hard)
+
+    def _read_inline(self, nodes: dict[str, Node]) -> None:
+        """Small datasets (scalars, short strings, small indexes) in one more round."""
+        small = []
+        for path, info in self.infos.items():
+            if nodes[path].is_link or info.shape is None:
+                continue
+            n = int(np.prod(info.shape, dtype=np.int64)) * info.type.size
+            if n <= INLINE_BYTES and info.layout.kind != "chunked":
+                small.append(path)
+        values = self._run(gather([self._guarded(self._read_parser(p, None)) for p in small]))
+        self.inline.update((p, v) for p, v in zip(small, values) if v is not None)
+
+    # -- data ---------------------------------------------------------------------------
+
+    def _info(self, path: str) -> DatasetInfo:
+        info = self.infos.get(path if path.startswith("/") else "/" + path)
+        if info is None:
+            raise MalformedFileError("dataset not found", source=self.label, path=path)
+        return info
+
+    def _entries(self, path: str, info: DatasetInfo):  # noqa: ANN202 - a parser factory
+        def parser() -> Parser[list[ChunkEntry]]:
+            if path not in self.indexes:
+                self.indexes[path] = yield from chunk_index(self.ctx, info)
+            return self.indexes[path]
+        return parser
+
+    def _ref_name(self, address: int) -> str | None:
+        return self.address_paths.get(address)
+
+    def _read_parser(self, path: str, spans: Sequence[tuple[int, int]] | None, box: Box | None = None):  # noqa: ANN202
+        info = self._info(path)
+        shape = info.shape or ()
+        if box is not None:
+            boxes = [box]
+        elif not shape:
+            boxes = []
+        else:
+            if spans is None:
+                spans = [(0, shape[0])] if shape[0] else []
+            rest = tuple((0, n) for n in shape[1:])
+            boxes = [((a, b), *rest) for a, b in spans if b > a]
+        return read_boxes(self.ctx, info, boxes, self._entries(path, info), self._ref_name)
+
+    def _execute(self, path: str, parser: Parser[np.ndarray]) -> np.ndarray:
+        try:
+            return self._run(parser)
+        except SourceError:
+            raise
+        except Unsupported as exc:
+            log.info("%s: %s read by h5py (%s)", self.label, path, exc)
+            return None  # type: ignore[return-value]
+        except FormatError as exc:
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
+
+    def _h5py(self) -> Backend:
+        if self._fallback is None:
+            from .hdf5 import HDF5Backend
+
+            self._fallback = HDF5Backend(self.source)
+        return self._fallback
+
+    def read(self, path: str, rows: Selection = None) -> np.ndarray:
+        with self._lock:
+            info = self._info(path)
+            if not info.shape:
+                return self._scalar(path, info)
+            if rows is None and path in self.inline:
+                return self.inline[path].copy()
+            return self.read_spans(path, selection_to_spans(rows, info.shape[0]))
+
+    def _scalar(self, path: str, info: DatasetInfo) -> np.ndarray:
+        if path in self.inline:
+            return self.inline[path].copy()
+        out = self._execute(path, self._read_parser(path, None))
+        return self._h5py().read(path) if out is None else out
+
+    def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        with self._lock:
+            spans = [(int(a), int(b)) for a, b in spans if b > a]
+            key = (path, tuple(spans))
+            if key in self._prefetch:
+                return self._prefetch[key]
+            if path in self.inline and spans:
+                data = self.inline[path]
+                return np.concatenate([data[a:b] for a, b in spans]) if len(spans) > 1 else data[spans[0][0]:spans[0][1]].copy()
+            out = self._execute(path, self._read_parser(path, spans))
+            return self._h5py().read_spans(path, spans) if out is None else out
+
+    def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
+        with self._lock:
+            info = self._info(path)
+            bounds = tuple((s.start, s.stop) for s in box)
+            if len(bounds) != len(info.shape or ()):
+                return super().read_box(path, box)
+            out = self._execute(path, self._read_parser(path, None, box=bounds))
+            return self._h5py().read_box(path, box) if out is None else out
+
+    @contextlib.contextmanager
+    def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
+        """Every request's bytes in one concurrent round (chunk indexes and string heaps
+        batched across requests too); the results wait for the read_spans calls."""
+        with self._lock:
+            keys, parsers = [], []
+            for path, spans in requests:
+                spans = [(int(a), int(b)) for a, b in spans if b > a]
+                key = (path, tuple(spans))
+                info = self._info(path)
+                if not spans or not info.shape or key in self._prefetch or path in self.inline:
+                    continue
+                keys.append(key)
+                parsers.append(self._guarded(self._read_parser(path, spans)))
+            values = self._run(gather(parsers)) if parsers else []
+            added = {k: v for k, v in zip(keys, values) if v is not None}
+            self._prefetch.update(added)
+        try:
+            yield
+        finally:
+            with self._lock:
+                for k in added:
+                    self._prefetch.pop(k, None)
+
+    @staticmethod
+    def _guarded(parser: Parser[np.ndarray]) -> Parser[np.ndarray | None]:
+        """A read that gives None (read later, one by one) instead of failing the batch."""
+        try:
+            return (yield from parser)
+        except (FormatError, Unsupported):
+            return None
+
+    def close(self) -> None:
+        if self._fallback is not None:
+            self._fallback.close()
+
+
+def _depth_first(nodes: dict[str, Node]) -> dict[str, Node]:
+    """Nodes in the order a depth-first walk in name order meets them (as h5py's walk does),
+    so listings do not depend on which engine read the file."""
+    out: dict[str, Node] = {}
+    stack = ["/"]
+    while stack:
+        path = stack.pop()
+        node = nodes.get(path)
+        if node is None or path in out:
+            continue
+        out[path] = node
+        if node.is_group and not node.is_link:
+            base = path.rstrip("/")
+            stack.extend(f"{base}/{name}" for name in reversed(node.children))
+    out.update((p, n) for p, n in nodes.items() if p not in out)
+    return out
+
+
+def _array_to_json(arr: np.ndarray) -> dict[str, Any] | None:
+    """Small inline arrays as JSON (numbers, strings, paths); None if not representable."""
+    if arr.dtype.kind in "biuf":
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            return {"dtype": np.lib.format.dtype_to_descr(arr.dtype), "shape": list(arr.shape),
+                    "hex": arr.tobytes().hex()}
+        return {"dtype": np.lib.format.dtype_to_descr(arr.dtype), "shape": list(arr.shape),
+                "values": arr.reshape(-1).tolist()}
+    if arr.dtype.kind == "O" and all(v is None or isinstance(v, str) for v in arr.reshape(-1).tolist()):
+        return {"dtype": "O", "shape": list(arr.shape), "values": arr.reshape(-1).tolist()}
+    if arr.dtype.kind == "S":
+        return {"dtype": arr.dtype.str, "shape": list(arr.shape), "hex": arr.tobytes().hex()}
+    return None
+
+
+def _array_from_json(obj: dict[str, Any]) -> np.ndarray:
+    shape = tuple(obj["shape"])
+    if obj["dtype"] == "O":
+        out = np.empty(len(obj["values"]), dtype=object)
+        out[:] = obj["values"]
+        return out.reshape(shape)
+    dtype = np.lib.format.descr_to_dtype(obj["dtype"])
+    if "hex" in obj:
+        return np.frombuffer(bytes.fromhex(obj["hex"]), dtype=dtype).reshape(shape).copy()
+    return np.asarray(obj["values"], dtype=dtype).reshape(shape)
+
+
+__all__ = ["EngineFallback", "EngineHDF5Backend", "NotNWBError"]

@@ -1,0 +1,90 @@
+"""Chunk filters, undone in reverse pipeline order: deflate, shuffle, fletcher32, and
+blosc / zstd where numcodecs provides them."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from .io import FormatError, Unsupported
+from .messages import Filter
+
+DEFLATE, SHUFFLE, FLETCHER32, SZIP, NBIT, SCALEOFFSET = 1, 2, 3, 4, 5, 6
+LZF, BLOSC, LZ4, ZSTD = 32000, 32001, 32004, 32015
+NAMES = {DEFLATE: "gzip", SHUFFLE: "shuffle", FLETCHER32: "fletcher32", SZIP: "szip",
+         SCALEOFFSET: "scaleoffset", LZF: "lzf"}
+COMPRESSION = {DEFLATE: "gzip", SZIP: "szip", LZF: "lzf"}
+MAX_CHUNK = 1 << 31
+
+
+def supported(pipeline: Sequence[Filter]) -> bool:
+    return all(f.id in (DEFLATE, SHUFFLE, FLETCHER32, BLOSC, ZSTD) for f in pipeline)
+
+
+def h5py_names(pipeline: Sequence[Filter]) -> tuple[str, ...]:
+    """The keys h5py lists in Dataset._filters."""
+    return tuple(NAMES.get(f.id, str(f.id)) for f in pipeline)
+
+
+def compression(pipeline: Sequence[Filter]) -> str | None:
+    for f in pipeline:
+        if f.id in COMPRESSION:
+            return COMPRESSION[f.id]
+    return None
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    d = zlib.decompressobj()
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise FormatError(f"a chunk inflates beyond its size ({limit} bytes)")
+    return out
+
+
+def _unshuffle(data: bytes, itemsize: int) -> bytes:
+    if itemsize <= 1 or len(data) < itemsize:
+        return data
+    n = len(data) // itemsize
+    body = np.frombuffer(data, dtype=np.uint8, count=n * itemsize).reshape(itemsize, n)
+    return body.T.tobytes() + data[n * itemsize :]
+
+
+def undo(data: bytes, pipeline: Sequence[Filter], mask: int, chunk_bytes: int) -> bytes:
+    """A stored chunk's bytes -> its raw element bytes (`chunk_bytes` long)."""
+    if chunk_bytes > MAX_CHUNK:
+        raise FormatError(f"chunk of {chunk_bytes} bytes")
+    for i in reversed(range(len(pipeline))):
+        if mask & (1 << i):
+            continue
+        f = pipeline[i]
+        if f.id == DEFLATE:
+            try:
+                data = _inflate(data, chunk_bytes)
+            except zlib.error as exc:
+                raise FormatError(f"deflate: {exc}") from exc
+        elif f.id == SHUFFLE:
+            data = _unshuffle(data, f.values[0] if f.values else 1)
+        elif f.id == FLETCHER32:
+            data = data[:-4]
+        elif f.id in (BLOSC, ZSTD):
+            data = _numcodecs(f.id, data, chunk_bytes)
+        else:
+            raise Unsupported(f"filter {NAMES.get(f.id, f.id)}")
+    return data
+
+
+def _numcodecs(fid: int, data: bytes, limit: int) -> bytes:
+    try:
+        import numcodecs
+    except ImportError as exc:  # pragma: no cover - numcodecs is a dependency
+        raise Unsupported("numcodecs is not installed") from exc
+    codec = numcodecs.Blosc() if fid == BLOSC else numcodecs.Zstd()
+    try:
+        out = bytes(codec.decode(data))
+    except Exception as exc:  # noqa: BLE001 - the codec's own errors vary
+        raise FormatError(f"{'blosc' if fid == BLOSC else 'zstd'}: {exc}") from exc
+    if len(out) > limit:
+        raise FormatError("a chunk decompresses beyond its size")
+    return out

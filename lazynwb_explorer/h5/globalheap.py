@@ -1,0 +1,60 @@
+"""Global heap collections: where variable-length strings and sequences keep their bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .binary import Cursor, FileContext
+from .io import FormatError, Parser, fetch, fetch_many
+
+MAX_COLLECTION = 1 << 28
+_GUESS = 4096  # libhdf5's minimum collection size
+
+
+def _parse(data: bytes, ctx: FileContext) -> dict[int, bytes]:
+    c = Cursor(data, ctx)
+    c.signature(b"GCOL")
+    c.skip(4)
+    size = c.length()
+    objects: dict[int, bytes] = {}
+    header = 8 + ctx.length_size
+    while c.pos + header <= min(size, len(data)):
+        index = c.u16()
+        c.skip(6)
+        length = c.length()
+        if index == 0:  # free space: the rest of the collection
+            break
+        objects[index] = c.bytes(length)
+        c.align(8)
+    return objects
+
+
+def read_collections(ctx: FileContext, addresses: Iterable[int]) -> Parser[dict[int, dict[int, bytes]]]:
+    """address -> {object index -> bytes} for every collection, all fetched together."""
+    addresses = sorted(set(addresses))
+    for a in addresses:
+        ctx.check_address(a, "global heap")
+    heads = yield from fetch_many([(a, _GUESS) for a in addresses])
+    sizes = []
+    for a, head in zip(addresses, heads):
+        c = Cursor(head, ctx)
+        c.signature(b"GCOL")
+        c.skip(4)
+        size = c.length()
+        if not 16 <= size <= MAX_COLLECTION:
+            raise FormatError(f"global heap collection of {size} bytes at {a}")
+        sizes.append(size)
+    short = [i for i, (h, s) in enumerate(zip(heads, sizes)) if len(h) < s]
+    if short:
+        more = yield from fetch_many([(addresses[i], sizes[i]) for i in short])
+        for i, d in zip(short, more):
+            heads[i] = d
+    return {a: _parse(h, ctx) for a, h in zip(addresses, heads)}
+
+
+def read_collection(ctx: FileContext, address: int) -> Parser[dict[int, bytes]]:
+    found = yield from read_collections(ctx, [address])
+    return found[address]
+
+
+__all__ = ["fetch", "read_collection", "read_collections"]

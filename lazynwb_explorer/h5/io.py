@@ -1,0 +1,96 @@
+"""Sans-IO parsing: parsers say which bytes they need, a driver fetches them in rounds.
+
+A parser is a generator that yields a list of byte ranges ``[(offset, length), ...]`` and
+is sent back the list of their bytes. It never touches a file itself, so:
+- `gather(parsers)` runs many parsers side by side: at every step it asks for the union of
+  what they all need, so walking 40 object headers costs one round, not 40;
+- the same parsers run over a local file, an HTTP server or an object store (`run`), and over
+  bytes in memory (the fuzzer).
+
+HDF5's pointer chain (superblock -> object header -> B-tree -> heap -> child header ...) is
+then read one concurrent round per level of the chain, instead of one request per pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Ranges = list[tuple]  # (offset, length) for metadata; (offset, length, DATA) for data
+Parser = Generator[Ranges, list[bytes], T]
+
+
+class FormatError(Exception):
+    """The bytes do not follow the HDF5 format (truncated, corrupt, hostile)."""
+
+
+class Unsupported(Exception):
+    """Valid HDF5 this engine does not read; the caller falls back to libhdf5."""
+
+
+def fetch(offset: int, length: int) -> Parser[bytes]:
+    """The bytes [offset, offset + length) (shorter only at the end of the file)."""
+    return (yield [(offset, length)])[0]
+
+
+def fetch_many(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
+    if not ranges:
+        return []
+    return (yield list(ranges))
+
+
+DATA = "data"
+
+
+def fetch_data(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
+    """Like fetch_many, for data: the driver fetches exactly these bytes (no block rounding,
+    no caching) so a read costs the bytes it needs."""
+    if not ranges:
+        return []
+    return (yield [(o, n, DATA) for o, n in ranges])
+
+
+def gather(parsers: Sequence[Parser[Any]]) -> Parser[list[Any]]:
+    """Run parsers concurrently; their results in order. Each step asks for every pending
+    parser's ranges at once."""
+    results: list[Any] = [None] * len(parsers)
+    pending: dict[int, Ranges] = {}
+    for i in range(len(parsers)):
+        _advance(parsers, results, pending, i, None)
+    while pending:
+        order = list(pending.items())
+        flat = [r for _, ranges in order for r in ranges]
+        datas = yield flat
+        if len(datas) != len(flat):
+            raise FormatError("driver answered the wrong number of ranges")
+        pos = 0
+        pending = {}
+        for i, ranges in order:
+            _advance(parsers, results, pending, i, datas[pos : pos + len(ranges)])
+            pos += len(ranges)
+    return results
+
+
+def _advance(parsers, results, pending, i, value) -> None:  # noqa: ANN001 - internal
+    try:
+        ranges = parsers[i].send(value)
+    except StopIteration as stop:
+        results[i] = stop.value
+        return
+    pending[i] = list(ranges)
+
+
+def run(parser: Parser[T], read_round: Callable[[Ranges], list[bytes]]) -> T:
+    """Drive a parser to its result; `read_round` answers one step's ranges (one round)."""
+    try:
+        ranges = next(parser)
+        while True:
+            ranges = parser.send(read_round(list(ranges)))
+    except StopIteration as stop:
+        return stop.value
+
+
+def over_bytes(data: bytes) -> Callable[[Ranges], list[bytes]]:
+    """A `read_round` over bytes in memory (tests, fuzzing)."""
+    return lambda ranges: [data[r[0] : r[0] + r[1]] if r[0] >= 0 else b"" for r in ranges]

@@ -1,0 +1,91 @@
+"""Answers a parser's byte ranges from a Reader, one concurrent round per step.
+
+Small metadata ranges are served from aligned blocks kept in an LRU cache, so structures
+that sit close together cost one request; data ranges and large ranges are fetched
+exactly, split into parallel parts, and not cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from ..config import config
+from ..transport.rangefile import coalesce, split
+from ..transport.readers import Reader
+from .io import Ranges
+
+_MAX_CACHED = 64 * 1024 * 1024
+_PART = 8 * 1024 * 1024
+
+
+class ByteSource:
+    def __init__(self, reader: Reader, size: int, first: bytes = b""):
+        self.reader = reader
+        self.size = size
+        self.block = config.block_size
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        for i in range(0, len(first) - self.block + 1, self.block):
+            self._blocks[i // self.block] = first[i : i + self.block]
+        if len(first) == size and size % self.block:
+            tail = size - size % self.block
+            self._blocks[tail // self.block] = first[tail:]
+
+    def _is_small(self, start: int, end: int) -> bool:
+        return end - start <= self.block // 4
+
+    def _cached(self, start: int, end: int) -> bool:
+        return all(b in self._blocks for b in range(start // self.block, (end - 1) // self.block + 1))
+
+    def read_round(self, ranges: Ranges) -> list[bytes]:
+        """Bytes of each (offset, length), clipped at the end of the file; one round."""
+        clipped = [(max(0, r[0]), max(0, min(r[0] + r[1], self.size))) for r in ranges]
+        with self._lock:
+            missing_blocks = set()
+            direct = []
+            for r, (s, e) in zip(ranges, clipped):
+                if e <= s:
+                    continue
+                if self._cached(s, e) or (len(r) == 2 and self._is_small(s, e)):
+                    for b in range(s // self.block, (e - 1) // self.block + 1):
+                        if b not in self._blocks:
+                            missing_blocks.add(b)
+                else:
+                    direct.append((s, e))
+            block_spans = coalesce(
+                [(b * self.block, min((b + 1) * self.block, self.size)) for b in missing_blocks], 0
+            )
+            direct_spans = split(coalesce(direct, 0), _PART)
+            spans = block_spans + direct_spans
+            datas = self.reader.read_many(spans) if spans else []
+            fetched: dict[tuple[int, int], bytes] = {}
+            for (s, e), data in zip(block_spans, datas):
+                for b in range(s // self.block, -(-e // self.block)):
+                    lo = b * self.block - s
+                    self._blocks[b] = data[lo : lo + self.block]
+            for span, data in zip(direct_spans, datas[len(block_spans) :]):
+                fetched[span] = data
+            out = [self._slice(s, e, direct_spans, fetched) for s, e in clipped]
+            while len(self._blocks) * self.block > _MAX_CACHED:
+                self._blocks.popitem(last=False)
+            return out
+
+    def _slice(self, s: int, e: int, direct_spans, fetched) -> bytes:  # noqa: ANN001
+        if e <= s:
+            return b""
+        first, last = s // self.block, (e - 1) // self.block
+        if all(b in self._blocks for b in range(first, last + 1)):
+            for b in range(first, last + 1):
+                self._blocks.move_to_end(b)
+            joined = b"".join(self._blocks[b] for b in range(first, last + 1))
+            return joined[s - first * self.block : e - first * self.block]
+        parts = []
+        pos = s
+        for ds, de in direct_spans:  # sorted, non-overlapping
+            if de <= pos or ds >= e:
+                continue
+            data = fetched[(ds, de)]
+            parts.append(data[pos - ds : min(e, de) - ds])
+            pos = min(e, de)
+        return b"".join(parts)
