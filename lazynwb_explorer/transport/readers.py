@@ -69,6 +69,13 @@ class Reader:
     def _get(self, key: str) -> bytes | None:
         raise NotImplementedError
 
+    def identity(self) -> dict[str, Any]:
+        """What the store said the object is (remote readers: size and ETag)."""
+        return {}
+
+    def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Take a stored identity as known (remote readers)."""
+
     def first_block(self) -> bytes:
         """Bytes [0, FIRST_READ_BLOCKS * config.block_size), read once: the format signature
         and, for HDF5, the superblock and usually the root group's metadata."""
@@ -167,6 +174,8 @@ class ObjectReader(Reader):
             return SourceError(f"access denied while reading {what}", source=self.uri)
         if isinstance(exc, PreconditionError):
             forget_reader(self.uri)  # the next call starts afresh on the new version
+            for listener in list(_change_listeners):
+                listener(self.uri)
             return SourceError("the file changed on the server while being read", source=self.uri)
         detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         return TransportError(
@@ -188,6 +197,18 @@ class ObjectReader(Reader):
             self._remember(meta)
         assert self._size is not None
         return self._size
+
+    def identity(self) -> dict[str, Any]:
+        """What the server said the object is (size, ETag); empty before the first read."""
+        return {"size": self._size, "etag": self._etag} if self._size is not None else {}
+
+    def expect(self, identity: dict[str, Any]) -> None:
+        """Take a stored identity as known, so reads need no first request to learn it and
+        send If-Match: a changed object is then an error, never mixed bytes."""
+        with self._meta_lock:
+            if self._size is None and identity.get("size") is not None:
+                self._size = int(identity["size"])
+                self._etag = identity.get("etag")
 
     def _remember(self, meta: Any) -> None:
         with self._meta_lock:
@@ -255,6 +276,15 @@ def open_reader(uri: str) -> Reader:
         if reader is None:
             reader = _readers[uri] = ObjectReader(uri)
         return reader
+
+
+_change_listeners: list[Any] = []
+
+
+def on_source_changed(listener: Any) -> None:
+    """Call `listener(uri)` when a read finds the object changed on the server (so stored
+    catalogs of the old version are dropped)."""
+    _change_listeners.append(listener)
 
 
 def forget_reader(uri: str) -> None:
