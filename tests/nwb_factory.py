@@ -453,16 +453,25 @@ def _hdmf_write_supports_expandable() -> bool:
 HDMF_WRITE_SUPPORTS_EXPANDABLE = _hdmf_write_supports_expandable()
 
 
-def _hdf5_write(path: Path, nwbfile: NWBFile, contiguous: bool) -> None:
+def _hdf5_write(path: Path, nwbfile: NWBFile, contiguous: bool, libver: str | None = None) -> None:
     kwargs: dict[str, Any] = {}
     if contiguous and HDMF_WRITE_SUPPORTS_EXPANDABLE:
         kwargs["expandable"] = ()
-    with NWBHDF5IO(str(path), "w") as io:
+    if libver is None:
+        with NWBHDF5IO(str(path), "w") as io:
+            io.write(nwbfile, **kwargs)
+        return
+    with h5py.File(path, "w", libver=libver) as f, NWBHDF5IO(file=f, mode="w") as io:
         io.write(nwbfile, **kwargs)
 
 
 def write_hdf5(
-    path: PathLike, nwbfile: NWBFile | None = None, *, contiguous: bool = False, **opts: Any
+    path: PathLike,
+    nwbfile: NWBFile | None = None,
+    *,
+    contiguous: bool = False,
+    libver: str | None = None,
+    **opts: Any,
 ) -> Path:
     """Write ``nwbfile`` (or a fresh ``make_rich_nwbfile(**opts)``) with ``NWBHDF5IO``.
 
@@ -470,7 +479,9 @@ def write_hdf5(
     (>= 4) every DynamicTable column and ``id`` is chunked + resizable (maxshape ``(None, ...)``),
     while TimeSeries data/timestamps are contiguous.  ``contiguous=True`` passes
     ``expandable=()`` so table columns are contiguous too (the layout of files written by older
-    hdmf, which is what most files on DANDI look like).
+    hdmf, which is what most files on DANDI look like).  ``libver='latest'`` writes through an
+    h5py file with the newest format structures (v2 object headers, link messages, fixed /
+    extensible array chunk indexes), as some converters do.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -478,7 +489,7 @@ def write_hdf5(
         nwbfile = make_rich_nwbfile(**opts)
     elif opts:
         raise TypeError("pass either an nwbfile or make_rich_nwbfile options, not both")
-    _hdf5_write(path, nwbfile, contiguous)
+    _hdf5_write(path, nwbfile, contiguous, libver)
     return path
 
 

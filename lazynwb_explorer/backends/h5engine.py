@@ -301,9 +301,9 @@ def _array_to_json(arr: np.ndarray) -> dict[str, Any] | None:
     """Small inline arrays as JSON (numbers, strings, paths); None if not representable."""
     if arr.dtype.kind in "biuf":
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            return {"dtype": np.lib.format.dtype_to_descr(arr.dtype), "shape": list(arr.shape),
+            return {"dtype": arr.dtype.str, "shape": list(arr.shape),
                     "hex": arr.tobytes().hex()}
-        return {"dtype": np.lib.format.dtype_to_descr(arr.dtype), "shape": list(arr.shape),
+        return {"dtype": arr.dtype.str, "shape": list(arr.shape),
                 "values": arr.reshape(-1).tolist()}
     if arr.dtype.kind == "O" and all(v is None or isinstance(v, str) for v in arr.reshape(-1).tolist()):
         return {"dtype": "O", "shape": list(arr.shape), "values": arr.reshape(-1).tolist()}
@@ -318,7 +318,7 @@ def _array_from_json(obj: dict[str, Any]) -> np.ndarray:
         out = np.empty(len(obj["values"]), dtype=object)
         out[:] = obj["values"]
         return out.reshape(shape)
-    dtype = np.lib.format.descr_to_dtype(obj["dtype"])
+    dtype = np.dtype(obj["dtype"])
     if "hex" in obj:
         return np.frombuffer(bytes.fromhex(obj["hex"]), dtype=dtype).reshape(shape).copy()
     return np.asarray(obj["values"], dtype=dtype).reshape(shape)

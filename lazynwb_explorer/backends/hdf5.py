@@ -147,6 +147,8 @@ class HDF5Backend(Backend):
                 nodes[child_path] = Node(child_path, False, {}, is_link=True)
                 continue
             is_link = isinstance(link, h5py.SoftLink | h5py.ExternalLink)
+            if isinstance(obj, h5py.Datatype):  # a named type: not part of an NWB tree
+                continue
             if isinstance(obj, h5py.Group):
                 if is_link or obj.id.__hash__() in seen:
                     nodes[child_path] = Node(

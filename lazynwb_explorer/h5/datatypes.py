@@ -40,7 +40,7 @@ class H5Type:
     @property
     def needs_decoding(self) -> bool:
         """True when raw storage is not what callers get (heap strings, refs, compounds of those)."""
-        if self.kind in ("vlen_string", "vlen", "reference", "region"):
+        if self.kind in ("string", "vlen_string", "vlen", "reference", "region"):
             return True
         if self.kind == "compound":
             return any(t.needs_decoding for _, _, t in self.fields)
@@ -72,6 +72,8 @@ class H5Type:
         """h5py's dtype.str for this type ('vlen str' for variable-length strings)."""
         if self.kind == "vlen_string":
             return "vlen str"
+        if self.kind == "string":
+            return self.storage.str
         if self.kind in ("vlen", "reference", "region"):
             return "|O"
         if self.kind == "compound" and self.needs_decoding:

@@ -1,11 +1,15 @@
-"""Global heap collections: where variable-length strings and sequences keep their bytes."""
+"""Global heap collections: where variable-length strings and sequences keep their bytes.
+
+Collections are fetched exactly (not as cached metadata blocks): they sit between data
+and are only read for the strings of a read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from .binary import Cursor, FileContext
-from .io import FormatError, Parser, fetch, fetch_many
+from .io import FormatError, Parser, fetch_data
 
 MAX_COLLECTION = 1 << 28
 _GUESS = 4096  # libhdf5's minimum collection size
@@ -34,7 +38,7 @@ def read_collections(ctx: FileContext, addresses: Iterable[int]) -> Parser[dict[
     addresses = sorted(set(addresses))
     for a in addresses:
         ctx.check_address(a, "global heap")
-    heads = yield from fetch_many([(a, _GUESS) for a in addresses])
+    heads = yield from fetch_data([(a, _GUESS) for a in addresses])
     sizes = []
     for a, head in zip(addresses, heads):
         c = Cursor(head, ctx)
@@ -46,7 +50,7 @@ def read_collections(ctx: FileContext, addresses: Iterable[int]) -> Parser[dict[
         sizes.append(size)
     short = [i for i, (h, s) in enumerate(zip(heads, sizes)) if len(h) < s]
     if short:
-        more = yield from fetch_many([(addresses[i], sizes[i]) for i in short])
+        more = yield from fetch_data([(addresses[i], sizes[i]) for i in short])
         for i, d in zip(short, more):
             heads[i] = d
     return {a: _parse(h, ctx) for a, h in zip(addresses, heads)}
@@ -56,5 +60,3 @@ def read_collection(ctx: FileContext, address: int) -> Parser[dict[int, bytes]]:
     found = yield from read_collections(ctx, [address])
     return found[address]
 
-
-__all__ = ["fetch", "read_collection", "read_collections"]

@@ -66,7 +66,11 @@ class ObjectInfo:
     address: int
     attrs: dict[str, Any]
     links: list[Link] | None = None  # groups
-    dataset: DatasetInfo | None = None
+    dataset: DatasetInfo | None = None  # datasets (neither: a committed datatype)
+
+    @property
+    def is_datatype(self) -> bool:
+        return self.links is None and self.dataset is None
 
 
 def read_object(ctx: FileContext, address: int) -> Parser[ObjectInfo]:
@@ -77,6 +81,8 @@ def read_object(ctx: FileContext, address: int) -> Parser[ObjectInfo]:
     for m in messages:
         by_type.setdefault(m.type, []).append(m)
     is_dataset = LAYOUT in by_type
+    if not is_dataset and DATATYPE in by_type and not (SYMBOL_TABLE in by_type or LINK in by_type or LINK_INFO in by_type):
+        return ObjectInfo(address, {}, links=None, dataset=None)  # a committed datatype
     tasks: list[Parser[Any]] = [_attributes(ctx, by_type)]
     tasks.append(_dataset(ctx, by_type) if is_dataset else _links(ctx, by_type))
     attrs, second = yield from gather(tasks)

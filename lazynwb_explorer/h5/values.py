@@ -67,6 +67,10 @@ def _decode(ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict, ref_
         return out
     if h5type.kind in ("vlen_string", "vlen"):
         return _decode_vlen(ctx, h5type, arr, heaps, ref_name)
+    if h5type.kind == "string":
+        out = np.empty(arr.shape, dtype=object)
+        out.reshape(-1)[:] = [v.decode("utf-8", "replace") for v in arr.reshape(-1).tolist()]
+        return out
     if h5type.kind == "compound":
         columns = {name: _decode(ctx, member, arr[name], heaps, ref_name)
                    for name, _, member in h5type.fields}

@@ -35,6 +35,8 @@ def walk_tree(ctx: FileContext, root: int) -> Parser[Tree]:
         infos = yield from gather([read_object(ctx, address) for _, address in level])
         next_level = []
         for (path, address), info in zip(level, infos):
+            if info.is_datatype:  # named types are not part of an NWB tree
+                continue
             tree.objects[path] = info
             tree.address_paths[address] = path
             for link in info.links or ():
