@@ -2,37 +2,70 @@
 
 `open_catalog(source)` opens the right backend (by content, not suffix), walks the tree once
 and keeps it in memory per source, so later calls about the same file cost no requests.
-Local files are re-walked when their size or mtime changes; `config.disable_cache` turns the
-memory cache off.
+The catalog is also stored on disk (catalog_store), so a later process opens the file with
+no request at all; what reads learn later (index arrays, chunk maps) is stored at exit.
+Local files are re-walked when their size or mtime changes, remote ones when their ETag
+does; `config.disable_cache` turns both caches off.
 
 `internal_paths(...)` implements lazynwb's get_internal_paths filtering rules.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
+from . import catalog_store
 from .backends.base import Backend, Node
 from .config import config
 from .errors import InternalPathError, LazyNWBError, NotNWBError
 from .sources import Source, detect_format
+from .transport.readers import on_source_changed
 
 _MAX_OPEN = 128
 log = logging.getLogger(__name__)
 
 
 class Catalog:
-    """An open file and its walked tree."""
+    """A file's walked tree, and the backend that reads its data (opened on first use when
+    the tree came from a stored catalog)."""
 
-    def __init__(self, source: Source, backend: Backend, nodes: dict[str, Node]):
+    def __init__(
+        self,
+        source: Source,
+        backend: Backend | None,
+        nodes: dict[str, Node],
+        opener: Callable[[], Backend] | None = None,
+        kind: str = "",
+    ):
         self.source = source
-        self.backend = backend
+        self._backend = backend
+        self._opener = opener
+        self._backend_lock = threading.Lock()
         self.nodes = nodes
+        self.kind = kind  # "engine" | "h5py" | "zarr": who reads the data
         self.small_arrays: dict[str, Any] = {}  # e.g. VectorIndex arrays, read once per file
+        self.identity: dict[str, Any] = {}
+        self._saved_signature: tuple = ()
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            with self._backend_lock:
+                if self._backend is None:
+                    assert self._opener is not None
+                    self._backend = self._opener()
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
 
     @property
     def label(self) -> str:
@@ -88,11 +121,12 @@ def _build(source: Source) -> Catalog:
     fmt = detect_format(source)
     if fmt == "hdf5":
         backend, nodes = _open_hdf5(source)
-        return _checked(source, backend, nodes)
+        kind = "engine" if type(backend).__name__ == "EngineHDF5Backend" else "h5py"
+        return _checked(source, backend, nodes, kind)
     from .backends.zarr import ZarrBackend
 
     backend: Backend = ZarrBackend(source)
-    return _checked(source, backend, _walk(source, backend))
+    return _checked(source, backend, _walk(source, backend), "zarr")
 
 
 def _use_engine(source: Source) -> bool:
@@ -128,16 +162,17 @@ def _walk(source: Source, backend: Backend) -> dict[str, Node]:
         raise NotNWBError(f"cannot read the file's structure: {exc}", source=source.label) from exc
 
 
-def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalog:
+def _checked(source: Source, backend: Backend, nodes: dict[str, Node], kind: str) -> Catalog:
     root = nodes.get("/")
     if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
         backend.close()
         raise NotNWBError("not an NWB file (no nwb_version on the root group)", source=source.label)
-    return Catalog(source, backend, nodes)
+    return Catalog(source, backend, nodes, kind=kind)
 
 
 def open_catalog(source: Source) -> Catalog:
-    """The catalog for a source, from memory when it is known and unchanged."""
+    """The catalog for a source: from memory when it is known and unchanged, else from the
+    catalog stored on disk (no request), else built by walking the file (and stored)."""
     if config.disable_cache:
         return _build(source)
     key = source.uri
@@ -150,24 +185,154 @@ def open_catalog(source: Source) -> Catalog:
             if hit is not None and hit[0] == identity:
                 _cache.move_to_end(key)
                 return hit[1]
-        catalog = _build(source)
+        catalog = _from_store(source, identity)
+        if catalog is None:
+            catalog = _build(source)
+            _store(catalog, identity)
         with _cache_lock:
             old = _cache.pop(key, None)
             _cache[key] = (identity, catalog)
             while len(_cache) > _MAX_OPEN:
-                _cache.popitem(last=False)[1][1].backend.close()
+                evicted = _cache.popitem(last=False)[1][1]
+                _store_if_grown(evicted)
+                evicted.close()
         if old is not None:
-            old[1].backend.close()
+            old[1].close()
         return catalog
 
 
+def _opener(source: Source, kind: str, state: dict[str, Any] | None) -> Callable[[], Backend]:
+    def open_backend() -> Backend:
+        if kind == "engine":
+            from .backends.h5engine import EngineHDF5Backend
+
+            return EngineHDF5Backend(source, state=state)
+        if kind == "zarr":
+            from .backends.zarr import ZarrBackend
+
+            return ZarrBackend(source)
+        from .backends.hdf5 import HDF5Backend
+
+        return HDF5Backend(source)
+
+    return open_backend
+
+
+def _from_store(source: Source, identity: tuple) -> Catalog | None:
+    """The stored catalog, if there is one and the source has not changed since."""
+    payload = catalog_store.load(source.uri)
+    if payload is None:
+        return None
+    try:
+        if not source.is_remote:
+            if tuple(payload["identity"]) != identity:
+                catalog_store.drop(source.uri)
+                return None
+        elif not catalog_store.is_fresh(payload) and not _revalidate(source, payload):
+            catalog_store.drop(source.uri)
+            return None
+        if source.is_remote:
+            source.reader().expect(payload["identity"])
+        kind = payload["kind"]
+        catalog = Catalog(
+            source, None, catalog_store.nodes_from_json(payload["nodes"]),
+            opener=_opener(source, kind, payload.get("state")), kind=kind,
+        )
+        catalog.small_arrays.update(catalog_store.arrays_from_json(payload.get("arrays", {})))
+    except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version
+        log.warning("stored catalog of %s is unusable (%s): rebuilding it", source.label, exc)
+        catalog_store.drop(source.uri)
+        return None
+    catalog.identity = payload["identity"]
+    catalog._saved_signature = _signature(catalog)
+    return catalog
+
+
+def _revalidate(source: Source, payload: dict[str, Any]) -> bool:
+    """One small request: is the remote object still the one the catalog describes?"""
+    reader = source.reader()
+    if not reader.identity():
+        reader.read(0, 1)
+    fresh = reader.identity()
+    if fresh != payload["identity"]:
+        return False
+    payload["validated_at"] = time.time()
+    catalog_store.save(source.uri, payload)
+    return True
+
+
+def _signature(catalog: Catalog) -> tuple:
+    """Changes when the catalog learned something worth storing (index arrays, chunk maps)."""
+    backend = catalog._backend
+    indexes = getattr(backend, "indexes", None)
+    inline = getattr(backend, "inline", None)
+    return (len(catalog.small_arrays), len(indexes or ()), len(inline or ()))
+
+
+def _store(catalog: Catalog, identity: tuple) -> None:
+    source = catalog.source
+    if source.is_remote:
+        catalog.identity = source.reader().identity()
+        if not catalog.identity:
+            return  # nothing to recognise the object by later
+    else:
+        catalog.identity = list(identity)
+        if not identity:
+            return
+    export = getattr(catalog._backend, "export_state", None)
+    payload = {
+        "identity": catalog.identity,
+        "kind": catalog.kind,
+        "nodes": catalog_store.nodes_to_json(catalog.nodes),
+        "state": export() if (catalog.kind == "engine" and export) else None,
+        "arrays": catalog_store.arrays_to_json(catalog.small_arrays),
+        "validated_at": time.time(),
+        "immutable": catalog_store.is_immutable(source.uri),
+    }
+    catalog_store.save(source.uri, payload)
+    catalog._saved_signature = _signature(catalog)
+
+
+def _store_if_grown(catalog: Catalog) -> None:
+    if catalog.identity and _signature(catalog) != catalog._saved_signature:
+        _store(catalog, tuple(catalog.identity) if not catalog.source.is_remote else ())
+
+
+def store_catalogs() -> None:
+    """Store what open catalogs learned since they were stored (at exit, and on demand)."""
+    if config.disable_cache:
+        return
+    with _cache_lock:
+        catalogs = [c for _, c in _cache.values()]
+    for catalog in catalogs:
+        try:
+            _store_if_grown(catalog)
+        except Exception as exc:  # noqa: BLE001 - a cache must never break the caller
+            log.warning("could not store the catalog of %s: %s", catalog.label, exc)
+
+
+def _forget(uri: str) -> None:
+    """A source changed on the server: its stored and in-memory catalogs are stale."""
+    catalog_store.drop(uri)
+    with _cache_lock:
+        hit = _cache.pop(uri, None)
+    if hit is not None:
+        hit[1].close()
+
+
+on_source_changed(_forget)
+atexit.register(store_catalogs)
+
+
 def clear_cache() -> None:
-    """Close every open file and forget every catalog."""
+    """Close every open file and forget every catalog held in memory (stored catalogs stay;
+    `catalog_store.clear()` removes those)."""
+    store_catalogs()
     with _cache_lock:
         items = list(_cache.values())
         _cache.clear()
     for _, catalog in items:
-        catalog.backend.close()
+        catalog.close()
 
 
 # -- lazynwb's get_internal_paths rules -------------------------------------------------

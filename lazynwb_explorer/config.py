@@ -60,6 +60,8 @@ class Config:
         dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
             these at servers on 127.0.0.1).
         cache_dir: where persistent catalogs live.
+        catalog_max_age: seconds a stored catalog of a remote file is trusted before one small
+            request re-validates it (DANDI blobs never change and are always trusted).
         hdf5_engine: who reads HDF5 metadata: "auto" (our engine for remote files, h5py for
             local ones), "native" (our engine always) or "h5py" (libhdf5 always).
     """
@@ -91,6 +93,9 @@ class Config:
         default_factory=lambda: _env("dandi_bucket_url", "s3://dandiarchive")
     )
     cache_dir: str = dataclasses.field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
+    catalog_max_age: float = dataclasses.field(
+        default_factory=lambda: _env("catalog_max_age", 24 * 3600.0)
+    )
     hdf5_engine: str = dataclasses.field(default_factory=lambda: _env("hdf5_engine", "auto"))
 
     def __repr__(self) -> str:  # never print secrets held in storage options

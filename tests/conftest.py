@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,10 +17,15 @@ import pytest
 
 # Never let an AWS client look for instance credentials (a private-range address) in tests.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# Stored catalogs go to a directory of this test session (also for subprocesses: notebooks,
+# JupyterLab, Dask workers), never to the user's ~/.cache.
+_CATALOGS = tempfile.mkdtemp(prefix="lazynwb-test-catalogs-")
+os.environ["LAZYNWB_CACHE_DIR"] = _CATALOGS
 for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
     os.environ.pop(_var, None)
 
 import lazynwb_explorer as lazynwb  # noqa: E402
+from lazynwb_explorer import catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
 import nwb_factory as nf  # noqa: E402
@@ -117,10 +123,13 @@ def locate(request, served: Path) -> Callable[[Path, str], str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_catalogs() -> Iterator[None]:
-    """Each test opens files afresh, so counted requests include what a new call costs."""
+    """Each test opens files afresh (no catalog in memory or on disk), so counted requests
+    include what a new call costs."""
     lazynwb.clear_cache()
+    catalog_store.clear()
     yield
     lazynwb.clear_cache()
+    catalog_store.clear()
 
 
 @pytest.fixture
