@@ -339,6 +339,14 @@ def _merge_adjacent(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
+def _data_round(table: Table, plans: dict) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The data spans of ragged columns, for one prefetch."""
+    return [
+        (table.columns[name].data_path, plan.data_spans(int(table.columns[name].meta.shape[0])))
+        for name, plan in plans.items()
+    ]
+
+
 def read_rows(
     catalog: Catalog,
     table: Table,
@@ -349,7 +357,8 @@ def read_rows(
     an empty frame (width 0): callers add the internal columns for the row count.
 
     Remote reads take two concurrent rounds whatever the number of columns: first the flat
-    columns' rows and every index not yet known, then the ragged columns' data spans."""
+    columns' rows and every index not yet known, then the ragged columns' data spans; one
+    round when every index is already known."""
     n = table.length if rows is None else len(rows)
     columns = [table.columns[name] for name in column_names]
     spans = [(0, table.length)] if rows is None else rows_to_spans(rows)
@@ -360,20 +369,24 @@ def read_rows(
         (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
     ]
     data: dict[str, pl.Series] = {}
+    ragged = [c for c in columns if c.index_paths]
+    if not unknown_indexes:  # indexes known (e.g. from a stored catalog): one round for all
+        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        first_round += _data_round(table, plans)
     with catalog.backend.prefetched(first_round):
         for column in columns:
             if not column.index_paths:
                 data[column.name] = _read_flat(catalog, column, rows)
         for path in unknown_indexes:
             _index(catalog, path)
-    plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in columns if c.index_paths}
-    second_round = [
-        (table.columns[name].data_path, plan.data_spans(int(table.columns[name].meta.shape[0])))
-        for name, plan in plans.items()
-    ]
-    with catalog.backend.prefetched(second_round):
-        for name, plan in plans.items():
-            data[name] = _read_ragged(catalog, table.columns[name], plan)
+        if not unknown_indexes:
+            for name, plan in plans.items():
+                data[name] = _read_ragged(catalog, table.columns[name], plan)
+    if unknown_indexes:
+        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        with catalog.backend.prefetched(_data_round(table, plans)):
+            for name, plan in plans.items():
+                data[name] = _read_ragged(catalog, table.columns[name], plan)
     for name, series in data.items():
         if len(series) != n:
             raise MalformedFileError(
