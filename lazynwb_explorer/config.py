@@ -60,6 +60,8 @@ class Config:
         dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
             these at servers on 127.0.0.1).
         cache_dir: where persistent catalogs live.
+        coalesce_gap: data ranges closer than this many bytes are fetched in one request (the
+            gap costs less than another request's overhead).
         catalog_max_age: seconds a stored catalog of a remote file is trusted before one small
             request re-validates it (DANDI blobs never change and are always trusted).
         hdf5_engine: who reads HDF5 metadata: "auto" (our engine for remote files, h5py for
@@ -93,6 +95,7 @@ class Config:
         default_factory=lambda: _env("dandi_bucket_url", "s3://dandiarchive")
     )
     cache_dir: str = dataclasses.field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
+    coalesce_gap: int = dataclasses.field(default_factory=lambda: _env("coalesce_gap", 64 * 1024))
     catalog_max_age: float = dataclasses.field(
         default_factory=lambda: _env("catalog_max_age", 24 * 3600.0)
     )

@@ -2,7 +2,8 @@
 
 Small metadata ranges are served from aligned blocks kept in an LRU cache, so structures
 that sit close together cost one request; data ranges and large ranges are fetched
-exactly, split into parallel parts, and not cached.
+exactly (neighbours closer than `config.coalesce_gap` share a request), split into
+parallel parts, and not cached.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ByteSource:
             block_spans = coalesce(
                 [(b * self.block, min((b + 1) * self.block, self.size)) for b in missing_blocks], 0
             )
-            direct_spans = split(coalesce(direct, 0), _PART)
+            direct_spans = split(coalesce(direct, config.coalesce_gap), _PART)
             spans = block_spans + direct_spans
             datas = self.reader.read_many(spans) if spans else []
             fetched: dict[tuple[int, int], bytes] = {}
