@@ -267,9 +267,10 @@ def test_10k_slice_of_10m_series_reads_only_its_bytes(long_file: Path, http_serv
     np.testing.assert_array_equal(ramp, (np.arange(a, b) % 1000).astype(np.int16))
     touched = _chunk_bytes(long_file, "/acquisition/chunked/data", a, b)
     assert http_server.stats.bytes_sent == c.bytes
-    # the touched chunks, plus the chunk-index (B-tree) blocks h5py looks them up in
+    # at most the touched chunks plus the chunk-index (B-tree) blocks they are looked up in
+    # (less when small compressed chunks already sit in blocks read with the metadata)
     block = lazynwb.config.block_size
-    assert touched <= c.bytes <= touched + 3 * block and c.requests <= 4, (c, touched)
+    assert c.bytes <= touched + 3 * block and c.requests <= 4, (c, touched)
     http_server.reset_stats()
     with counting() as c2:  # index now known: the next slice costs its chunks at most
         again = chunked.data[a + 20_000 : b + 20_000]

@@ -14,27 +14,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..config import config
 from ..errors import MalformedFileError, NotNWBError, SourceError
 from ..h5 import filters as h5filters
 from ..h5.binary import FileContext
-from ..h5.io import FormatError, Parser, Unsupported, gather, run
+from ..h5.btree1 import chunk_entries as btree1_chunks
+from ..h5.datatypes import H5Type
+from ..h5.io import FormatError, Parser, Unsupported, check_source, gather, run
 from ..h5.layout import ChunkEntry
 from ..h5.objects import DatasetInfo, dataset_info
 from ..h5.plan import Box, chunk_index, read_boxes
 from ..h5.source import ByteSource
 from ..h5.superblock import read_superblock
 from ..h5.walk import resolve_refs, soft_target, walk_tree
-from ..sources import Source
+from ..sources import Source, is_immutable
 from .base import Backend, DatasetMeta, Node, Selection, selection_to_spans
 
 log = logging.getLogger(__name__)
 
 INLINE_BYTES = 16 * 1024  # datasets this small are read during the walk and kept
+_FULL_INDEX_CHUNKS = 4096  # chunk indexes up to this many chunks (on axis 0) are read whole
 
 
 class EngineFallback(Exception):
@@ -63,6 +68,7 @@ class EngineHDF5Backend(Backend):
         self._lock = threading.RLock()
         self._fallback: Backend | None = None
         self._prefetch: dict[tuple[str, tuple], np.ndarray] = {}
+        self._checked_at = -float("inf")
         reader = source.reader()
         if state is not None:  # from a stored catalog: no request until data is read
             self.ctx = FileContext(**state["ctx"])
@@ -110,7 +116,7 @@ class EngineHDF5Backend(Backend):
     def walk(self) -> dict[str, Node]:
         with self._lock:
             try:
-                tree = self._run(walk_tree(self.ctx, self.root))
+                tree = self._run(walk_tree(self.ctx, self.root, self._inline_task))
             except (FormatError, Unsupported) as exc:
                 raise EngineFallback(str(exc)) from exc
             self.address_paths = dict(tree.address_paths)
@@ -132,7 +138,7 @@ class EngineHDF5Backend(Backend):
                     self._alias(nodes, path, target, hard=False)
                 else:
                     nodes[path] = Node(path, False, {}, is_link=True)
-            self._read_inline(nodes)
+            self.inline = {p: v for p, v in self.inline.items() if not nodes[p].is_link}
             return _depth_first(nodes)
 
     def _alias(self, nodes: dict[str, Node], path: str, target: str, hard: bool) -> None:
@@ -144,19 +150,34 @@ class EngineHDF5Backend(Backend):
                 self.infos[path] = self.infos[target]
             nodes[path] = Node(path, False, node.attrs, dataset=node.dataset, is_link=not hard)
 
-    def _read_inline(self, nodes: dict[str, Node]) -> None:
-        """Small datasets (scalars, short strings, small indexes) in one more round."""
-        small = []
-        for path, info in self.infos.items():
-            if nodes[path].is_link or info.shape is None:
-                continue
-            n = int(np.prod(info.shape, dtype=np.int64)) * info.type.size
-            if n <= INLINE_BYTES and info.layout.kind != "chunked":
-                small.append(path)
-        values = self._run(gather([self._guarded(self._read_parser(p, None)) for p in small]))
-        self.inline.update((p, v) for p, v in zip(small, values) if v is not None)
+    def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
+        """Small datasets (scalars, short strings, ids, index columns) are read during the
+        walk, in its rounds, and kept (and stored with the catalog)."""
+        if info.shape is None or _has_references(info.type):
+            return None
+        if int(np.prod(info.shape, dtype=np.int64)) * info.type.size > INLINE_BYTES:
+            return None
+        self.infos[path] = info
+
+        def keep(value: np.ndarray | None) -> None:
+            if value is not None:
+                self.inline[path] = value
+
+        return self._guarded(self._read_parser(path, None, exact=False)), keep
 
     # -- data ---------------------------------------------------------------------------
+
+    def _needs_check(self) -> bool:
+        """Values kept from a remote file that may change are re-confirmed when nothing was
+        fetched from it (with If-Match) for `config.revalidate_after` seconds."""
+        if not self.source.is_remote or is_immutable(self.source.uri):
+            return False
+        return time.monotonic() - max(self._checked_at, self.bytes.fetched_at) > config.revalidate_after
+
+    def _ensure_current(self) -> None:
+        if self._needs_check():
+            self.bytes.reader.read(0, 1)  # sends If-Match: a changed file raises SourceError
+            self._checked_at = time.monotonic()
 
     def _info(self, path: str) -> DatasetInfo:
         info = self.infos.get(path if path.startswith("/") else "/" + path)
@@ -164,17 +185,28 @@ class EngineHDF5Backend(Backend):
             raise MalformedFileError("dataset not found", source=self.label, path=path)
         return info
 
-    def _entries(self, path: str, info: DatasetInfo):  # noqa: ANN202 - a parser factory
+    def _entries(self, path: str, info: DatasetInfo, rows: tuple[int, int] | None):  # noqa: ANN202
+        """A parser factory for the chunks a read needs. The whole index is read once and
+        kept (and stored with the catalog), except for a few rows of a dataset with many
+        chunks: then only the B-tree paths to those rows (their nodes stay cached)."""
         def parser() -> Parser[list[ChunkEntry]]:
-            if path not in self.indexes:
-                self.indexes[path] = yield from chunk_index(self.ctx, info)
+            if path in self.indexes:
+                return self.indexes[path]
+            layout, shape = info.layout, info.shape or ()
+            if rows is not None and layout.index == "btree1" and shape and layout.chunk_shape:
+                n_chunks = -(-shape[0] // max(1, layout.chunk_shape[0]))
+                if n_chunks > _FULL_INDEX_CHUNKS and (rows[1] - rows[0]) * 4 < shape[0]:
+                    return (yield from btree1_chunks(self.ctx, layout.address, layout.chunk_shape, rows))
+            self.indexes[path] = yield from chunk_index(self.ctx, info)
             return self.indexes[path]
         return parser
 
     def _ref_name(self, address: int) -> str | None:
         return self.address_paths.get(address)
 
-    def _read_parser(self, path: str, spans: Sequence[tuple[int, int]] | None, box: Box | None = None):  # noqa: ANN202
+    def _read_parser(  # noqa: ANN202 - a parser
+        self, path: str, spans: Sequence[tuple[int, int]] | None, box: Box | None = None, exact: bool = True
+    ):
         info = self._info(path)
         shape = info.shape or ()
         if box is not None:
@@ -186,7 +218,8 @@ class EngineHDF5Backend(Backend):
                 spans = [(0, shape[0])] if shape[0] else []
             rest = tuple((0, n) for n in shape[1:])
             boxes = [((a, b), *rest) for a, b in spans if b > a]
-        return read_boxes(self.ctx, info, boxes, self._entries(path, info), self._ref_name)
+        rows = (min(b[0][0] for b in boxes), max(b[0][1] for b in boxes)) if boxes else None
+        return read_boxes(self.ctx, info, boxes, self._entries(path, info, rows), self._ref_name, exact)
 
     def _execute(self, path: str, parser: Parser[np.ndarray]) -> np.ndarray:
         try:
@@ -212,11 +245,13 @@ class EngineHDF5Backend(Backend):
             if not info.shape:
                 return self._scalar(path, info)
             if rows is None and path in self.inline:
+                self._ensure_current()
                 return self.inline[path].copy()
             return self.read_spans(path, selection_to_spans(rows, info.shape[0]))
 
     def _scalar(self, path: str, info: DatasetInfo) -> np.ndarray:
         if path in self.inline:
+            self._ensure_current()
             return self.inline[path].copy()
         out = self._execute(path, self._read_parser(path, None))
         return self._h5py().read(path) if out is None else out
@@ -228,6 +263,7 @@ class EngineHDF5Backend(Backend):
             if key in self._prefetch:
                 return self._prefetch[key]
             if path in self.inline and spans:
+                self._ensure_current()
                 data = self.inline[path]
                 return np.concatenate([data[a:b] for a, b in spans]) if len(spans) > 1 else data[spans[0][0]:spans[0][1]].copy()
             out = self._execute(path, self._read_parser(path, spans))
@@ -256,8 +292,11 @@ class EngineHDF5Backend(Backend):
                     continue
                 keys.append(key)
                 parsers.append(self._guarded(self._read_parser(path, spans)))
+            if parsers and self._needs_check():  # confirm the file in the same round
+                parsers.append(check_source())
+                keys.append(None)
             values = self._run(gather(parsers)) if parsers else []
-            added = {k: v for k, v in zip(keys, values) if v is not None}
+            added = {k: v for k, v in zip(keys, values) if v is not None and k is not None}
             self._prefetch.update(added)
         try:
             yield
@@ -277,6 +316,13 @@ class EngineHDF5Backend(Backend):
     def close(self) -> None:
         if self._fallback is not None:
             self._fallback.close()
+
+
+def _has_references(t: H5Type) -> bool:
+    """References are resolved to paths only once the whole tree is known."""
+    if t.kind in ("reference", "region"):
+        return True
+    return any(_has_references(m) for _, _, m in t.fields) or (t.base is not None and _has_references(t.base))
 
 
 def _depth_first(nodes: dict[str, Node]) -> dict[str, Node]:

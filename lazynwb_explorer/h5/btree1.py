@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .binary import UNDEFINED, Cursor, FileContext
-from .io import FormatError, Parser, fetch_many
+from .io import FormatError, Parser, fetch_index, fetch_many
 from .layout import ChunkEntry
 
 MAX_NODES = 1 << 16
@@ -45,6 +45,7 @@ def _parse_node(data: bytes, ctx: FileContext, node_type: int, rank: int):  # no
 
 
 def _walk(ctx: FileContext, root: int, node_type: int, rank: int, keep=None) -> Parser[list]:  # noqa: ANN001
+    fetch = fetch_many if node_type == 0 else fetch_index
     """(key, child address) of every leaf-level entry, in key order."""
     level_nodes = [ctx.check_address(root, "B-tree")]
     seen: set[int] = set()
@@ -56,7 +57,7 @@ def _walk(ctx: FileContext, root: int, node_type: int, rank: int, keep=None) -> 
             if a in seen:
                 raise FormatError("B-tree cycle")
             seen.add(a)
-        datas = yield from fetch_many([(a, _NODE_GUESS) for a in level_nodes])
+        datas = yield from fetch([(a, _NODE_GUESS) for a in level_nodes])
         # Nodes bigger than the guess: fetch their full size.
         sizes = []
         for data in datas:
@@ -64,7 +65,7 @@ def _walk(ctx: FileContext, root: int, node_type: int, rank: int, keep=None) -> 
             sizes.append(_node_size(ctx, node_type, c.u16(), rank))
         short = [i for i, (d, s) in enumerate(zip(datas, sizes)) if len(d) < s]
         if short:
-            more = yield from fetch_many([(level_nodes[i], sizes[i]) for i in short])
+            more = yield from fetch([(level_nodes[i], sizes[i]) for i in short])
             for i, d in zip(short, more):
                 datas[i] = d
         parsed = [_parse_node(d, ctx, node_type, rank) for d in datas]

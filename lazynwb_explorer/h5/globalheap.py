@@ -1,7 +1,8 @@
 """Global heap collections: where variable-length strings and sequences keep their bytes.
 
-Collections are fetched exactly (not as cached metadata blocks): they sit between data
-and are only read for the strings of a read.
+Collections holding a dataset's strings are fetched exactly (they sit between data, and
+a read should not pull neighbouring array bytes); those of attributes come through the
+cached metadata blocks like the rest of the metadata.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .binary import Cursor, FileContext
-from .io import FormatError, Parser, fetch_data
+from .io import FormatError, Parser, fetch_data, fetch_many
 
 MAX_COLLECTION = 1 << 28
 _GUESS = 4096  # libhdf5's minimum collection size
@@ -33,12 +34,16 @@ def _parse(data: bytes, ctx: FileContext) -> dict[int, bytes]:
     return objects
 
 
-def read_collections(ctx: FileContext, addresses: Iterable[int]) -> Parser[dict[int, dict[int, bytes]]]:
-    """address -> {object index -> bytes} for every collection, all fetched together."""
+def read_collections(
+    ctx: FileContext, addresses: Iterable[int], exact: bool = True
+) -> Parser[dict[int, dict[int, bytes]]]:
+    """address -> {object index -> bytes} for every collection, all fetched together;
+    `exact` for strings of data reads, cached metadata blocks for attribute strings."""
+    fetch = fetch_data if exact else fetch_many
     addresses = sorted(set(addresses))
     for a in addresses:
         ctx.check_address(a, "global heap")
-    heads = yield from fetch_data([(a, _GUESS) for a in addresses])
+    heads = yield from fetch([(a, _GUESS) for a in addresses])
     sizes = []
     for a, head in zip(addresses, heads):
         c = Cursor(head, ctx)
@@ -50,13 +55,8 @@ def read_collections(ctx: FileContext, addresses: Iterable[int]) -> Parser[dict[
         sizes.append(size)
     short = [i for i, (h, s) in enumerate(zip(heads, sizes)) if len(h) < s]
     if short:
-        more = yield from fetch_data([(addresses[i], sizes[i]) for i in short])
+        more = yield from fetch([(addresses[i], sizes[i]) for i in short])
         for i, d in zip(short, more):
             heads[i] = d
     return {a: _parse(h, ctx) for a, h in zip(addresses, heads)}
-
-
-def read_collection(ctx: FileContext, address: int) -> Parser[dict[int, bytes]]:
-    found = yield from read_collections(ctx, [address])
-    return found[address]
 

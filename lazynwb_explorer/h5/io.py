@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-Ranges = list[tuple]  # (offset, length) for metadata; (offset, length, DATA) for data
+Ranges = list[tuple]  # (offset, length) for metadata; (offset, length, DATA | INDEX) otherwise
 Parser = Generator[Ranges, list[bytes], T]
 
 
@@ -41,6 +41,14 @@ def fetch_many(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
 
 
 DATA = "data"
+INDEX = "index"
+CHECK = "check"
+
+
+def check_source() -> Parser[bytes]:
+    """One byte fetched from the source itself, never from a cache: the request carries
+    If-Match, so it confirms the file is the version its catalog describes."""
+    return (yield [(0, 1, CHECK)])[0]
 
 
 def fetch_data(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
@@ -49,6 +57,14 @@ def fetch_data(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
     if not ranges:
         return []
     return (yield [(o, n, DATA) for o, n in ranges])
+
+
+def fetch_index(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
+    """Like fetch_many, for chunk-index nodes: cached, but without the read-ahead window
+    metadata gets (index nodes sit between data, not in metadata clusters)."""
+    if not ranges:
+        return []
+    return (yield [(o, n, INDEX) for o, n in ranges])
 
 
 def gather(parsers: Sequence[Parser[Any]]) -> Parser[list[Any]]:
@@ -70,6 +86,41 @@ def gather(parsers: Sequence[Parser[Any]]) -> Parser[list[Any]]:
             _advance(parsers, results, pending, i, datas[pos : pos + len(ranges)])
             pos += len(ranges)
     return results
+
+
+Task = tuple[Parser[Any], Callable[[Any], "Sequence[Task] | None"]]
+
+
+def pool(tasks: Sequence[Task]) -> Parser[None]:
+    """Run (parser, on_done) tasks concurrently, where on_done(result) may start more tasks:
+    a new task joins the very next step, so independent chains of pointers (one object's
+    attributes, its children's headers) advance together instead of level by level."""
+    active: list[list[Any]] = []
+
+    def start(parser: Parser[Any], on_done: Callable[[Any], Any]) -> None:
+        try:
+            active.append([parser, on_done, list(next(parser))])
+        except StopIteration as stop:
+            for task in on_done(stop.value) or ():
+                start(*task)
+
+    for task in tasks:
+        start(*task)
+    while active:
+        current, active[:] = list(active), []
+        flat = [r for _, _, ranges in current for r in ranges]
+        datas = yield flat
+        if len(datas) != len(flat):
+            raise FormatError("driver answered the wrong number of ranges")
+        pos = 0
+        for parser, on_done, ranges in current:
+            part = datas[pos : pos + len(ranges)]
+            pos += len(ranges)
+            try:
+                active.append([parser, on_done, list(parser.send(part))])
+            except StopIteration as stop:
+                for task in on_done(stop.value) or ():
+                    start(*task)
 
 
 def _advance(parsers, results, pending, i, value) -> None:  # noqa: ANN001 - internal

@@ -73,22 +73,22 @@ class ObjectInfo:
         return self.links is None and self.dataset is None
 
 
-def read_object(ctx: FileContext, address: int) -> Parser[ObjectInfo]:
-    """Parse the object at `address`: header, then (together) its links, dense attributes
-    and committed types."""
+Messages = dict[int, list[Message]]
+
+
+def read_structure(ctx: FileContext, address: int) -> Parser[tuple[ObjectInfo, Messages]]:
+    """The object at `address` without its attributes: a group's links or a dataset's
+    description, plus its messages (for `read_attributes`). Walks start the children as
+    soon as this is known, while the attributes are still being decoded."""
     messages = yield from read_object_header(ctx, address)
-    by_type: dict[int, list[Message]] = {}
+    by_type: Messages = {}
     for m in messages:
         by_type.setdefault(m.type, []).append(m)
-    is_dataset = LAYOUT in by_type
-    if not is_dataset and DATATYPE in by_type and not (SYMBOL_TABLE in by_type or LINK in by_type or LINK_INFO in by_type):
-        return ObjectInfo(address, {}, links=None, dataset=None)  # a committed datatype
-    tasks: list[Parser[Any]] = [_attributes(ctx, by_type)]
-    tasks.append(_dataset(ctx, by_type) if is_dataset else _links(ctx, by_type))
-    attrs, second = yield from gather(tasks)
-    if is_dataset:
-        return ObjectInfo(address, attrs, dataset=second)
-    return ObjectInfo(address, attrs, links=second)
+    if LAYOUT in by_type:
+        return ObjectInfo(address, {}, dataset=(yield from _dataset(ctx, by_type))), by_type
+    if DATATYPE in by_type and not (SYMBOL_TABLE in by_type or LINK in by_type or LINK_INFO in by_type):
+        return ObjectInfo(address, {}), by_type  # a committed datatype
+    return ObjectInfo(address, {}, links=(yield from _links(ctx, by_type))), by_type
 
 
 def _links(ctx: FileContext, by_type: dict[int, list[Message]]) -> Parser[list[Link]]:
@@ -117,7 +117,8 @@ def _dense(ctx: FileContext, heap: int, name_index: int, record_id) -> Parser[li
     return objects
 
 
-def _attributes(ctx: FileContext, by_type: dict[int, list[Message]]) -> Parser[dict[str, Any]]:
+def read_attributes(ctx: FileContext, by_type: Messages) -> Parser[dict[str, Any]]:
+    """An object's attributes (compact and dense), decoded; references as `Ref`."""
     raws = [parse_attribute(m.data, ctx) for m in by_type.get(ATTRIBUTE, [])]
     if ATTRIBUTE_INFO in by_type:
         heap, name_index = parse_attribute_info(by_type[ATTRIBUTE_INFO][0].data, ctx)
@@ -137,7 +138,7 @@ def _attribute_value(ctx: FileContext, raw: RawAttribute) -> Parser[Any]:
     assert raw.type is not None
     if raw.shape is None:
         return None
-    arr = yield from decode_array(ctx, raw.type, raw.data, raw.shape, Ref)
+    arr = yield from decode_array(ctx, raw.type, raw.data, raw.shape, Ref, exact=False)
     return plain(arr[()] if raw.shape == () else arr)
 
 

@@ -20,7 +20,7 @@ from .objects import DatasetInfo
 from .values import RefName, decode_array
 
 Box = tuple[tuple[int, int], ...]  # [lo, hi) per axis
-IndexCache = dict[str, list[ChunkEntry]]
+Fetch = Callable[[Sequence[tuple[int, int]]], Parser[list[bytes]]]
 
 
 def chunk_index(ctx: FileContext, info: DatasetInfo) -> Parser[list[ChunkEntry]]:
@@ -52,14 +52,18 @@ def read_boxes(
     boxes: Sequence[Box],
     entries: Callable[[], Parser[list[ChunkEntry]]],
     ref_name: RefName,
+    exact: bool = True,
 ) -> Parser[np.ndarray]:
-    """The boxes' values stacked along axis 0 (every box spans the same other axes)."""
+    """The boxes' values stacked along axis 0 (every box spans the same other axes).
+    `exact`: fetch exactly the bytes needed (data); else through cached metadata blocks
+    (small datasets read during a walk, which sit among the metadata)."""
+    fetch = fetch_data if exact else fetch_many
     shape = info.shape
     if shape is None:
         return np.empty((0,), dtype=info.type.decoded)
     if shape == ():
-        raw = yield from _scalar_bytes(info)
-        return (yield from decode_array(ctx, info.type, raw, (), ref_name))
+        raw = yield from _scalar_bytes(info, fetch)
+        return (yield from decode_array(ctx, info.type, raw, (), ref_name, exact))
     boxes = [b for b in boxes if b[0][1] > b[0][0]]
     rest = tuple(hi - lo for lo, hi in boxes[0][1:]) if boxes else tuple(shape[1:])
     total = sum(b[0][1] - b[0][0] for b in boxes)
@@ -68,22 +72,22 @@ def read_boxes(
         layout = info.layout
         if layout.kind == "chunked":
             index = yield from entries()
-            yield from _chunked(info, boxes, index, out)
+            yield from _chunked(info, boxes, index, out, fetch)
         elif layout.kind == "contiguous":
-            yield from _contiguous(info, boxes, out)
+            yield from _contiguous(info, boxes, out, fetch)
         else:
             _compact(info, boxes, out)
     if not info.type.needs_decoding and not info.type.is_bool:
         return out
-    return (yield from decode_array(ctx, info.type, out.tobytes(), out.shape, ref_name))
+    return (yield from decode_array(ctx, info.type, out.tobytes(), out.shape, ref_name, exact))
 
 
-def _scalar_bytes(info: DatasetInfo) -> Parser[bytes]:
+def _scalar_bytes(info: DatasetInfo, fetch: Fetch) -> Parser[bytes]:
     layout, size = info.layout, info.type.size
     if layout.kind == "compact":
         return layout.data[:size]
     if layout.kind == "contiguous" and layout.address != UNDEFINED:
-        return (yield from fetch_many([(layout.address, size)]))[0]
+        return (yield from fetch([(layout.address, size)]))[0]
     if layout.kind == "chunked":
         raise Unsupported("chunked scalar dataset")
     return info.fill or bytes(size)
@@ -109,13 +113,13 @@ def _whole_rows(box: Box, shape: tuple[int, ...]) -> bool:
     return all(lo == 0 and hi == n for (lo, hi), n in zip(box[1:], shape[1:]))
 
 
-def _contiguous(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray) -> Parser[None]:
+def _contiguous(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray, fetch: Fetch) -> Parser[None]:
     layout, shape = info.layout, info.shape or ()
     if layout.address == UNDEFINED:
         return
     row = _row_bytes(info)
     ranges = [(layout.address + box[0][0] * row, (box[0][1] - box[0][0]) * row) for box in boxes]
-    datas = yield from fetch_data(ranges)
+    datas = yield from fetch(ranges)
     pos = 0
     for box, data, (_, n) in zip(boxes, datas, ranges):
         if len(data) < n:
@@ -126,7 +130,9 @@ def _contiguous(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray) -> Par
         pos += k
 
 
-def _chunked(info: DatasetInfo, boxes: Sequence[Box], index: list[ChunkEntry], out: np.ndarray) -> Parser[None]:
+def _chunked(
+    info: DatasetInfo, boxes: Sequence[Box], index: list[ChunkEntry], out: np.ndarray, fetch: Fetch
+) -> Parser[None]:
     shape = info.shape or ()
     chunk = info.layout.chunk_shape
     if len(chunk) != len(shape) or not all(chunk):
@@ -154,7 +160,7 @@ def _chunked(info: DatasetInfo, boxes: Sequence[Box], index: list[ChunkEntry], o
             lo = max(boxes[i][0][0], e.offset[0])
             hi = min(boxes[i][0][1], e.offset[0] + chunk[0])
             ranges.append((e.address + (lo - e.offset[0]) * row, (hi - lo) * row))
-        datas = yield from fetch_data(ranges)
+        datas = yield from fetch(ranges)
         for (i, start, e), data, (_, n) in zip(pieces, datas, ranges):
             if len(data) < n:
                 raise FormatError("chunk runs past the end of the file")
@@ -165,7 +171,7 @@ def _chunked(info: DatasetInfo, boxes: Sequence[Box], index: list[ChunkEntry], o
             out[start + lo - box[0][0] : start + lo - box[0][0] + len(rows)] = rows[sel]
         return
     wanted = sorted({e for _, _, e in pieces}, key=lambda e: e.address)
-    datas = yield from fetch_data([(e.address, e.size) for e in wanted])
+    datas = yield from fetch([(e.address, e.size) for e in wanted])
     decoded = {}
     for e, data in zip(wanted, datas):
         if len(data) < e.size:

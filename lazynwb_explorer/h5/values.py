@@ -45,16 +45,18 @@ def _vlen_addresses(ctx: FileContext, h5type: H5Type, arr: np.ndarray) -> set[in
 
 
 def decode_array(
-    ctx: FileContext, h5type: H5Type, raw: bytes, shape: tuple[int, ...], ref_name: RefName
+    ctx: FileContext, h5type: H5Type, raw: bytes, shape: tuple[int, ...], ref_name: RefName,
+    exact: bool = True,
 ) -> Parser[np.ndarray]:
-    """The elements in `raw` (C order) as an array of `shape`, decoded like h5py."""
+    """The elements in `raw` (C order) as an array of `shape`, decoded like h5py (`exact`:
+    fetch string heaps as data, not as cached metadata blocks)."""
     count = int(np.prod(shape, dtype=np.int64))
     if len(raw) < count * h5type.size:
         raise FormatError(f"{len(raw)} bytes for {count} elements of {h5type.size} bytes")
     arr = np.frombuffer(raw, dtype=h5type.storage, count=count).reshape(shape)
     if not h5type.needs_decoding:
         return arr.astype(bool) if h5type.is_bool else arr.copy()
-    heaps = yield from read_collections(ctx, _vlen_addresses(ctx, h5type, arr))
+    heaps = yield from read_collections(ctx, _vlen_addresses(ctx, h5type, arr), exact)
     return _decode(ctx, h5type, arr, heaps, ref_name)
 
 

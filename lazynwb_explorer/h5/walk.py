@@ -1,16 +1,18 @@
-"""The whole tree, one level at a time: every object of a level is parsed together, so a
-cold walk costs about (tree depth x pointer levels per object) rounds, not one per object."""
+"""The whole tree with every independent pointer chain advancing together: each step asks
+for what all pending objects need at once, so a cold walk costs about (tree depth x pointer
+levels per object) rounds, not one per object."""
 
 from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from .binary import FileContext
-from .io import FormatError, Parser, gather
+from .io import FormatError, Parser, Task, pool
 from .messages import Link
-from .objects import ObjectInfo, Ref, read_object
+from .objects import DatasetInfo, Messages, ObjectInfo, Ref, read_attributes, read_structure
 
 MAX_OBJECTS = 1 << 20
 
@@ -27,18 +29,28 @@ def child_path(parent: str, name: str) -> str:
     return f"{parent.rstrip('/')}/{name}"
 
 
-def walk_tree(ctx: FileContext, root: int) -> Parser[Tree]:
+DatasetHook = Callable[[str, DatasetInfo], "Task | None"]
+
+
+def walk_tree(ctx: FileContext, root: int, on_dataset: DatasetHook | None = None) -> Parser[Tree]:
+    """Every object below the root. Each object's children start as soon as its links are
+    known, alongside its attribute decoding; `on_dataset(path, info)` may start one more
+    task per dataset (e.g. reading a small one) in the same rounds."""
     tree = Tree({}, {}, {}, {})
-    level = [("/", root)]
     scheduled = {root: "/"}
-    while level:
-        infos = yield from gather([read_object(ctx, address) for _, address in level])
-        next_level = []
-        for (path, address), info in zip(level, infos):
+
+    def visit(path: str, address: int) -> Task:
+        def done(result: tuple[ObjectInfo, Messages]) -> list[Task]:
+            info, messages = result
             if info.is_datatype:  # named types are not part of an NWB tree
-                continue
+                return []
             tree.objects[path] = info
             tree.address_paths[address] = path
+            tasks: list[Task] = [(read_attributes(ctx, messages), info.attrs.update)]
+            if info.dataset is not None and on_dataset is not None:
+                extra = on_dataset(path, info.dataset)
+                if extra is not None:
+                    tasks.append(extra)
             for link in info.links or ():
                 if "/" in link.name or link.name in ("", ".", ".."):
                     raise FormatError(f"invalid link name {link.name!r}")
@@ -48,11 +60,15 @@ def walk_tree(ctx: FileContext, root: int) -> Parser[Tree]:
                 elif link.address in scheduled:
                     tree.hard_aliases[child] = scheduled[link.address]
                 else:
+                    if len(scheduled) >= MAX_OBJECTS:
+                        raise FormatError("more objects than any NWB file holds")
                     scheduled[link.address] = child
-                    next_level.append((child, link.address))
-        if len(scheduled) > MAX_OBJECTS:
-            raise FormatError("more objects than any NWB file holds")
-        level = next_level
+                    tasks.append(visit(child, link.address))
+            return tasks
+
+        return read_structure(ctx, address), done
+
+    yield from pool([visit("/", root)])
     return tree
 
 
