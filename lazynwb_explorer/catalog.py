@@ -25,7 +25,7 @@ from . import catalog_store
 from .backends.base import Backend, Node
 from .config import config
 from .errors import InternalPathError, LazyNWBError, NotNWBError
-from .sources import Source, detect_format
+from .sources import Source, detect_format, is_immutable
 from .transport.readers import on_source_changed
 
 _MAX_OPEN = 128
@@ -287,7 +287,7 @@ def _store(catalog: Catalog, identity: tuple) -> None:
         "state": export() if (catalog.kind == "engine" and export) else None,
         "arrays": catalog_store.arrays_to_json(catalog.small_arrays),
         "validated_at": time.time(),
-        "immutable": catalog_store.is_immutable(source.uri),
+        "immutable": is_immutable(source.uri),
     }
     catalog_store.save(source.uri, payload)
     catalog._saved_signature = _signature(catalog)

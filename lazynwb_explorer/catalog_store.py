@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import tempfile
 import time
 import zlib
@@ -36,7 +35,6 @@ from .config import config
 log = logging.getLogger(__name__)
 
 MAGIC = b"lazynwb_explorer catalog 1\n"
-_IMMUTABLE = re.compile(r"(?i)(dandiarchive[^/]*/blobs/|/blobs/[0-9a-f]{3}/[0-9a-f]{3}/)")
 
 
 def catalog_dir() -> Path:
@@ -45,11 +43,6 @@ def catalog_dir() -> Path:
 
 def catalog_file(uri: str) -> Path:
     return catalog_dir() / (hashlib.sha256(uri.encode("utf-8")).hexdigest()[:40] + ".json.z")
-
-
-def is_immutable(uri: str) -> bool:
-    """DANDI blob URLs name content that never changes."""
-    return bool(_IMMUTABLE.search(uri))
 
 
 # -- nodes <-> JSON ----------------------------------------------------------------------

@@ -62,6 +62,9 @@ class Config:
         cache_dir: where persistent catalogs live.
         coalesce_gap: data ranges closer than this many bytes are fetched in one request (the
             gap costs less than another request's overhead).
+        revalidate_after: seconds after which values kept in memory from a remote file that
+            may change (not a DANDI blob) are re-confirmed with one 1-byte If-Match request
+            before they answer a call.
         catalog_max_age: seconds a stored catalog of a remote file is trusted before one small
             request re-validates it (DANDI blobs never change and are always trusted).
         hdf5_engine: who reads HDF5 metadata: "auto" (our engine for remote files, h5py for
@@ -96,6 +99,7 @@ class Config:
     )
     cache_dir: str = dataclasses.field(default_factory=lambda: _env("cache_dir", _default_cache_dir()))
     coalesce_gap: int = dataclasses.field(default_factory=lambda: _env("coalesce_gap", 64 * 1024))
+    revalidate_after: float = dataclasses.field(default_factory=lambda: _env("revalidate_after", 2.0))
     catalog_max_age: float = dataclasses.field(
         default_factory=lambda: _env("catalog_max_age", 24 * 3600.0)
     )

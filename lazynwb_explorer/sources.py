@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,14 @@ class Source:
 
     def reader(self) -> Reader:
         return open_reader(self.uri)
+
+
+_IMMUTABLE = re.compile(r"(?i)(dandiarchive[^/]*/blobs/|/blobs/[0-9a-f]{3}/[0-9a-f]{3}/)")
+
+
+def is_immutable(uri: str) -> bool:
+    """DANDI blob URLs name content that never changes (a new version is a new blob)."""
+    return bool(_IMMUTABLE.search(uri))
 
 
 def to_source(item: Any) -> Source:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -167,9 +168,11 @@ def test_processes_sharing_a_cache_directory(rich_hdf5: Path, http_server, tmp_p
 
 
 def test_dandi_blobs_are_immutable() -> None:
-    assert catalog_store.is_immutable("s3://dandiarchive/blobs/abc/def/abcdef-1234")
-    assert catalog_store.is_immutable("https://dandiarchive.s3.amazonaws.com/blobs/0a1/b2c/0a1b2c")
-    assert not catalog_store.is_immutable("https://example.org/data/session.nwb")
+    from lazynwb_explorer.sources import is_immutable
+
+    assert is_immutable("s3://dandiarchive/blobs/abc/def/abcdef-1234")
+    assert is_immutable("https://dandiarchive.s3.amazonaws.com/blobs/0a1/b2c/0a1b2c")
+    assert not is_immutable("https://example.org/data/session.nwb")
 
 
 def test_stored_catalog_answers_like_a_walk(rich_hdf5: Path) -> None:
@@ -184,3 +187,28 @@ def test_stored_catalog_answers_like_a_walk(rich_hdf5: Path) -> None:
     assert walked[0] == stored[0] and walked[1] == stored[1]
     assert walked[2].equals(stored[2])
     assert isinstance(stored[2], pl.DataFrame)
+
+
+def test_values_kept_in_memory_are_reconfirmed(http_server, tmp_path: Path) -> None:
+    """In one process: a small table answered from values kept in memory is re-confirmed
+    (one 1-byte If-Match request) once `revalidate_after` has passed, so a file replaced on
+    the server is an error, then read afresh, never old values."""
+    served = Path(http_server.root) / "replaced.nwb"
+    nf.write_hdf5(served, n_units=5)
+    url = http_server.url(served.name)
+    assert lazynwb.get_df(url, "/units", as_polars=True, exclude_array_columns=True).height == 5
+    lazynwb.config.revalidate_after = 0.5
+    try:
+        time.sleep(0.6)
+        with counting() as c:  # unchanged: answered from memory after one tiny request
+            assert lazynwb.get_df(url, "/units", as_polars=True, exclude_array_columns=True).height == 5
+        assert c.requests == 1 and c.bytes == 1
+        nf.write_hdf5(tmp_path / "new.nwb", n_units=8)
+        shutil.copy(tmp_path / "new.nwb", served)
+        os.utime(served, ns=(1, 3 * 10**18))
+        time.sleep(0.6)
+        with pytest.raises(SourceError, match="changed"):
+            lazynwb.get_df(url, "/units", as_polars=True, exclude_array_columns=True)
+        assert lazynwb.get_df(url, "/units", as_polars=True, exclude_array_columns=True).height == 8
+    finally:
+        lazynwb.config.revalidate_after = 2.0
