@@ -21,6 +21,8 @@ class FileContext:
     length_size: int = 8
     base: int = 0  # base address: addresses in the file are relative to it
     eof: int = 1 << 62  # bytes in the file (addresses beyond are corrupt)
+    # parsed global heap collections by address (one file's are read-only: parse once)
+    heaps: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def check_address(self, address: int, what: str) -> int:
         if address == UNDEFINED or address < 0 or address >= self.eof:

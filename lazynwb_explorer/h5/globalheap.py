@@ -20,17 +20,20 @@ def _parse(data: bytes, ctx: FileContext) -> dict[int, bytes]:
     c = Cursor(data, ctx)
     c.signature(b"GCOL")
     c.skip(4)
-    size = c.length()
+    size = min(c.length(), len(data))
     objects: dict[int, bytes] = {}
-    header = 8 + ctx.length_size
-    while c.pos + header <= min(size, len(data)):
-        index = c.u16()
-        c.skip(6)
-        length = c.length()
+    n = ctx.length_size
+    pos = c.pos
+    while pos + 8 + n <= size:  # hot loop (every string attribute): plain slicing
+        index = int.from_bytes(data[pos : pos + 2], "little")
+        length = int.from_bytes(data[pos + 8 : pos + 8 + n], "little")
+        pos += 8 + n
         if index == 0:  # free space: the rest of the collection
             break
-        objects[index] = c.bytes(length)
-        c.align(8)
+        if pos + length > len(data):
+            raise FormatError("global heap object runs past its collection")
+        objects[index] = data[pos : pos + length]
+        pos += length + (-length % 8)
     return objects
 
 
@@ -40,7 +43,9 @@ def read_collections(
     """address -> {object index -> bytes} for every collection, all fetched together;
     `exact` for strings of data reads, cached metadata blocks for attribute strings."""
     fetch = fetch_data if exact else fetch_many
-    addresses = sorted(set(addresses))
+    known = ctx.heaps if not exact else dict(ctx.heaps)  # only metadata heaps are kept
+    wanted = set(addresses)
+    addresses = sorted(a for a in wanted if a not in known)
     for a in addresses:
         ctx.check_address(a, "global heap")
     heads = yield from fetch([(a, _GUESS) for a in addresses])
@@ -58,5 +63,7 @@ def read_collections(
         more = yield from fetch([(addresses[i], sizes[i]) for i in short])
         for i, d in zip(short, more):
             heads[i] = d
-    return {a: _parse(h, ctx) for a, h in zip(addresses, heads)}
+    for a, h in zip(addresses, heads):
+        known[a] = _parse(h, ctx)
+    return {a: known[a] for a in wanted}
 
