@@ -181,7 +181,7 @@ def save(uri: str, payload: dict[str, Any]) -> None:
     directory = catalog_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        body = zlib.compress(json.dumps({**payload, "uri": uri}, separators=(",", ":")).encode(), 6)
+        body = zlib.compress(json.dumps({**payload, "uri": uri}, separators=(",", ":")).encode(), 1)
         data = MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json.z")
         try:

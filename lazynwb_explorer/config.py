@@ -55,6 +55,8 @@ class Config:
         request_timeout: seconds one request may take before it is retried.
         max_retries / retry_deadline: bounds on retrying 5xx, resets, timeouts, short reads.
         max_concurrency: range requests in flight at once, across all files of a call.
+        max_files_in_flight: files worked on at once in a multi-file call (their requests
+            share the `max_concurrency` bound).
         block_size: bytes per cached block when h5py reads metadata through the range reader
             (the first read of a file fetches 8 blocks: superblock and root metadata).
         dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
@@ -90,6 +92,9 @@ class Config:
         default_factory=lambda: _env("retry_deadline", 120.0)
     )
     max_concurrency: int = dataclasses.field(default_factory=lambda: _env("max_concurrency", 32))
+    max_files_in_flight: int = dataclasses.field(
+        default_factory=lambda: _env("max_files_in_flight", 64)
+    )
     block_size: int = dataclasses.field(default_factory=lambda: _env("block_size", 64 * 1024))
     dandi_api_url: str = dataclasses.field(
         default_factory=lambda: _env("dandi_api_url", "https://api.dandiarchive.org/api")

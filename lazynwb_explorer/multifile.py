@@ -16,25 +16,30 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
+from .config import config
 from .errors import InternalPathError, LazyNWBError
 from .sources import Source
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FILES_IN_FLIGHT = 16
-
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_size = 0
 _executor_lock = threading.Lock()
 
 
 def _files_executor() -> concurrent.futures.ThreadPoolExecutor:
-    global _executor
+    """Threads doing per-file work (`config.max_files_in_flight`); their requests all go
+    through the transport's one bounded pool, so many files share one bound."""
+    global _executor, _executor_size
     with _executor_lock:
-        if _executor is None:
+        if _executor is None or _executor_size != config.max_files_in_flight:
+            if _executor is not None:
+                _executor.shutdown(wait=False)
             _executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=FILES_IN_FLIGHT, thread_name_prefix="lazynwb-file"
+                max_workers=config.max_files_in_flight, thread_name_prefix="lazynwb-file"
             )
+            _executor_size = config.max_files_in_flight
         return _executor
 
 

@@ -84,6 +84,7 @@ class EngineHDF5Backend(Backend):
         first = reader.first_block()
         size = reader.size()
         self.bytes = ByteSource(reader, size, first)
+        self._checked_at = time.monotonic()  # the file was just read: what we keep is current
         try:
             sb = self._run(read_superblock(size, first))
         except (FormatError, Unsupported) as exc:

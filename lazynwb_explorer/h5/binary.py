@@ -51,13 +51,24 @@ class Cursor:
         return out
 
     def skip(self, n: int) -> None:
-        self.bytes(n)
+        if n < 0 or self.pos + n > len(self.data):
+            raise FormatError(f"structure truncated: wanted {n} bytes at {self.pos} of {len(self.data)}")
+        self.pos += n
 
     def uint(self, n: int) -> int:
-        return int.from_bytes(self.bytes(n), "little")
+        pos = self.pos
+        end = pos + n
+        if n < 0 or end > len(self.data):
+            raise FormatError(f"structure truncated: wanted {n} bytes at {pos} of {len(self.data)}")
+        self.pos = end
+        return int.from_bytes(self.data[pos:end], "little")
 
     def u8(self) -> int:
-        return self.uint(1)
+        pos = self.pos
+        if pos >= len(self.data):
+            raise FormatError(f"structure truncated at {pos}")
+        self.pos = pos + 1
+        return self.data[pos]
 
     def u16(self) -> int:
         return self.uint(2)

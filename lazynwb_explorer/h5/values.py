@@ -22,8 +22,17 @@ RefName = Callable[[int], "str | None"]
 def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lengths, collection addresses, object indexes) of vlen elements stored as V16 etc."""
     n = raw.size
-    buf = np.ascontiguousarray(raw).view(np.uint8).reshape(n, -1)
     o = ctx.offset_size
+    if n <= 16:  # attributes: a few values, where numpy's per-call cost dominates
+        data = np.ascontiguousarray(raw).tobytes()
+        step = len(data) // n if n else 0
+        rows = [data[i * step : (i + 1) * step] for i in range(n)]
+        return (
+            np.array([int.from_bytes(r[0:4], "little") for r in rows], dtype=np.int64),
+            np.array([int.from_bytes(r[4 : 4 + o], "little") + ctx.base for r in rows], dtype=np.int64),
+            np.array([int.from_bytes(r[4 + o : 8 + o], "little") for r in rows], dtype=np.int64),
+        )
+    buf = np.ascontiguousarray(raw).view(np.uint8).reshape(n, -1)
     lengths = buf[:, 0:4].copy().view("<u4").reshape(n)
     addr = np.zeros(n, dtype=np.uint64)
     for k in range(o):
