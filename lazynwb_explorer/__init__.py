@@ -5,6 +5,7 @@ parameters and defaults, reading only the bytes a call needs.
 """
 
 from .catalog import clear_cache
+from .catalog_sharing import build_catalogs, export_catalogs, import_catalogs
 from .config import Config, config
 from .convert import convert_nwb_tables
 from .dandi import get_dandi_sources
@@ -51,8 +52,10 @@ __all__ = [
     "SchemaMismatchError",
     "SourceError",
     "TransportError",
+    "build_catalogs",
     "clear_cache",
     "config",
+    "export_catalogs",
     "get_df",
     "get_internal_path_info",
     "get_internal_paths",
@@ -70,6 +73,7 @@ __all__ = [
     "get_metadata_df",
     "get_sql_context",
     "get_timeseries",
+    "import_catalogs",
 ]
 
 # Notebook widgets (the `widgets` extra: anywidget, ipywidgets, tsdownsample), imported on
