@@ -91,6 +91,9 @@ class ByteSource:
         if e <= s:
             return b""
         first, last = s // self.block, (e - 1) // self.block
+        if first == last and first in self._blocks:  # the common case: no copy of the block
+            self._blocks.move_to_end(first)
+            return self._blocks[first][s - first * self.block : e - first * self.block]
         if all(b in self._blocks for b in range(first, last + 1)):
             for b in range(first, last + 1):
                 self._blocks.move_to_end(b)
