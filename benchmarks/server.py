@@ -3,7 +3,8 @@
 Why: the benchmarks compare readers by what a remote read costs, so the server adds a fixed
 latency to every request (a round trip) and shares one bandwidth cap between all connections
 (one network link: concurrent requests split it, they do not each get the full rate), and it
-counts requests and body bytes, independently of any reader's own counters.
+counts requests, body bytes and open connections (current and the high-water mark since the
+last reset), independently of any reader's own counters.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import os
 import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +47,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner.connection(+1)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner.connection(-1)
 
     def do_HEAD(self) -> None:
         self._serve(head=True)
@@ -106,6 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Many files in flight open many connections at once: a short listen backlog (the default
+    # is 5) would drop SYNs and add the kernel's 1 s retransmit to some of them.
+    request_queue_size = 1024
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client hanging up mid-body (readers cancel unneeded transfers) is not an error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
     owner: SlowRangeServer
 
 
@@ -113,7 +133,9 @@ class SlowRangeServer:
     """Serve ``root`` read-only with byte ranges, ``latency`` s per request, one shared link.
 
     Use as a context manager; ``url(name)`` gives a file's URL; ``requests`` and
-    ``bytes_sent`` count what was asked and sent since the last ``reset()``.
+    ``bytes_sent`` count what was asked and sent since the last ``reset()``;
+    ``connections_peak`` is the most connections open at once since then (a connection still
+    open at the reset counts from its level).
     """
 
     def __init__(
@@ -124,6 +146,8 @@ class SlowRangeServer:
         self.link = Link(bandwidth)
         self.requests = 0
         self.bytes_sent = 0
+        self.connections_open = 0
+        self.connections_peak = 0
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -133,9 +157,15 @@ class SlowRangeServer:
             self.requests += requests
             self.bytes_sent += bytes_sent
 
+    def connection(self, delta: int) -> None:
+        with self._lock:
+            self.connections_open += delta
+            self.connections_peak = max(self.connections_peak, self.connections_open)
+
     def reset(self) -> None:
         with self._lock:
             self.requests = self.bytes_sent = 0
+            self.connections_peak = self.connections_open
 
     def url(self, relpath: str) -> str:
         assert self._server is not None, "server not started"
