@@ -1,7 +1,8 @@
-"""Turn benchmark measurements into the markdown written to benchmarks/README.md.
+"""Turn benchmark measurements into the markdown tables written to benchmarks/README.md.
 
-Why separate from the runner: the table (medians, ratios against the fastest peer, sanity
-marks when tools disagree on the result) is the product; keeping it pure makes it easy to read.
+Why separate from the runner: the tables (medians, ratios against the fastest peer and the
+floor, the issue targets checked row by row, sanity marks when tools disagree) are the
+product; keeping them pure makes them easy to read and to check.
 """
 
 from __future__ import annotations
@@ -10,30 +11,58 @@ import dataclasses
 import statistics
 from collections.abc import Sequence
 
-from benchmarks.tools import PEERS, TASKS
+from benchmarks.tasks import TASKS, Task
+from benchmarks.tools import OURS, PEERS
 
-# Tasks whose results must agree between tools (list-paths differs by design: pynwb lists
-# objects, the lazynwb-likes list tables and series).
-COMPARABLE = ("trials", "units_scalars", "units_filter")
+MB = 1e6
 
 
 @dataclasses.dataclass
 class Measurement:
-    """One cold run of one task by one tool."""
+    """One run (cold or warm) of one task by one tool, in a fresh process."""
 
     tool: str
     task: str
+    phase: str  # "cold" | "warm"
     wall: float | None = None
-    requests: int = 0
-    bytes_sent: int = 0
-    rss_mb: float | None = None
+    import_s: float | None = None
+    requests: int = 0  # seen by the server
+    bytes_sent: int = 0  # seen by the server
+    connections: int = 0  # most connections open at once, seen by the server
+    rounds: int | None = None  # critical-path rounds (lazynwb_explorer's own counters)
+    rss_base_mb: float | None = None
+    rss_peak_mb: float | None = None
     rows: int | None = None
     check: float | None = None
+    result_bytes: int | None = None
+    cache_kb: float | None = None  # size of the cache directory after the run
     error: str | None = None
 
 
-def median_run(runs: Sequence[Measurement]) -> Measurement:
+@dataclasses.dataclass
+class Row:
+    """One (task, tool) cell: median cold and warm runs, or why it was not run."""
+
+    task: Task
+    tool: str
+    cold: Measurement | None = None
+    warm: Measurement | None = None
+    skipped: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    latency: float  # s per request
+    bandwidth: float  # bytes/s
+
+    def floor(self, needed: int) -> float:
+        return needed / self.bandwidth + self.latency
+
+
+def median_run(runs: Sequence[Measurement]) -> Measurement | None:
     """The run with the median wall time (errors win: one failure marks the cell)."""
+    if not runs:
+        return None
     failed = [r for r in runs if r.error]
     if failed:
         return failed[0]
@@ -42,37 +71,153 @@ def median_run(runs: Sequence[Measurement]) -> Measurement:
     return dataclasses.replace(pick, wall=statistics.median(r.wall or 0.0 for r in runs))
 
 
-def _ratio(value: float | None, best: float | None) -> str:
-    if value is None or not best:
-        return "–"
-    return f"{value / best:.2f}×"
+def _ok(m: Measurement | None) -> bool:
+    return m is not None and m.error is None and m.wall is not None
 
 
-def table(results: dict[tuple[str, str], Measurement], tools: Sequence[str]) -> str:
-    """A markdown table: one row per (task, tool)."""
+def fastest_peer(rows: Sequence[Row], phase: str) -> float | None:
+    walls = [getattr(r, phase).wall for r in rows if r.tool in PEERS and _ok(getattr(r, phase))]
+    return min(walls) if walls else None
+
+
+def _pair(cold: object, warm: object) -> str:
+    return f"{cold} / {warm}"
+
+
+def _num(value: float | None, fmt: str = ".2f", suffix: str = "") -> str:
+    return "–" if value is None else f"{value:{fmt}}{suffix}"
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    return "–" if value is None or not base else f"{value / base:.2f}×"
+
+
+def main_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: object) -> str:
+    """Issue 5's table: one line per (task, tool), cold / warm side by side."""
     lines = [
-        "| Task | Tool | Wall (s) | Wall vs fastest peer | Requests | MB sent "
-        "| Peak RSS (MB) | Rows |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| Task | Tool | Cold (s) | Warm (s) | Cold vs fastest peer | Cold / warm vs floor "
+        "| Requests | MB sent | Rounds | Connections | Peak RSS (MB) | Rows |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for task, label in TASKS.items():
-        runs = [results[(tool, task)] for tool in tools if (tool, task) in results]
-        peer_walls = [r.wall for r in runs if r.tool in PEERS and r.wall is not None]
-        best = min(peer_walls) if peer_walls else None
-        answers = {(r.rows, round(r.check or 0.0, 3)) for r in runs if not r.error}
-        disagree = task in COMPARABLE and len(answers) > 1
-        for r in runs:
-            if r.error:
-                error = " ".join(r.error.split())[:120].replace("|", "/")
-                lines.append(f"| {label} | {r.tool} | error: {error} | | | | | |")
+    for key, task in TASKS.items():
+        group = [r for r in rows if r.task.key == key]
+        if not group:
+            continue
+        floor = link.floor(needed[key])
+        best = fastest_peer(group, "cold")
+        answers = {(m.rows, round(m.check or 0.0, 3)) for r in group for m in (r.cold, r.warm)
+                   if _ok(m)}
+        disagree = task.comparable and len(answers) > 1
+        title = task.title(scale)  # type: ignore[arg-type]
+        for r in group:
+            if r.skipped:
+                lines.append(f"| {title} | {r.tool} | skipped: {r.skipped} |" + " |" * 10)
                 continue
-            rows = f"{r.rows}{' ⚠' if disagree else ''}"
+            bad = next((m for m in (r.cold, r.warm) if m is not None and m.error), None)
+            if bad is not None or not _ok(r.cold) or not _ok(r.warm):
+                error = " ".join((bad.error if bad else "no result").split())[:120]
+                lines.append(f"| {title} | {r.tool} | error: {error.replace('|', '/')} |"
+                             + " |" * 10)
+                continue
+            c, w = r.cold, r.warm
+            assert c is not None and w is not None
+            rounds = _pair(c.rounds, w.rounds) if c.rounds is not None else "–"
             lines.append(
-                f"| {label} | {r.tool} | {r.wall:.2f} | {_ratio(r.wall, best)} | {r.requests} "
-                f"| {r.bytes_sent / 1e6:.2f} | {r.rss_mb:.0f} | {rows} |"
+                f"| {title} | {r.tool} | {c.wall:.2f} | {w.wall:.2f} | {_ratio(c.wall, best)} "
+                f"| {_pair(_ratio(c.wall, floor), _ratio(w.wall, floor))} "
+                f"| {_pair(c.requests, w.requests)} "
+                f"| {_pair(f'{c.bytes_sent / MB:.2f}', f'{w.bytes_sent / MB:.2f}')} "
+                f"| {rounds} | {_pair(c.connections, w.connections)} "
+                f"| {_pair(f'{c.rss_peak_mb:.0f}', f'{w.rss_peak_mb:.0f}')} "
+                f"| {c.rows}{' ⚠' if disagree else ''} |"
             )
     return "\n".join(lines)
 
 
-def readme(header: str, body: str) -> str:
-    return f"{header.rstrip()}\n\n{body}\n"
+def _mark(ok: bool, text: str) -> str:
+    return f"{'✓' if ok else '✗'} {text}"
+
+
+def target_cells(row: Row, group: Sequence[Row], needed: int, link: Link) -> list[str]:
+    """The issue targets for our row: ✓/✗ with the measured number."""
+    task, c, w = row.task, row.cold, row.warm
+    floor = link.floor(needed)
+    cells = []
+    best = fastest_peer(group, "cold")
+    if not _ok(c) or not _ok(w):
+        return ["–"] * 6
+    assert c is not None and w is not None and c.wall is not None and w.wall is not None
+    speedup = best / c.wall if best else None
+    cells.append("– (no peer)" if speedup is None else _mark(speedup >= 3, f"{speedup:.1f}×"))
+    if task.cold_floor_factor:
+        limit = task.cold_floor_factor * floor
+        cells.append(_mark(c.wall <= limit, f"{c.wall:.2f} ≤ {limit:.2f} ({task.cold_floor_factor}× floor)"))
+    else:
+        limit = floor + 8 * link.latency
+        cells.append(_mark(c.wall <= limit, f"{c.wall:.2f} ≤ {limit:.2f}"))
+    limit = 1.5 * floor + link.latency
+    cells.append(_mark(w.wall <= limit, f"{w.wall:.2f} ≤ {limit:.2f}"))
+    if task.warm_zero_requests:
+        cells.append(_mark(w.requests == 0, f"{w.requests} requests"))
+    elif needed:
+        ratio = w.bytes_sent / needed
+        cells.append(_mark(ratio <= 1.5, f"{ratio:.2f}× ({w.bytes_sent / MB:.2f} / {needed / MB:.2f} MB)"))
+    else:
+        cells.append("–")
+    if task.cold_limit is not None:
+        cells.append(_mark(c.wall < task.cold_limit, f"cold {c.wall:.2f} < {task.cold_limit:g} s"))
+    else:
+        cells.append("")
+    cells.append(f"{c.bytes_sent / max(needed, 1):.1f}×" if needed else f"{c.bytes_sent / MB:.2f} MB")
+    return cells
+
+
+def targets_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: object) -> str:
+    lines = [
+        "| Task | Needed MB | Floor (s) | Cold ≥ 3× fastest peer | Cold ≤ floor + 8 RTT "
+        "| Warm ≤ 1.5× floor + RTT | Warm bytes ≤ 1.5× needed (or 0 requests) | Row target "
+        "| Cold bytes / needed | Catalog on disk (KB) |",
+        "|---|--:|--:|---|---|---|---|---|--:|--:|",
+    ]
+    for key, task in TASKS.items():
+        group = [r for r in rows if r.task.key == key]
+        ours = next((r for r in group if r.tool == OURS and not r.skipped), None)
+        if ours is None:
+            continue
+        cells = target_cells(ours, group, needed[key], link)
+        cache = _num(ours.cold.cache_kb if ours.cold else None, ".0f")
+        lines.append(
+            f"| {task.title(scale)} | {needed[key] / MB:.3f} "  # type: ignore[arg-type]
+            f"| {link.floor(needed[key]):.2f} | {' | '.join(cells)} | {cache} |"
+        )
+    return "\n".join(lines)
+
+
+def import_table(rows: Sequence[Row], all_runs: Sequence[Measurement]) -> str:
+    tools = list(dict.fromkeys(r.tool for r in rows))
+    lines = ["| Tool | Import (s), median of all runs | Runs |", "|---|--:|--:|"]
+    for tool in tools:
+        times = [m.import_s for m in all_runs if m.tool == tool and m.import_s is not None]
+        if times:
+            lines.append(f"| {tool} | {statistics.median(times):.2f} | {len(times)} |")
+    return "\n".join(lines)
+
+
+def memory_table(rows: Sequence[Row], task_key: str = "units_memory") -> str:
+    lines = [
+        "| Tool | Result (MB) | RSS before work (MB) | Peak RSS (MB) | Peak delta (MB) "
+        "| Fixed overhead = delta − result (MB) | Delta / result |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        m = r.cold
+        if r.task.key != task_key or not _ok(m):
+            continue
+        assert m is not None and m.rss_peak_mb is not None and m.rss_base_mb is not None
+        result = (m.result_bytes or 0) / MB
+        delta = m.rss_peak_mb - m.rss_base_mb
+        lines.append(
+            f"| {r.tool} | {result:.1f} | {m.rss_base_mb:.0f} | {m.rss_peak_mb:.0f} "
+            f"| {delta:.1f} | {delta - result:.1f} | {_ratio(delta, result)} |"
+        )
+    return "\n".join(lines)

@@ -1,17 +1,18 @@
 """The work each tool does for each benchmark task, written the way a user of that tool would.
 
-Why one module: the tasks must mean the same thing for every tool, so they sit side by side.
-Every function takes the file's URL and returns ``(rows, check)``: the number of rows the task
-produced and a checksum-like number (e.g. total spike count), so the runner can tell when two
-tools did not do the same work. Tools are imported in ``prepare`` (before the clock starts), so
-import time is not counted as work.
+Why one module per kind of tool: the tasks must mean the same thing for every tool, so the
+lazynwb-like calls (lazynwb_explorer and lazynwb 1.0 share an API) sit here side by side and
+pynwb's explicit reads sit in ``tools_pynwb.py``. Every function takes the tool's module and
+the task's URLs and returns ``(rows, check, result_bytes)``: the number of rows produced, a
+checksum-like number (e.g. total spike count) so the runner can tell when two tools did not
+do the same work, and the in-memory size of the result. Tools are imported in ``prepare``
+(timed on its own, before the work's clock starts).
 
 Tools:
 * ``lazynwb_explorer``: this package, ``import lazynwb_explorer as lazynwb``.
 * ``lazynwb``: the published lazynwb 1.0 (same calls; see ``_let_obstore_use_plain_http``).
 * ``pynwb+remfile``: ``h5py.File(remfile.File(url))`` opened with ``pynwb.NWBHDF5IO``, the
-  streaming recipe DANDI documents; columns read explicitly, never ``to_dataframe()`` of
-  array columns.
+  streaming recipe DANDI documents; columns read explicitly.
 """
 
 from __future__ import annotations
@@ -20,18 +21,18 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+Result = tuple[int, float, int]
+Work = Callable[[Any, list[str]], Result]
 
-Result = tuple[int, float]
-TASKS: dict[str, str] = {
-    "trials": "/intervals/trials, all columns",
-    "units_scalars": "/units, scalar columns",
-    "units_filter": "/units filter presence_ratio >= 0.95 & location == 'VISp', + spike_times",
-    "paths": "list internal paths",
-}
 TOOLS = ("lazynwb_explorer", "lazynwb", "pynwb+remfile")
 PEERS = ("lazynwb", "pynwb+remfile")
-UNITS_ARRAY_COLUMNS = {"spike_times", "waveform_mean"}
+OURS = "lazynwb_explorer"
+SERIES = ("/processing/behavior/running_speed", "/acquisition/ElectricalSeries")
+SLICE = 10_000  # samples per series slice, from the middle of each series
+
+
+def slice_start(n_samples: int) -> int:
+    return max(0, n_samples // 2 - SLICE // 2)
 
 
 def prepare(tool: str) -> Any:
@@ -65,86 +66,104 @@ def _let_obstore_use_plain_http() -> None:
     obstore.store.from_url = from_url
 
 
-# ------------------------------------------------------------------------------- lazynwb-like
-def _lazy_trials(lib: Any, url: str) -> Result:
-    df = lib.get_df(url, "/intervals/trials", as_polars=True)
-    return len(df), float(df["start_time"].sum())
+def frame_bytes(df: Any) -> int:
+    """In-memory size of a polars or pandas frame."""
+    if hasattr(df, "estimated_size"):
+        return int(df.estimated_size())
+    return int(df.memory_usage(deep=True).sum())
 
 
-def _lazy_units_scalars(lib: Any, url: str) -> Result:
-    df = lib.get_df(url, "/units", exclude_array_columns=True, as_polars=True)
-    return len(df), float(df["presence_ratio"].sum())
+def _spike_count(df: Any) -> float:
+    return float(df["spike_times"].list.len().sum())
 
 
-def _lazy_units_filter(lib: Any, url: str) -> Result:
+def _units_filter_frame(lib: Any, urls: list[str], *columns: str) -> Any:
     import polars as pl
 
-    df = (
-        lib.scan_nwb(url, "/units")
+    return (
+        lib.scan_nwb(urls if len(urls) > 1 else urls[0], "/units")
         .filter(pl.col("presence_ratio") >= 0.95, pl.col("location") == "VISp")
-        .select("unit_id", "spike_times")
+        .select(*columns)
         .collect()
     )
-    return len(df), float(df["spike_times"].list.len().sum())
 
 
-def _lazy_paths(lib: Any, url: str) -> Result:
-    paths = lib.get_internal_paths(url)
-    return len(paths), 0.0
+# ------------------------------------------------------------------------------- lazynwb-like
+def _trials(lib: Any, urls: list[str]) -> Result:
+    df = lib.get_df(urls[0], "/intervals/trials", as_polars=True)
+    return len(df), float(df["start_time"].sum()), frame_bytes(df)
 
 
-# ------------------------------------------------------------------------------- pynwb
-def _open_pynwb(url: str) -> Any:
-    import h5py
-    import pynwb
-    import remfile
-
-    io = pynwb.NWBHDF5IO(file=h5py.File(remfile.File(url), "r"), mode="r")
-    return io.read()
+def _units_scalars(lib: Any, urls: list[str]) -> Result:
+    df = lib.get_df(urls[0], "/units", exclude_array_columns=True, as_polars=True)
+    return len(df), float(df["presence_ratio"].sum()), frame_bytes(df)
 
 
-def _pynwb_trials(_: Any, url: str) -> Result:
-    df = _open_pynwb(url).trials.to_dataframe()
-    return len(df), float(df["start_time"].sum())
+def _units_filter(lib: Any, urls: list[str]) -> Result:
+    df = _units_filter_frame(lib, urls, "unit_id", "spike_times")
+    return len(df), _spike_count(df), frame_bytes(df)
 
 
-def _pynwb_units_scalars(_: Any, url: str) -> Result:
-    df = _open_pynwb(url).units.to_dataframe(exclude=UNITS_ARRAY_COLUMNS)
-    return len(df), float(df["presence_ratio"].sum())
+def _units_all(lib: Any, urls: list[str]) -> Result:
+    df = lib.get_df(urls[0], "/units", exclude_array_columns=False, as_polars=True)
+    return len(df), _spike_count(df), frame_bytes(df)
 
 
-def _pynwb_units_filter(_: Any, url: str) -> Result:
-    units = _open_pynwb(url).units
-    presence = np.asarray(units["presence_ratio"].data[:])
-    location = np.asarray(
-        [s.decode() if isinstance(s, bytes) else s for s in units["location"].data[:]]
-    )
-    rows = np.flatnonzero((presence >= 0.95) & (location == "VISp"))
-    unit_ids = units["unit_id"].data[rows.tolist()] if len(rows) else []
-    spikes = [units["spike_times"][int(i)] for i in rows]
-    assert len(unit_ids) == len(spikes)
-    return len(spikes), float(sum(len(s) for s in spikes))
+def _series(lib: Any, urls: list[str]) -> Result:
+    rows, check, nbytes = 0, 0.0, 0
+    for path in SERIES:
+        data = lib.get_timeseries(urls[0], path, exact_path=True).data
+        start = slice_start(data.shape[0])
+        values = data[start : start + SLICE]
+        rows, check, nbytes = rows + len(values), check + float(values.sum()), nbytes + values.nbytes
+    return rows, check, nbytes
 
 
-def _pynwb_paths(_: Any, url: str) -> Result:
-    nwb = _open_pynwb(url)
-    return len(list(nwb.all_children())), 0.0
+def _paths(lib: Any, urls: list[str]) -> Result:
+    paths = lib.get_internal_paths(urls[0])
+    return len(paths), 0.0, 0
 
 
-WORK: dict[str, dict[str, Callable[[Any, str], Result]]] = {
-    "pynwb+remfile": {
-        "trials": _pynwb_trials,
-        "units_scalars": _pynwb_units_scalars,
-        "units_filter": _pynwb_units_filter,
-        "paths": _pynwb_paths,
-    },
-    **{
-        tool: {
-            "trials": _lazy_trials,
-            "units_scalars": _lazy_units_scalars,
-            "units_filter": _lazy_units_filter,
-            "paths": _lazy_paths,
-        }
-        for tool in ("lazynwb_explorer", "lazynwb")
-    },
+def _schema(lib: Any, urls: list[str]) -> Result:
+    schema = lib.get_table_schema(urls[0], "/units")
+    return len(schema), 0.0, 0
+
+
+def _metadata(lib: Any, urls: list[str]) -> Result:
+    df = lib.get_metadata_df(urls, disable_progress=True, as_polars=True)
+    return len(df), float(df["identifier"].str.len_chars().sum()), frame_bytes(df)
+
+
+def _units_many(lib: Any, urls: list[str]) -> Result:
+    df = _units_filter_frame(lib, urls, "spike_times")
+    return len(df), _spike_count(df), frame_bytes(df)
+
+
+def _units_memory(lib: Any, urls: list[str]) -> Result:
+    df = _units_filter_frame(lib, urls, "unit_id", "spike_times", "waveform_mean")
+    return len(df), _spike_count(df), frame_bytes(df)
+
+
+LAZY_WORK: dict[str, Work] = {
+    "trials": _trials,
+    "units_scalars": _units_scalars,
+    "units_filter": _units_filter,
+    "units_all": _units_all,
+    "series": _series,
+    "paths": _paths,
+    "schema": _schema,
+    "meta_few": _metadata,
+    "meta_many": _metadata,
+    "meta_lots": _metadata,
+    "units_many": _units_many,
+    "units_memory": _units_memory,
 }
+
+
+def work_for(tool: str, task: str) -> Work | None:
+    """The function doing ``task`` with ``tool`` (None: the tool cannot do it)."""
+    if tool == "pynwb+remfile":
+        from benchmarks.tools_pynwb import PYNWB_WORK
+
+        return PYNWB_WORK.get(task)
+    return LAZY_WORK.get(task)

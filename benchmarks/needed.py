@@ -1,0 +1,175 @@
+"""The data bytes each benchmark row needs, read from the files themselves with h5py.
+
+Why: a row's floor (the fastest any reader could be) is ``needed bytes / bandwidth + one
+round trip``, and its bytes target compares what was sent with the same number, so it must
+come from the file's real layout, not from what one reader happened to fetch. The rules:
+
+* A dataset read whole needs all its elements. Rows of a dataset (a selection on axis 0) need:
+  - chunked **and compressed** (any filter): the stored size of every chunk holding a
+    selected row (a compressed chunk can only be read whole);
+  - otherwise (contiguous, compact, or chunked without filters): the selected rows' bytes
+    (a reader can range-read inside an uncompressed chunk; elements only, so the unused tail
+    of a last chunk does not count).
+* Variable-length strings need their 16-byte references (the dataset's own elements) plus
+  each selected string's global-heap object: a 16-byte header and the payload rounded up to
+  8 bytes.
+* Metadata (superblock, object headers, B-trees, local heaps, attributes) is not counted: it
+  is the price of being cold, which the cold target's allowance of 8 round trips covers, and
+  a warm reader has it already. So "list internal paths" and "table schema" need 0 bytes.
+
+What each row reads is written next to its name in ``NEEDS`` and mirrors the work in
+``tools.py`` (e.g. the filter row: presence_ratio and location whole, then unit_id and
+spike_times_index at the passing rows and their predecessors, then those units' spike spans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from benchmarks.tools import SERIES, SLICE, slice_start
+from lazynwb_explorer.metadata import SESSION_FIELDS, SUBJECT_FIELDS
+
+Rows = np.ndarray | None  # sorted row indices on axis 0, or None for all rows
+
+
+def _ceil8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def _is_vlen(ds: h5py.Dataset) -> bool:
+    return ds.dtype.kind == "O"
+
+
+def _element_bytes(ds: h5py.Dataset) -> int:
+    """Stored bytes per row (axis 0) of ``ds``: file element size x inner shape."""
+    inner = int(np.prod(ds.shape[1:])) if ds.ndim > 1 else 1
+    return ds.id.get_type().get_size() * inner
+
+
+def _vlen_payload(ds: h5py.Dataset, rows: Rows) -> int:
+    values = np.asarray(ds[()], dtype=object)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    picked = values if rows is None else values[rows]
+    total = 0
+    for v in picked.reshape(-1):
+        raw = v if isinstance(v, bytes) else str(v).encode()
+        total += 16 + _ceil8(len(raw))
+    return total
+
+
+def dataset_bytes(ds: h5py.Dataset, rows: Rows = None) -> int:
+    """The bytes a reader needs to get ``rows`` of ``ds`` (see the module's rules)."""
+    n_rows = 1 if ds.ndim == 0 else ds.shape[0]
+    plist = ds.id.get_create_plist()
+    if ds.chunks is not None and plist.get_nfilters() > 0:
+        step = ds.chunks[0]
+        wanted = None if rows is None else set((np.asarray(rows) // step).tolist())
+        total = 0
+        for i in range(ds.id.get_num_chunks()):
+            info = ds.id.get_chunk_info(i)
+            if wanted is None or info.chunk_offset[0] // step in wanted:
+                total += info.size
+    else:
+        total = (n_rows if rows is None else len(rows)) * _element_bytes(ds)
+    if _is_vlen(ds):
+        total += _vlen_payload(ds, rows)
+    return total
+
+
+def _group_bytes(group: h5py.Group, skip: Callable[[str, h5py.Dataset], bool] = lambda *_: False) -> int:
+    return sum(
+        dataset_bytes(ds)
+        for name, ds in group.items()
+        if isinstance(ds, h5py.Dataset) and not skip(name, ds)
+    )
+
+
+def _passing_rows(units: h5py.Group) -> np.ndarray:
+    presence = units["presence_ratio"][:]
+    location = np.asarray([v.decode() if isinstance(v, bytes) else v for v in units["location"][:]])
+    return np.flatnonzero((presence >= 0.95) & (location == "VISp"))
+
+
+def _ragged_rows(units: h5py.Group, name: str, rows: np.ndarray) -> int:
+    """Index entries of ``rows`` and their predecessors, then the data spans they bound."""
+    index = units[f"{name}_index"]
+    ends = index[:]
+    around = np.union1d(rows, rows[rows > 0] - 1)
+    total = dataset_bytes(index, around)
+    spans = [np.arange(ends[i - 1] if i else 0, ends[i]) for i in rows]
+    data_rows = np.concatenate(spans) if spans else np.zeros(0, dtype=int)
+    return total + dataset_bytes(units[name], data_rows)
+
+
+def _filtered_units(f: h5py.File, *columns: str) -> int:
+    units = f["units"]
+    rows = _passing_rows(units)
+    total = dataset_bytes(units["presence_ratio"]) + dataset_bytes(units["location"])
+    for name in columns:
+        if f"{name}_index" in units:
+            total += _ragged_rows(units, name, rows)
+        else:
+            total += dataset_bytes(units[name], rows)
+    return total
+
+
+def _trials(f: h5py.File) -> int:
+    return _group_bytes(f["intervals/trials"])
+
+
+def _units_scalars(f: h5py.File) -> int:
+    units = f["units"]
+
+    def array_column(name: str, ds: h5py.Dataset) -> bool:
+        ragged = name.endswith("_index") or f"{name}_index" in units
+        return ragged or ds.ndim > 1
+
+    return _group_bytes(units, array_column)
+
+
+def _series(f: h5py.File) -> int:
+    total = 0
+    for path in SERIES:
+        data = f[f"{path}/data"]
+        start = slice_start(data.shape[0])
+        total += dataset_bytes(data, np.arange(start, min(data.shape[0], start + SLICE)))
+    return total
+
+
+def _metadata(f: h5py.File) -> int:
+    total = 0
+    for path, attr, _ in (SESSION_FIELDS | SUBJECT_FIELDS).values():
+        obj = f.get(path)
+        if attr is None and isinstance(obj, h5py.Dataset):
+            total += dataset_bytes(obj)
+    return total
+
+
+NEEDS: dict[str, Callable[[h5py.File], int]] = {
+    "trials": _trials,  # every dataset of /intervals/trials
+    "units_scalars": _units_scalars,  # /units minus ragged (data + index) and n-D columns
+    "units_filter": lambda f: _filtered_units(f, "unit_id", "spike_times"),
+    "units_all": lambda f: _group_bytes(f["units"]),  # every dataset of /units
+    "series": _series,  # SLICE rows from the middle of each series' data
+    "paths": lambda f: 0,  # metadata only
+    "schema": lambda f: 0,  # metadata only
+    "meta_few": _metadata,  # the session + subject field datasets present
+    "meta_many": _metadata,
+    "meta_lots": _metadata,
+    "units_many": lambda f: _filtered_units(f, "spike_times"),
+    "units_memory": lambda f: _filtered_units(f, "unit_id", "spike_times", "waveform_mean"),
+}
+
+
+def needed_bytes(task: str, paths: Iterable[Path]) -> int:
+    """Data bytes the task needs, summed over its files."""
+    total = 0
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            total += NEEDS[task](f)
+    return total

@@ -1,0 +1,157 @@
+"""Write benchmarks/README.md: what is measured and how (prose), then the generated tables.
+
+Why the prose lives here: the README is rewritten by every `make bench`, so its text must be
+generated with the numbers it describes (file sizes, link, repeats, versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from collections.abc import Sequence
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+from benchmarks.datasets import Data
+from benchmarks.report import (
+    Link,
+    Measurement,
+    Row,
+    import_table,
+    main_table,
+    memory_table,
+    targets_table,
+)
+from benchmarks.tasks import TASKS
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _mb(paths: Sequence[Path]) -> float:
+    return sum(p.stat().st_size for p in paths) / 1e6
+
+
+def _skips(rows: Sequence[Row], data: Data) -> str:
+    skipped = [f"{r.tool} on “{r.task.title(data.scale)}”" for r in rows if r.skipped]
+    once = sorted({f"{t} on “{task.title(data.scale)}”" for task in TASKS.values()
+                   for t in task.slow_peers if any(r.task is task for r in rows)})
+    text = ""
+    if skipped:
+        text += (" Not run (each run would take several minutes; the files are opened one "
+                 "by one, ~0.2–0.4 s each): " + "; ".join(skipped) + ".")
+    if once:
+        text += " Run once (cold + warm) instead of every repeat, for time: " + "; ".join(once) + "."
+    return text
+
+
+def header(args: argparse.Namespace, data: Data, rows: Sequence[Row], repeats: int,
+           elapsed: float) -> str:
+    spec, scale = data.spec, data.scale
+    versions = ", ".join(
+        f"{d} {_version(d)}"
+        for d in ("lazynwb_explorer", "lazynwb", "pynwb", "remfile", "h5py", "polars")
+    )
+    times = "once" if repeats == 1 else f"{repeats} times (medians shown)"
+    quick = " --quick" if args.quick else ""
+    n_small = max(scale.many, scale.lots)
+    n_units = max(scale.units, scale.few)
+    return f"""# Benchmarks
+
+Cold and warm reads of NWB files over a slow HTTP link, side by side:
+lazynwb_explorer, [lazynwb](https://pypi.org/project/lazynwb/) 1.0 and pynwb + remfile.
+Regenerate with `make bench` (`python -m benchmarks.run{quick}`); `make bench
+BENCH_ARGS=--quick` runs smaller files once. Everything below the tables' headers is
+generated; the code is in this folder.
+
+## Setup
+
+- **Files** (written by `datasets.py` into `benchmarks/data/`, deterministic):
+  - one realistic session ({_mb([data.session]):.0f} MB, `lazynwb_explorer.demo_data`):
+    /units with {spec.n_units} units (scalar columns, ragged spike_times in hdmf's default
+    ~4 MB chunks, float32 waveform_mean {spec.waveform_shape} per unit, one unit per chunk);
+    /intervals/trials with {spec.n_trials} rows; {spec.session_seconds / 60:.0f} min of
+    running speed at 60 Hz with timestamps; a gzip-compressed {spec.ephys_channels}-channel
+    ElectricalSeries;
+  - {n_small:,} small sessions (session + subject metadata only, {_mb(data.small) / n_small * 1000:.0f} KB
+    each, most of it the cached NWB schema pynwb writes): one pynwb file copied with its
+    identifier, start time, session and subject ids patched by h5py;
+  - {n_units} sessions with a small /units table (20–150 units, scalar columns incl.
+    presence_ratio and location, ragged spike_times; {_mb(data.units) / n_units * 1000:.0f} KB each),
+    written by pynwb.
+- **Link**: a Range server on 127.0.0.1 (`server.py`) adding **{args.latency * 1000:.0f} ms
+  per request**, with **{args.bandwidth_mbps:g} MB/s shared by all connections**; it counts
+  requests, body bytes and the most connections open at once.
+- **Runs**: every run is a **fresh process** (`worker.py`). A **cold** run starts with an
+  empty cache directory; the **warm** run that follows is another fresh process given the
+  directory the cold run filled (our persistent catalog; lazynwb 1.0's SQLite catalog lives
+  there too, so its warm run is warm in the same way; pynwb+remfile keeps nothing, so its
+  warm run is simply a second cold one). Each run gets its own directory (never ~/.cache).
+  Cold + warm pairs are repeated {times}, tools interleaved.{_skips(rows, data)}
+- **Columns**: wall time covers the work only; imports are timed separately (table below).
+  Requests, MB sent and connections are counted by the server; rounds are the critical-path
+  rounds our own transport counters report (`lazynwb_explorer.transport.counters`; a round
+  is one batch of requests issued together; over many files the rounds of all files are
+  summed, though the files run concurrently). Peak RSS is the process's high-water mark
+  (imports included). "vs fastest peer" divides by the faster peer's cold time (below 1 is
+  faster); "vs floor" divides by the row's floor. ⚠ marks tools disagreeing on the result.
+- **Floor** of a row = data bytes the row needs / bandwidth + one round trip. The bytes are
+  computed from the files with h5py (`needed.py`): a dataset read whole counts all its
+  elements; a row selection counts the stored size of every *compressed* chunk it touches,
+  and only the selected elements' bytes of contiguous or uncompressed chunked data (a reader
+  can range-read inside those); variable-length strings add their global-heap objects.
+  HDF5 metadata (object headers, B-trees, heaps) is not data: the cold target's 8 extra
+  round trips are its allowance, and a warm reader has it already.
+- **Tasks**: the same user-level call for both lazynwb-like tools (`tools.py`:
+  `get_df`, `scan_nwb(...).filter(...).select(...)`, `get_timeseries(...).data[a:b]`,
+  `get_internal_paths`, `get_table_schema`, `get_metadata_df(urls)` with all files in
+  flight); pynwb+remfile opens files as DANDI documents
+  (`NWBHDF5IO(file=h5py.File(remfile.File(url)))`), reads the columns it needs explicitly
+  and opens files one after another (`tools_pynwb.py`); for "list internal paths" it lists
+  `nwbfile.all_children()`, so its row count differs by design. Series slices are 10,000
+  samples from the middle of running_speed and the ElectricalSeries. **lazynwb 1.0**'s
+  obstore reader refuses plain `http://`; the harness passes obstore `allow_http` for it and
+  changes nothing else.
+
+## Targets (issues 5, 6, 7), checked for lazynwb_explorer
+
+Cold: ≥ 3× faster than the fastest peer and ≤ floor + 8 round trips (the all-columns row,
+bandwidth-bound: ≤ 1.3× its floor). Warm: ≤ 1.5× floor + one round trip; list internal paths
+and table schema with zero requests. Bytes: ≤ 1.5× the bytes the work needs (checked on the
+warm run; the cold run also reads metadata, its ratio is shown beside). Row targets:
+metadata of 100 small files cold < 1 s; of 1,000 cold < 3 s; filtered /units of 300
+sessions cold < 5 s.
+
+Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()};
+{versions}. Run on {date.today().isoformat()}; the whole run took {elapsed / 60:.1f} min.
+"""
+
+
+def write_readme(
+    output: Path, args: argparse.Namespace, data: Data, rows: Sequence[Row],
+    log: Sequence[Measurement], needed: dict[str, int], link: Link, repeats: int,
+    elapsed: float,
+) -> str:
+    scale = data.scale
+    text = "\n".join([
+        header(args, data, rows, repeats, elapsed),
+        "## Results (cold / warm)\n",
+        main_table(rows, needed, link, scale),
+        "\n## Targets\n",
+        targets_table(rows, needed, link, scale),
+        "\n## Memory of filter + select on the large /units (issue 6), cold\n",
+        "Result = the returned frame's in-memory size; delta = peak RSS during the work minus",
+        "RSS just before it (the kernel's high-water mark is reset after the imports).\n",
+        memory_table(rows),
+        "\n## Import time\n",
+        import_table(rows, log),
+        "",
+    ])
+    output.write_text(text)
+    return text

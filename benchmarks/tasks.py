@@ -1,0 +1,81 @@
+"""The benchmark rows: what each task reads, on which files, who runs it, and its targets.
+
+Why a registry: the runner, the floor computation (``needed.py``) and the report must agree
+on every row, so each row is described once, here. Targets come from the issues:
+
+* every row, cold: >= 3x faster than the fastest peer and <= floor + 8 round trips (the
+  all-columns row: <= 1.3x its floor, it is bandwidth-bound);
+* every row, warm: <= 1.5x floor + one round trip;
+* bytes (warm): <= 1.5x the bytes of the chunks the work needs;
+* list internal paths / table schema, warm: zero requests;
+* metadata of 100 small files, cold: < 1 s; of 1,000: < 3 s; filtered /units of 300
+  sessions, cold: < 5 s (issue 7).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from benchmarks.datasets import Data, Scale
+from benchmarks.tools import TOOLS
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    key: str
+    label: str  # "{n}" is replaced by the number of files
+    files: str  # "session" (the big file), "small" or "units" (many sessions)
+    count: str | None = None  # a Scale field: how many files
+    tools: tuple[str, ...] = TOOLS
+    slow_peers: tuple[str, ...] = ()  # run once (cold + warm), not `repeats` times
+    skip: tuple[str, ...] = ()  # not run: they would take many minutes
+    comparable: bool = True  # tools must agree on (rows, check)
+    cold_limit: float | None = None  # seconds, row-specific cold target (issue 7, issue 5)
+    cold_floor_factor: float | None = None  # cold <= factor x floor instead of floor + 8 RTT
+    warm_zero_requests: bool = False
+
+    def n_files(self, scale: Scale) -> int:
+        return getattr(scale, self.count) if self.count else 1
+
+    def title(self, scale: Scale) -> str:
+        return self.label.replace("{n}", f"{self.n_files(scale):,}")
+
+    def paths(self, data: Data) -> list:
+        if self.files == "session":
+            return [data.session]
+        pool = data.small if self.files == "small" else data.units
+        return pool[: self.n_files(data.scale)]
+
+    def runs_tool(self, tool: str) -> bool:
+        return tool in self.tools and tool not in self.skip
+
+
+TASKS: dict[str, Task] = {
+    t.key: t
+    for t in (
+        Task("trials", "/intervals/trials, all columns", "session"),
+        Task("units_scalars", "/units, scalar columns", "session"),
+        Task(
+            "units_filter",
+            "/units filter presence_ratio >= 0.95 & location == 'VISp', + spike_times",
+            "session",
+        ),
+        Task("units_all", "/units, all columns (bandwidth-bound)", "session",
+             cold_floor_factor=1.3),
+        Task("series", "10,000-sample slices of 2 series", "session"),
+        Task("paths", "list internal paths", "session", comparable=False,
+             warm_zero_requests=True),
+        Task("schema", "get_table_schema('/units')", "session",
+             tools=("lazynwb_explorer", "lazynwb"), warm_zero_requests=True),
+        Task("meta_few", "session + subject metadata of {n} files", "units", count="few"),
+        Task("meta_many", "metadata of {n} small files (all in flight)", "small",
+             count="many", slow_peers=("pynwb+remfile",), cold_limit=1.0),
+        Task("meta_lots", "metadata of {n} small files (issue 7)", "small", count="lots",
+             slow_peers=("lazynwb",), skip=("pynwb+remfile",), cold_limit=3.0),
+        Task("units_many", "filtered /units + spike_times of {n} sessions (issue 7)", "units",
+             count="units", slow_peers=("lazynwb",), skip=("pynwb+remfile",),
+             cold_limit=5.0),
+        Task("units_memory", "/units filter + unit_id, spike_times, waveform_mean (issue 6)",
+             "session"),
+    )
+}
