@@ -133,6 +133,8 @@ def parse_datatype(c: Cursor, depth: int = 0) -> H5Type:
                   for _ in range(n)]
         return H5Type("enum", size, base.storage, base=base, enum=tuple(zip(names, values)))
     if cls == 9:
+        if size < 8 + c.ctx.offset_size:  # each element holds a length and a global heap id
+            raise FormatError(f"variable-length type of {size} bytes")
         base = parse_datatype(c, depth + 1)
         if bits & 0x0F == 1:
             return H5Type("vlen_string", size, np.dtype(f"V{size}"), base=base)
