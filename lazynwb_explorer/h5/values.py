@@ -29,7 +29,8 @@ def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray
         rows = [data[i * step : (i + 1) * step] for i in range(n)]
         return (
             np.array([int.from_bytes(r[0:4], "little") for r in rows], dtype=np.int64),
-            np.array([int.from_bytes(r[4 : 4 + o], "little") + ctx.base for r in rows], dtype=np.int64),
+            np.array([int.from_bytes(r[4 : 4 + o], "little") for r in rows], dtype=np.uint64).astype(np.int64)
+            + ctx.base,  # as below: an address past 2**63 (hostile) wraps, never overflows
             np.array([int.from_bytes(r[4 + o : 8 + o], "little") for r in rows], dtype=np.int64),
         )
     buf = np.ascontiguousarray(raw).view(np.uint8).reshape(n, -1)
