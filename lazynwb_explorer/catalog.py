@@ -103,6 +103,7 @@ def normalize_path(path: str) -> str:
 
 
 _cache: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()
+_partial: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()  # metadata-only walks
 _cache_lock = threading.Lock()
 _open_locks: dict[str, threading.Lock] = {}
 
@@ -170,6 +171,55 @@ def _checked(source: Source, backend: Backend, nodes: dict[str, Node], kind: str
     return Catalog(source, backend, nodes, kind=kind)
 
 
+_METADATA_SCOPE = "#metadata"  # the key suffix of a stored metadata-only catalog
+
+
+def _in_metadata_scope(path: str) -> bool:
+    """Session and subject metadata: the root's children and /general below them."""
+    return path.count("/") == 1 or path.startswith("/general/")
+
+
+def open_metadata_catalog(source: Source) -> Catalog:
+    """A catalog that at least holds the root's children and /general: the full one when
+    it is known (memory or disk), else a walk of just those parts (a fraction of a file's
+    objects), kept (in memory and on disk) for later metadata calls only."""
+    key = source.uri
+    if config.disable_cache:
+        return _metadata_walk(source) or _build(source)
+    with _cache_lock:
+        hit = _cache.get(key) or _partial.get(key)
+    identity = _identity(source)
+    if hit is not None and hit[0] == identity:
+        return hit[1]
+    if catalog_store.exists(key):
+        return open_catalog(source)
+    partial_key = key + _METADATA_SCOPE
+    catalog = _from_store(source, identity, partial_key)
+    if catalog is None:
+        catalog = _metadata_walk(source)
+        if catalog is None:
+            return open_catalog(source)
+        _store(catalog, identity, partial_key)
+    with _cache_lock:
+        _partial[key] = (identity, catalog)
+        while len(_partial) > _MAX_OPEN:
+            _partial.popitem(last=False)[1][1].close()
+    return catalog
+
+
+def _metadata_walk(source: Source) -> Catalog | None:
+    """The metadata parts of an HDF5 file read by our engine (None: not for this file)."""
+    if detect_format(source) != "hdf5" or not _use_engine(source):
+        return None
+    from .backends.h5engine import EngineFallback, EngineHDF5Backend
+
+    try:
+        engine = EngineHDF5Backend(source)
+        return _checked(source, engine, engine.walk(descend=_in_metadata_scope), "engine")
+    except EngineFallback:
+        return None
+
+
 def open_catalog(source: Source) -> Catalog:
     """The catalog for a source: from memory when it is known and unchanged, else from the
     catalog stored on disk (no request), else built by walking the file (and stored)."""
@@ -218,18 +268,19 @@ def _opener(source: Source, kind: str, state: dict[str, Any] | None) -> Callable
     return open_backend
 
 
-def _from_store(source: Source, identity: tuple) -> Catalog | None:
+def _from_store(source: Source, identity: tuple, key: str | None = None) -> Catalog | None:
     """The stored catalog, if there is one and the source has not changed since."""
-    payload = catalog_store.load(source.uri)
+    key = key or source.uri
+    payload = catalog_store.load(key)
     if payload is None:
         return None
     try:
         if not source.is_remote:
             if tuple(payload["identity"]) != identity:
-                catalog_store.drop(source.uri)
+                catalog_store.drop(key)
                 return None
-        elif not catalog_store.is_fresh(payload) and not _revalidate(source, payload):
-            catalog_store.drop(source.uri)
+        elif not catalog_store.is_fresh(payload) and not _revalidate(source, payload, key):
+            catalog_store.drop(key)
             return None
         if source.is_remote:
             source.reader().expect(payload["identity"])
@@ -241,14 +292,14 @@ def _from_store(source: Source, identity: tuple) -> Catalog | None:
         catalog.small_arrays.update(catalog_store.arrays_from_json(payload.get("arrays", {})))
     except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version
         log.warning("stored catalog of %s is unusable (%s): rebuilding it", source.label, exc)
-        catalog_store.drop(source.uri)
+        catalog_store.drop(key)
         return None
     catalog.identity = payload["identity"]
     catalog._saved_signature = _signature(catalog)
     return catalog
 
 
-def _revalidate(source: Source, payload: dict[str, Any]) -> bool:
+def _revalidate(source: Source, payload: dict[str, Any], key: str) -> bool:
     """One small request: is the remote object still the one the catalog describes?"""
     reader = source.reader()
     if not reader.identity():
@@ -257,7 +308,7 @@ def _revalidate(source: Source, payload: dict[str, Any]) -> bool:
     if fresh != payload["identity"]:
         return False
     payload["validated_at"] = time.time()
-    catalog_store.save(source.uri, payload)
+    catalog_store.save(key, payload)
     return True
 
 
@@ -269,7 +320,7 @@ def _signature(catalog: Catalog) -> tuple:
     return (len(catalog.small_arrays), len(indexes or ()), len(inline or ()))
 
 
-def _store(catalog: Catalog, identity: tuple) -> None:
+def _store(catalog: Catalog, identity: tuple, key: str | None = None) -> None:
     source = catalog.source
     if source.is_remote:
         catalog.identity = source.reader().identity()
@@ -280,16 +331,23 @@ def _store(catalog: Catalog, identity: tuple) -> None:
         if not identity:
             return
     export = getattr(catalog._backend, "export_state", None)
-    payload = {
-        "identity": catalog.identity,
-        "kind": catalog.kind,
-        "nodes": catalog_store.nodes_to_json(catalog.nodes),
-        "state": export() if (catalog.kind == "engine" and export) else None,
-        "arrays": catalog_store.arrays_to_json(catalog.small_arrays),
-        "validated_at": time.time(),
-        "immutable": is_immutable(source.uri),
-    }
-    catalog_store.save(source.uri, payload)
+    state = export() if (catalog.kind == "engine" and export) else None  # a snapshot
+    identity_now, kind, nodes = catalog.identity, catalog.kind, dict(catalog.nodes)
+    arrays = dict(catalog.small_arrays)
+    validated_at = time.time()
+
+    def payload() -> dict[str, Any]:  # encoded on the writer thread
+        return {
+            "identity": identity_now,
+            "kind": kind,
+            "nodes": catalog_store.nodes_to_json(nodes),
+            "state": state,
+            "arrays": catalog_store.arrays_to_json(arrays),
+            "validated_at": validated_at,
+            "immutable": is_immutable(source.uri),
+        }
+
+    catalog_store.save_later(key or source.uri, payload)
     catalog._saved_signature = _signature(catalog)
 
 
@@ -314,10 +372,12 @@ def store_catalogs() -> None:
 def _forget(uri: str) -> None:
     """A source changed on the server: its stored and in-memory catalogs are stale."""
     catalog_store.drop(uri)
+    catalog_store.drop(uri + _METADATA_SCOPE)
     with _cache_lock:
-        hit = _cache.pop(uri, None)
-    if hit is not None:
-        hit[1].close()
+        hits = [_cache.pop(uri, None), _partial.pop(uri, None)]
+    for hit in hits:
+        if hit is not None:
+            hit[1].close()
 
 
 on_source_changed(_forget)
@@ -329,8 +389,9 @@ def clear_cache() -> None:
     `catalog_store.clear()` removes those)."""
     store_catalogs()
     with _cache_lock:
-        items = list(_cache.values())
+        items = list(_cache.values()) + list(_partial.values())
         _cache.clear()
+        _partial.clear()
     for _, catalog in items:
         catalog.close()
 

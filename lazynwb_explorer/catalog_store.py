@@ -16,14 +16,17 @@ layout: the change is an error and the stored catalog is dropped.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +158,8 @@ def arrays_from_json(obj: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def load(uri: str) -> dict[str, Any] | None:
     """The stored catalog for `uri`, or None (missing, corrupt or for another URI)."""
+    if uri in _pending:
+        flush()
     path = catalog_file(uri)
     try:
         raw = path.read_bytes()
@@ -196,12 +201,77 @@ def save(uri: str, payload: dict[str, Any]) -> None:
 
 
 def drop(uri: str) -> None:
+    with _pending_lock:
+        _pending.pop(uri, None)
     with contextlib.suppress(OSError):
         catalog_file(uri).unlink()
 
 
+# -- writing in the background -----------------------------------------------------------
+# Encoding and writing a catalog costs a few ms of CPU; a multi-file call should not wait
+# for it. One writer thread stores them in order; load() / exists() / exit see them all.
+
+_pending: dict[str, Callable[[], dict[str, Any]]] = {}
+_pending_lock = threading.Condition()
+_writer: threading.Thread | None = None
+
+
+def save_later(uri: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Store `payload()` for `uri` soon, on the writer thread (a newer one replaces it)."""
+    global _writer
+    with _pending_lock:
+        _pending[uri] = payload
+        if _writer is None or not _writer.is_alive():
+            _writer = threading.Thread(target=_write_pending, name="lazynwb-catalogs", daemon=True)
+            _writer.start()
+        _pending_lock.notify_all()
+
+
+def _write_pending() -> None:
+    while True:
+        with _pending_lock:
+            while not _pending:
+                if not _pending_lock.wait(timeout=5.0):
+                    if not _pending:
+                        return  # idle: the next save_later starts a new writer
+            uri = next(iter(_pending))
+            build = _pending[uri]
+        try:
+            save(uri, build())
+        except Exception as exc:  # noqa: BLE001 - a cache must never break the caller
+            log.warning("could not store the catalog of %s: %s", uri, exc)
+        with _pending_lock:
+            if _pending.get(uri) is build:
+                del _pending[uri]
+            _pending_lock.notify_all()
+
+
+def flush(timeout: float = 60.0) -> None:
+    """Wait until every pending catalog is stored."""
+    deadline = time.monotonic() + timeout
+    with _pending_lock:
+        while _pending and time.monotonic() < deadline:
+            if _writer is None or not _writer.is_alive():
+                break
+            _pending_lock.wait(timeout=0.1)
+    for uri, build in list(_pending.items()):  # no writer (e.g. at exit): write here
+        save(uri, build())
+        with _pending_lock:
+            if _pending.get(uri) is build:
+                del _pending[uri]
+
+
+def exists(uri: str) -> bool:
+    return uri in _pending or catalog_file(uri).exists()
+
+
+atexit.register(flush)
+
+
 def clear() -> None:
     """Remove every stored catalog."""
+    with _pending_lock:
+        _pending.clear()
     for path in catalog_dir().glob("*.json.z"):
         with contextlib.suppress(OSError):
             path.unlink()

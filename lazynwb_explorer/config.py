@@ -58,7 +58,7 @@ class Config:
         max_files_in_flight: files worked on at once in a multi-file call (their requests
             share the `max_concurrency` bound).
         block_size: bytes per cached block when h5py reads metadata through the range reader
-            (the first read of a file fetches 8 blocks: superblock and root metadata).
+            (the first read of a file fetches one block: superblock and root metadata).
         dandi_api_url, dandi_bucket_url: where DANDI sources are resolved (tests point
             these at servers on 127.0.0.1).
         cache_dir: where persistent catalogs live.

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from .catalog import Catalog, open_catalog
+from .catalog import Catalog, open_metadata_catalog
 from .config import resolve_as_polars
 from .errors import LazyNWBError
 from .multifile import Missing, is_skipped, map_sources
@@ -162,7 +162,7 @@ def read_subject(catalog: Catalog) -> dict[str, Any]:
 
 def metadata_record(source: Source) -> dict[str, Any]:
     """One get_metadata_df row: session fields, subject fields, then _nwb_path."""
-    catalog = open_catalog(source)
+    catalog = open_metadata_catalog(source)
     return {**read_session(catalog), **read_subject(catalog), NWB_PATH_COLUMN_NAME: source.label}
 
 

@@ -78,8 +78,10 @@ def test_disable_cache_stores_nothing(rich_hdf5: Path) -> None:
         lazynwb.get_internal_paths(rich_hdf5)
     finally:
         lazynwb.config.disable_cache = False
+    catalog_store.flush()
     assert not catalog_store.catalog_file(str(rich_hdf5)).exists()
     lazynwb.get_internal_paths(rich_hdf5)
+    catalog_store.flush()  # catalogs are written on a background thread
     assert catalog_store.catalog_file(str(rich_hdf5)).exists()
 
 
@@ -212,3 +214,19 @@ def test_values_kept_in_memory_are_reconfirmed(http_server, tmp_path: Path) -> N
         assert lazynwb.get_df(url, "/units", as_polars=True, exclude_array_columns=True).height == 8
     finally:
         lazynwb.config.revalidate_after = 2.0
+
+
+def test_metadata_walks_only_the_metadata_part(rich_hdf5: Path, http_server) -> None:
+    """get_metadata_df needs the root's children and /general: a remote file is walked
+    only that far (and the partial catalog never answers a table read)."""
+    url = http_server.url(rich_hdf5.name)
+    remote = lazynwb.get_metadata_df(url, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
+    local = lazynwb.get_metadata_df(rich_hdf5, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
+    assert remote.equals(local)
+    partial = lazynwb.catalog._partial[url][1]
+    assert "/general/subject" in partial.nodes and "/units" in partial.nodes
+    assert "/units/spike_times" not in partial.nodes  # /units itself, not what is below
+    full = lazynwb.get_df(url, "/units", as_polars=True)
+    assert full.height == lazynwb.get_df(rich_hdf5, "/units", as_polars=True).height
+    assert "/units/spike_times" in lazynwb.catalog.open_catalog(
+        lazynwb.sources.to_source(url)).nodes

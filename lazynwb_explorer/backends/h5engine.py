@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,8 +73,8 @@ class EngineHDF5Backend(Backend):
         if state is not None:  # from a stored catalog: no request until data is read
             self.ctx = FileContext(**state["ctx"])
             self.bytes = ByteSource(reader, self.ctx.eof)
-            self.infos = {p: dataset_info(self.ctx, tuple(bytes.fromhex(x) for x in raw))
-                          for p, raw in state["datasets"].items()}
+            self.infos = {}
+            self._raw_infos = dict(state["datasets"])  # parsed when first used
             self.address_paths = {int(a): p for a, p in state["addresses"].items()}
             self.indexes = {p: [ChunkEntry(tuple(e[0]), *e[1:]) for e in entries]
                             for p, entries in state["indexes"].items()}
@@ -91,6 +91,7 @@ class EngineHDF5Backend(Backend):
             raise EngineFallback(str(exc)) from exc
         self.ctx, self.root = sb.ctx, sb.root_address
         self.infos: dict[str, DatasetInfo] = {}
+        self._raw_infos: dict[str, list[str]] = {}
         self.address_paths: dict[int, str] = {}
         self.indexes: dict[str, list[ChunkEntry]] = {}
         self.inline: dict[str, np.ndarray] = {}
@@ -101,23 +102,28 @@ class EngineHDF5Backend(Backend):
     # -- state for a stored catalog ------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
+        """What a stored catalog keeps of this file (snapshots: reads may add to it)."""
         ctx = self.ctx
+        datasets = dict(self._raw_infos)
+        datasets.update((p, [x.hex() for x in info.raw]) for p, info in list(self.infos.items()))
+        inline = {p: _array_to_json(a) for p, a in list(self.inline.items())}
         return {
             "ctx": {"offset_size": ctx.offset_size, "length_size": ctx.length_size,
                     "base": ctx.base, "eof": ctx.eof},
             "root": self.root,
-            "datasets": {p: [x.hex() for x in info.raw] for p, info in self.infos.items()},
-            "addresses": {str(a): p for a, p in self.address_paths.items()},
-            "indexes": {p: [list(e) for e in entries] for p, entries in self.indexes.items()},
-            "inline": {p: _array_to_json(a) for p, a in self.inline.items() if _array_to_json(a)},
+            "datasets": datasets,
+            "addresses": {str(a): p for a, p in list(self.address_paths.items())},
+            "indexes": {p: [list(e) for e in entries] for p, entries in list(self.indexes.items())},
+            "inline": {p: v for p, v in inline.items() if v is not None},
         }
 
     # -- metadata -----------------------------------------------------------------------
 
-    def walk(self) -> dict[str, Node]:
+    def walk(self, descend: Callable[[str], bool] | None = None) -> dict[str, Node]:
+        """The tree (with `descend`, only the parts it accepts: see walk_tree)."""
         with self._lock:
             try:
-                tree = self._run(walk_tree(self.ctx, self.root, self._inline_task))
+                tree = self._run(walk_tree(self.ctx, self.root, self._inline_task, descend))
             except (FormatError, Unsupported) as exc:
                 raise EngineFallback(str(exc)) from exc
             self.address_paths = dict(tree.address_paths)
@@ -132,7 +138,8 @@ class EngineHDF5Backend(Backend):
                     names = tuple(link.name for link in info.links or ())
                     nodes[path] = Node(path, True, attrs, children=names)
             for alias, first in tree.hard_aliases.items():
-                self._alias(nodes, alias, first, hard=True)
+                if first in nodes:
+                    self._alias(nodes, alias, first, hard=True)
             for path, link in tree.soft.items():
                 target = soft_target(path, link) if link.kind == "soft" else None
                 if target is not None and target in nodes:
@@ -181,7 +188,14 @@ class EngineHDF5Backend(Backend):
             self._checked_at = time.monotonic()
 
     def _info(self, path: str) -> DatasetInfo:
-        info = self.infos.get(path if path.startswith("/") else "/" + path)
+        path = path if path.startswith("/") else "/" + path
+        info = self.infos.get(path)
+        if info is None and path in self._raw_infos:
+            try:
+                info = dataset_info(self.ctx, tuple(bytes.fromhex(x) for x in self._raw_infos[path]))
+            except (FormatError, Unsupported, ValueError) as exc:
+                raise MalformedFileError(f"stored layout unusable: {exc}", source=self.label, path=path) from exc
+            self.infos[path] = info
         if info is None:
             raise MalformedFileError("dataset not found", source=self.label, path=path)
         return info

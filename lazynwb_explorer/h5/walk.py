@@ -32,10 +32,16 @@ def child_path(parent: str, name: str) -> str:
 DatasetHook = Callable[[str, DatasetInfo], "Task | None"]
 
 
-def walk_tree(ctx: FileContext, root: int, on_dataset: DatasetHook | None = None) -> Parser[Tree]:
-    """Every object below the root. Each object's children start as soon as its links are
-    known, alongside its attribute decoding; `on_dataset(path, info)` may start one more
-    task per dataset (e.g. reading a small one) in the same rounds."""
+def walk_tree(
+    ctx: FileContext,
+    root: int,
+    on_dataset: DatasetHook | None = None,
+    descend: Callable[[str], bool] | None = None,
+) -> Parser[Tree]:
+    """Every object below the root (with `descend`, only the objects whose paths it
+    accepts: their parents still list every link). Each object's children start as soon as
+    its links are known, alongside its attribute decoding; `on_dataset(path, info)` may
+    start one more task per dataset (e.g. reading a small one) in the same rounds."""
     tree = Tree({}, {}, {}, {})
     scheduled = {root: "/"}
 
@@ -59,6 +65,8 @@ def walk_tree(ctx: FileContext, root: int, on_dataset: DatasetHook | None = None
                     tree.soft[child] = link
                 elif link.address in scheduled:
                     tree.hard_aliases[child] = scheduled[link.address]
+                elif descend is not None and not descend(child):
+                    continue
                 else:
                     if len(scheduled) >= MAX_OBJECTS:
                         raise FormatError("more objects than any NWB file holds")
