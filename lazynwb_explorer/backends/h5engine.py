@@ -1,8 +1,8 @@
 """HDF5 read by our own metadata engine (lazynwb_explorer.h5), not by libhdf5.
 
-The tree is walked one level at a time with every object of a level fetched together, and
-a query's byte ranges (every column, every row span, chunk indexes first) are fetched in
-one concurrent round. Anything the engine does not read (a filter it lacks, an exotic type)
+The tree is walked with every pending pointer chain advancing together (one concurrent
+round of range requests per step), and a query's byte ranges (every column, every row span,
+chunk indexes first) are fetched in one concurrent round. Anything the engine does not read (a filter it lacks, an exotic type)
 falls back to h5py for that file or that dataset, logged with the reason.
 
 The state the engine learns (dataset layouts, chunk indexes, object addresses) can be
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import config
-from ..errors import MalformedFileError, NotNWBError, SourceError
+from ..errors import MalformedFileError, SourceError
 from ..h5 import filters as h5filters
 from ..h5.binary import FileContext
 from ..h5.btree1 import chunk_entries as btree1_chunks
@@ -384,5 +384,3 @@ def _array_from_json(obj: dict[str, Any]) -> np.ndarray:
         return np.frombuffer(bytes.fromhex(obj["hex"]), dtype=dtype).reshape(shape).copy()
     return np.asarray(obj["values"], dtype=dtype).reshape(shape)
 
-
-__all__ = ["EngineFallback", "EngineHDF5Backend", "NotNWBError"]
