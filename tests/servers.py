@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import random
 import socket
 import sys
 import threading
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 __all__ = [
+    "ETAG_CHANGE",
     "FAULTS",
     "HTTPLogEntry",
     "HTTPStats",
@@ -49,6 +51,10 @@ __all__ = [
 HOST = "127.0.0.1"
 #: Fault kinds accepted by :meth:`RangeHTTPServer.inject`.
 FAULTS = frozenset({"500", "503", "reset", "short", "stall", "bad_range"})
+#: Extra kind for :meth:`RangeHTTPServer.random_faults`: the file's ETag changes from this
+#: request on (as if it were replaced by an upload with the same bytes); the request itself is
+#: answered normally, with the new ETag.
+ETAG_CHANGE = "etag"
 _JOIN_TIMEOUT = 2.0
 _CHUNK = 64 * 1024
 
@@ -151,6 +157,10 @@ class HTTPStats:
     bytes_sent: int = 0
     faults: int = 0
     log: list[HTTPLogEntry] = field(default_factory=list)
+    #: faults by kind (explicit and random ones; ``"etag"`` for ETag changes)
+    faults_by_kind: Counter[str] = field(default_factory=Counter)
+    #: TCP connections accepted
+    connections: int = 0
 
 
 @dataclass
@@ -173,6 +183,16 @@ class _HTTPServer(_TrackingMixIn, ThreadingHTTPServer):
         self.owner = owner
         self._init_tracking()
         super().__init__(address, _RangeHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.owner._lock:
+            self.owner.stats.connections += 1
+        super().process_request(request, client_address)
+
+    @property
+    def live_connections(self) -> int:
+        with self._conn_lock:
+            return len(self._conns)
 
 
 class _Range(NamedTuple):
@@ -222,6 +242,16 @@ class _RangeHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # keep pytest output clean
+
+    def setup(self) -> None:
+        super().setup()
+        if self.server.owner.nodelay:
+            # Headers and body go out as separate writes: without TCP_NODELAY, Nagle holds
+            # the body until the client's (delayed, ~40 ms) ACK of the headers.
+            try:
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -328,7 +358,7 @@ class _RangeHandler(BaseHTTPRequestHandler):
         headers = {
             "Content-Type": "application/octet-stream",
             "Accept-Ranges": "bytes",
-            "ETag": f'"{size:x}-{st.st_mtime_ns:x}"',
+            "ETag": owner._etag(path, size, st.st_mtime_ns),
             "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
         }
 
@@ -422,7 +452,11 @@ class RangeHTTPServer:
     Knobs (plain attributes, may be changed at any time, read per request):
     ``latency`` seconds slept before answering, ``bandwidth`` bytes/s cap per
     response body (``None`` = unlimited), ``stall_seconds`` for the ``stall``
-    fault.  Sleeps are interruptible so ``stop()`` never hangs.
+    fault.  Sleeps are interruptible so ``stop()`` never hangs.  ``nodelay=True``
+    sets TCP_NODELAY on accepted connections (set before start; off by default,
+    which costs ~40 ms per response on loopback: Nagle vs. delayed ACK).
+    ``live_connections`` counts open connections; :meth:`random_faults` faults
+    a seeded random share of requests.
     """
 
     def __init__(
@@ -432,8 +466,12 @@ class RangeHTTPServer:
         latency: float = 0.0,
         bandwidth: float | None = None,
         stall_seconds: float = 30.0,
+        nodelay: bool = False,
     ) -> None:
         self.root: str = os.path.realpath(os.fspath(root))
+        self.nodelay = nodelay
+        self._random: tuple[random.Random, float, tuple[str, ...], str | None, str | None] | None = None
+        self._etag_versions: dict[str, int] = {}
         if not os.path.isdir(self.root):
             raise NotADirectoryError(self.root)
         self.latency = latency
@@ -498,6 +536,11 @@ class RangeHTTPServer:
         rel = os.fspath(relpath).replace(os.sep, "/").lstrip("/")
         return f"{self.base_url}/{urllib.parse.quote(rel)}"
 
+    @property
+    def live_connections(self) -> int:
+        """TCP connections open right now (accepted and not yet closed by either side)."""
+        return self._httpd.live_connections if self._httpd is not None else 0
+
     # -- counters ----------------------------------------------------------- #
     def reset_stats(self) -> None:
         """Zero all counters and clear the log (pending faults are kept)."""
@@ -555,9 +598,43 @@ class RangeHTTPServer:
             self._faults.append(_Fault(fault, count, path_contains, method))
 
     def clear_faults(self) -> None:
-        """Drop all not-yet-consumed faults."""
+        """Drop all not-yet-consumed faults (and stop random faults)."""
         with self._lock:
             self._faults.clear()
+            self._random = None
+
+    def random_faults(
+        self,
+        rate: float,
+        kinds: Iterable[str],
+        *,
+        seed: int,
+        path_contains: str | None = None,
+        method: str | None = None,
+    ) -> None:
+        """From now on, fault each matching request with probability ``rate``, the kind drawn
+        uniformly from ``kinds`` (:data:`FAULTS` and :data:`ETAG_CHANGE`), both from one
+        ``random.Random(seed)`` (the sequence of draws is reproducible; which concurrent
+        request gets which draw is up to the scheduler). Explicitly injected faults are taken
+        first. ``clear_faults()`` stops it."""
+        kinds = tuple(kinds)
+        unknown = set(kinds) - FAULTS - {ETAG_CHANGE}
+        if unknown or not kinds:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}")
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be within [0, 1]")
+        with self._lock:
+            self._random = (random.Random(seed), rate, kinds, path_contains, method)
+
+    def change_etag(self, urlpath: str) -> None:
+        """Serve ``urlpath`` (unquoted, with leading "/") with a new ETag from now on."""
+        with self._lock:
+            self._etag_versions[urlpath] = self._etag_versions.get(urlpath, 0) + 1
+
+    def _etag(self, path: str, size: int, mtime_ns: int) -> str:
+        with self._lock:
+            version = self._etag_versions.get(path, 0)
+        return f'"{size:x}-{mtime_ns:x}"' if not version else f'"{size:x}-{mtime_ns:x}-{version}"'
 
     @property
     def pending_faults(self) -> int:
@@ -573,7 +650,21 @@ class RangeHTTPServer:
                     if f.remaining <= 0:
                         del self._faults[i]
                     self.stats.faults += 1
+                    self.stats.faults_by_kind[f.kind] += 1
                     return f.kind
+            if self._random is not None:
+                rng, rate, kinds, path_contains, only = self._random
+                if (only is None or only == method) and (
+                    path_contains is None or path_contains in path
+                ):
+                    if rng.random() < rate:
+                        kind = kinds[rng.randrange(len(kinds))]
+                        self.stats.faults += 1
+                        self.stats.faults_by_kind[kind] += 1
+                        if kind == ETAG_CHANGE:
+                            self._etag_versions[path] = self._etag_versions.get(path, 0) + 1
+                            return None
+                        return kind
         return None
 
 
