@@ -135,3 +135,42 @@ def _fresh_catalogs() -> Iterator[None]:
 @pytest.fixture
 def pickle_decode_allowed() -> Callable:
     return nf.pickle_decode_allowed
+
+
+# -- source integrity: no test may change a source file ------------------------------------
+
+
+def snapshot_files(root: Path) -> dict[str, tuple[int, int, int, str]]:
+    """{relative path: (size, st_mtime_ns, st_mode, sha256)} of every file below `root`."""
+    import hashlib
+
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = path.stat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        out[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns, st.st_mode, digest)
+    return out
+
+
+def describe_changes(before: dict, after: dict) -> list[str]:
+    changes = [f"removed: {name}" for name in sorted(set(before) - set(after))]
+    changes += [f"added: {name}" for name in sorted(set(after) - set(before))]
+    fields = ("size", "mtime_ns", "mode", "sha256")
+    for name in sorted(set(before) & set(after)):
+        diff = [f for f, a, b in zip(fields, before[name], after[name]) if a != b]
+        if diff:
+            changes.append(f"changed ({', '.join(diff)}): {name}")
+    return changes
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_data_untouched() -> Iterator[None]:
+    """Every file in ../shared/data has the same bytes, size, mtime and mode (and no file was
+    added or removed) at the end of the session as at its start."""
+    before = snapshot_files(SHARED_DATA) if SHARED_DATA.is_dir() else {}
+    yield
+    after = snapshot_files(SHARED_DATA) if SHARED_DATA.is_dir() else {}
+    changes = describe_changes(before, after)
+    if changes:
+        pytest.fail(f"a test changed the shared source files in {SHARED_DATA}:\n  "
+                    + "\n  ".join(changes), pytrace=False)
