@@ -65,3 +65,13 @@ def verify(data: bytes, end: int, what: str, start: int = 0) -> None:
     stored = int.from_bytes(data[end : end + 4], "little")
     if lookup3(data[start:end]) != stored:
         raise FormatError(f"{what} checksum mismatch")
+
+
+def verify_inside(data: bytes, field: int, what: str) -> None:
+    """Check the checksum stored at `field` inside `data`: it covers all of `data`, its
+    own 4 bytes counted as zeros (fractal heap direct blocks)."""
+    if field < 0 or len(data) < field + 4:
+        raise FormatError(f"{what} truncated")
+    stored = int.from_bytes(data[field : field + 4], "little")
+    if lookup3(data[:field] + bytes(4) + data[field + 4 :]) != stored:
+        raise FormatError(f"{what} checksum mismatch")

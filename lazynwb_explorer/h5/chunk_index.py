@@ -30,6 +30,7 @@ from .io import FormatError, Parser, Unsupported, fetch_index
 from .layout import ChunkEntry, Layout
 
 MAX_CHUNKS = 1 << 24  # chunks an index may list
+MAX_BLOCK = 1 << 28  # bytes of one index block
 UNFILTERED_RECORD, FILTERED_RECORD = 10, 11  # v2 B-tree record types of chunk indexes
 
 
@@ -87,6 +88,8 @@ class _Grid:
         dataset's); the first count is never used (the axis may be unlimited)."""
         table = np.concatenate(rows) if rows else np.zeros((0, 4), np.uint64)
         table = table[table[:, 1] != _UNDEFINED_ROW]
+        if len(table) and not all(counts[1:]):
+            raise FormatError("chunks in a dataset of no elements")
         rank = len(self.chunk)
         order = list(order) if order is not None else list(range(rank))
         rest = table[:, 0].copy()
@@ -183,6 +186,15 @@ def _implicit(address: int, grid: _Grid) -> list[ChunkEntry]:
     return grid.checked(offsets, addresses, np.full(n, grid.chunk_bytes, np.uint64), np.zeros(n, np.uint64))
 
 
+def _fetch(ranges: list[tuple[int, int]]) -> Parser[list[bytes]]:
+    """Index blocks, refused beyond MAX_BLOCK bytes (a hostile count cannot make us ask a
+    server for gigabytes)."""
+    for _, size in ranges:
+        if size > MAX_BLOCK:
+            raise FormatError(f"chunk index block of {size} bytes")
+    return (yield from fetch_index(ranges))
+
+
 def _block_header(c: Cursor, signature: bytes, client: int, header: int) -> None:
     c.signature(signature)
     if c.u8() != 0 or c.u8() != client:
@@ -214,7 +226,7 @@ def _fixed_array(address: int, grid: _Grid, filtered: bool) -> Parser[list[Chunk
     pages = -(-n // page) if n > page else 0
     prefix = 6 + ctx.offset_size + (pages + 7) // 8
     total = prefix + n * element_size + 4 * (pages + 1)
-    (data,) = yield from fetch_index([(ctx.check_address(block, "fixed array data block"), total)])
+    (data,) = yield from _fetch([(ctx.check_address(block, "fixed array data block"), total)])
     c = Cursor(data, ctx)
     _block_header(c, b"FADB", client, address)
     if not pages:
@@ -270,10 +282,11 @@ class _Array:
     def paged(self, s: _SuperBlock) -> bool:
         return s.elements > self.page
 
-    def data_block_size(self, s: _SuperBlock) -> int:
+    def data_block_size(self, s: _SuperBlock, pages: int = 0) -> int:
+        """Bytes of a data block (of a paged one: up to the end of its first `pages`)."""
         head = 10 + self.ctx.offset_size + self.offset_size
         if self.paged(s):
-            return head + (s.elements // self.page) * (self.page * self.elements.size + 4)
+            return head + pages * (self.page * self.elements.size + 4)
         return head + s.elements * self.elements.size
 
     def bitmap_size(self, s: _SuperBlock) -> int:
@@ -322,7 +335,7 @@ def _extensible_array(address: int, grid: _Grid, filtered: bool) -> Parser[list[
     if in_index > len(supers) or sum(s.blocks for s in supers[:in_index]) != direct_blocks:
         raise FormatError("extensible array index block layout")
     size = 6 + o + index_elements * element_size + (direct_blocks + len(supers) - in_index) * o + 4
-    (data,) = yield from fetch_index([(ctx.check_address(index_block, "extensible array index block"), size)])
+    (data,) = yield from _fetch([(ctx.check_address(index_block, "extensible array index block"), size)])
     verify(data, size - 4, "extensible array index block")
     c = Cursor(data, ctx)
     _block_header(c, b"EAIB", client, address)
@@ -341,14 +354,14 @@ def _extensible_array(address: int, grid: _Grid, filtered: bool) -> Parser[list[
         addr = c.address()
         if addr != UNDEFINED and index_elements + s.start < n:
             secondary.append((ctx.check_address(addr, "extensible array super block"), s))
-    datas = yield from fetch_index([(a, arr.data_block_size(s)) for a, s, _ in blocks]
-                                   + [(a, arr.super_block_size(s)) for a, s in secondary])
+    datas = yield from _fetch([(a, arr.data_block_size(s)) for a, s, _ in blocks]
+                              + [(a, arr.super_block_size(s)) for a, s in secondary])
     for (_, s, first), data in zip(blocks, datas):
         rows.extend(_data_block(arr, data, s, first, b""))
     more = []  # (address, super block, first element, written pages) listed by super blocks
     for (_, s), data in zip(secondary, datas[len(blocks) :]):
         more.extend(_super_block(arr, data, s))
-    datas = yield from fetch_index([(a, arr.data_block_size(s)) for a, s, _, _ in more])
+    datas = yield from _fetch([(a, arr.data_block_size(s, len(w))) for a, s, _, w in more])
     for (_, s, first, written), data in zip(more, datas):
         rows.extend(_data_block(arr, data, s, first, written))
     return grid.entries(rows, counts, order)
@@ -372,8 +385,10 @@ def _super_block(arr: _Array, data: bytes, s: _SuperBlock) -> list[tuple[int, _S
     for b in range(s.blocks):
         addr, first = c.address(), arr.index_elements + s.start + b * s.elements
         if addr != UNDEFINED and first < arr.n:
-            # Bits are numbered across the super block's data blocks, most significant first.
-            written = bytes(bool(bitmap[i // 8] & (0x80 >> (i % 8))) for i in range(b * pages, (b + 1) * pages))
+            # Bits are numbered across the super block's data blocks, most significant
+            # first; only pages holding elements below n are read.
+            bits = range(b * pages, b * pages + min(pages, -(-(arr.n - first) // arr.page)))
+            written = bytes(bool(bitmap[i // 8] & (0x80 >> (i % 8))) for i in bits)
             out.append((ctx.check_address(addr, "extensible array data block"), s, first, written))
     return out
 
