@@ -107,9 +107,9 @@ class _Grid:
     def checked(self, offsets: np.ndarray, addresses: np.ndarray, sizes: np.ndarray,
                 masks: np.ndarray) -> list[ChunkEntry]:
         """ChunkEntry, after checking addresses (base-adjusted) and offsets are in range."""
-        addresses = addresses + np.uint64(self.ctx.base)
-        if len(addresses) and int(addresses.max()) >= self.ctx.eof:
+        if len(addresses) and int(addresses.max()) + self.ctx.base >= self.ctx.eof:
             raise FormatError(f"chunk at {int(addresses.max())}, beyond the end of the file")
+        addresses = addresses + np.uint64(self.ctx.base)
         for axis, m in enumerate(self.maxshape):
             if m is not None and len(offsets) and int(offsets[:, axis].max()) >= m:
                 raise FormatError("chunk beyond the dataset's maximum shape")
@@ -177,8 +177,8 @@ def _implicit(address: int, grid: _Grid) -> list[ChunkEntry]:
     grid (no index at all); listed for the chunks the current shape spans."""
     counts = grid.fixed()
     n = math.prod(grid.current)
-    if n > MAX_CHUNKS:
-        raise FormatError(f"{n} chunks")
+    if n > MAX_CHUNKS or any(c > m for c, m in zip(grid.current, counts)):
+        raise FormatError(f"{grid.current} chunks in a grid of {counts}")
     scaled = np.indices(grid.current, np.uint64).reshape(len(counts), -1)
     index = np.ravel_multi_index(scaled.astype(np.intp), counts).astype(np.uint64)
     addresses = np.uint64(address - grid.ctx.base) + index * np.uint64(grid.chunk_bytes)
