@@ -7,19 +7,85 @@ working, while the message always says which file and which path.
 
 from __future__ import annotations
 
+import os
 import re
+from typing import Any
 
 _URL_SECRET = re.compile(
     r"(?i)((?:x-amz-(?:security-token|signature|credential)|signature|sig|token|access_token|"
     r"api_key|apikey|key|password|secret)=)[^&\s#]+"
 )
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@")
+# What object stores echo back in error bodies (S3's XML names the key id and the signature).
+_XML_SECRET = re.compile(
+    r"(?i)(<(AWSAccessKeyId|SignatureProvided|StringToSign(?:Bytes)?|CanonicalRequest(?:Bytes)?|"
+    r"X-Amz-Security-Token|Token)>)[^<]*(</\2>)"
+)
+_SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+               "GOOGLE_SERVICE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_KEY",
+               "AZURE_STORAGE_TOKEN")
+_SECRET_WORDS = ("secret", "token", "password", "key", "session", "credential", "sas", "signature")
+_MIN_SECRET = 4  # shorter values would mask ordinary words
+
+
+def _known_secrets() -> list[str]:
+    """Credential values the user configured (storage options, the environment): wherever
+    they show up - a library's error text, a URL - they are masked by value."""
+    from .config import config  # config imports nothing from here; late to keep it so
+
+    values: list[str] = []
+
+    def collect(options: Any) -> None:
+        if not isinstance(options, dict):
+            return
+        for name, value in options.items():
+            if isinstance(value, dict):
+                collect(value)
+            elif isinstance(value, str) and any(w in str(name).lower() for w in _SECRET_WORDS):
+                values.append(value)
+
+    collect(config.fsspec_storage_options)
+    collect(config.storage_options)
+    values += [os.environ.get(name, "") for name in _SECRET_ENV]
+    return sorted({v for v in values if len(v) >= _MIN_SECRET}, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    """Remove credentials from URLs (query tokens, user:password@) before they reach a message."""
+    """Remove credentials before text reaches a message, a log or a view: URL query tokens,
+    user:password@, secrets echoed in object-store error bodies, and any configured
+    credential value."""
     text = _URL_SECRET.sub(r"\1***", str(text))
-    return _USERINFO.sub(r"\1***@", text)
+    text = _USERINFO.sub(r"\1***@", text)
+    text = _XML_SECRET.sub(r"\1***\3", text)
+    for secret in _known_secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+class RedactedError(Exception):
+    """Stands in, as the cause of one of our errors, for a library exception whose message
+    held a credential (the original is dropped so no traceback can print it)."""
+
+
+def safe_cause(exc: BaseException) -> BaseException:
+    """`exc` itself when no text in its chain holds a credential, else a RedactedError with
+    its text redacted (same traceback, so where it happened is still shown)."""
+    if _chain_is_clean(exc):
+        return exc
+    return RedactedError(f"{type(exc).__name__}: {redact(str(exc))}").with_traceback(
+        exc.__traceback__
+    )
+
+
+def _chain_is_clean(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if redact(str(link)) != str(link):
+            return False
+        link = link.__cause__ or link.__context__
+    return True
 
 
 class LazyNWBError(Exception):

@@ -17,7 +17,7 @@ from typing import TypeVar
 from tqdm.auto import tqdm
 
 from .config import config
-from .errors import InternalPathError, LazyNWBError
+from .errors import InternalPathError, LazyNWBError, redact, safe_cause
 from .sources import Source
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,12 @@ def name_errors(source: Source, call: Callable[[], T]) -> T:
         raise
     except (KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
-        raise LazyNWBError(f"{type(exc).__name__}: {exc}", source=source.label) from exc
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named, just below
+        failure: BaseException = exc
+    # outside the except block: no unredacted __context__ rides along
+    raise LazyNWBError(f"{type(failure).__name__}: {failure}", source=source.label) from (
+        safe_cause(failure)
+    )
 
 
 def map_sources(
@@ -108,7 +112,7 @@ def _settle(source: Source, get: Callable[[], T], ignore_errors: bool):  # type:
     except LazyNWBError as exc:
         if not ignore_errors:
             raise
-        warnings.warn(f"skipped {source.label}: {exc}", stacklevel=4)
+        warnings.warn(f"skipped {redact(source.label)}: {exc}", stacklevel=4)
         return _SKIPPED
 
 

@@ -313,6 +313,13 @@ class _RangeHandler(BaseHTTPRequestHandler):
             self._reset()
             return
 
+        if owner.required_query is not None and owner.required_query not in (
+            urllib.parse.urlsplit(self.path).query
+        ):
+            owner._log(HTTPLogEntry(method, path, None, None, 403))
+            self._simple(403, b"signature required\n", head)
+            return
+
         fault = owner._take_fault(method, path)
         range_header = self.headers.get("Range")
 
@@ -470,6 +477,9 @@ class RangeHTTPServer:
     ) -> None:
         self.root: str = os.path.realpath(os.fspath(root))
         self.nodelay = nodelay
+        #: when set, a request whose raw query string lacks it is answered 403 (as a
+        #: presigned URL's host refuses a request without the signature)
+        self.required_query: str | None = None
         self._random: tuple[random.Random, float, tuple[str, ...], str | None, str | None] | None = None
         self._etag_versions: dict[str, int] = {}
         if not os.path.isdir(self.root):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..config import config
+from ..errors import safe_cause
 from . import counters
 
 T = TypeVar("T")
@@ -39,6 +40,10 @@ def with_retries(
             retry = isinstance(exc, Retryable) or is_retryable(exc)
             delay = random.uniform(0, min(8.0, 0.1 * 2**attempt))
             if not retry or attempt > config.max_retries or time.monotonic() + delay > deadline:
-                raise on_give_up(exc, attempt) from exc
+                failure: BaseException = exc
+                break
             counters.record_retry()
             time.sleep(delay)
+    # Raised outside the except block, so the library's exception (whose text may hold a
+    # URL's credentials) is not kept as __context__; the cause is a redacted stand-in then.
+    raise on_give_up(failure, attempt) from safe_cause(failure)

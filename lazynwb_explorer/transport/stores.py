@@ -158,8 +158,14 @@ def _cached_store(scheme: str, netloc: str, frozen: tuple) -> Any:
 
 
 def get_store(url: str) -> tuple[Any, str]:
-    """(obstore client, key inside it) for a URL; clients are shared per bucket / host."""
+    """(obstore client, key inside it) for a URL; clients are shared per bucket / host.
+
+    An http(s) URL with a query (a presigned URL: `?X-Amz-Signature=...`) is the object's
+    own client, rooted at the whole URL, so every request carries the query (keys below
+    it, a Zarr store's, are appended to the path before the query)."""
     scheme, netloc, key = split_url(url)
+    if scheme in ("http", "https") and urlsplit(url).query:
+        return _query_store(url.split("#", 1)[0]), ""
     if scheme == "s3":
         options = _s3_options()
     else:
@@ -168,6 +174,11 @@ def get_store(url: str) -> tuple[Any, str]:
             options.setdefault("skip_signature", config.anon)
     frozen = tuple(sorted((k, v) for k, v in options.items() if _hashable(v)))
     return _cached_store(scheme, netloc, frozen), key
+
+
+@functools.lru_cache(maxsize=256)
+def _query_store(url: str) -> Any:
+    return HTTPStore.from_url(url, client_options=_client_options(), retry_config=_NO_RETRY)
 
 
 def _hashable(value: Any) -> bool:
@@ -181,5 +192,6 @@ def _hashable(value: Any) -> bool:
 def clear_stores() -> None:
     """Forget clients and discovered regions (after changing config in a long session)."""
     _cached_store.cache_clear()
+    _query_store.cache_clear()
     with _region_lock:
         _region_cache.clear()

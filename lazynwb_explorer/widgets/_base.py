@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,8 @@ class View(anywidget.AnyWidget):
         except LazyNWBError as exc:
             return error_reply(gen, kind, str(exc), type(exc).__name__), []
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the view
-            logger.exception("%s request failed", kind)
+            trace = "".join(traceback.format_exception(exc))
+            logger.error("%s request failed: %s", kind, redact(trace))  # URLs may hold tokens
             return error_reply(gen, kind, f"{type(exc).__name__}: {exc}", type(exc).__name__), []
         reply = {"type": kind, **reply, "gen": gen}
         return reply, out

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..errors import redact
 from ..scan import scan_nwb
 from ..sources import Source
 from . import grid_query
@@ -43,7 +44,7 @@ class TableGrid(View):
         self._sources: list[Source] = as_sources(source)
         self._engine: GridEngine | None = None
         self._pages: OrderedDict[tuple, tuple[dict[str, Any], bytes]] = OrderedDict()
-        super().__init__(sources=[s.label for s in self._sources], table_path=table_path,
+        super().__init__(sources=[redact(s.label) for s in self._sources], table_path=table_path,
                          **kwargs)
 
     @traitlets.observe("table_path")

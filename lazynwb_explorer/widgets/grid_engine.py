@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from ..catalog import open_catalog
-from ..errors import LazyNWBError
+from ..errors import LazyNWBError, redact
 from ..frames import unify_dtypes
 from ..multifile import Missing, map_sources
 from ..sources import Source
@@ -79,7 +79,7 @@ class GridEngine:
 
     @property
     def file_errors(self) -> list[str]:
-        return [f"{f.source.label}: {f.error}" for f in self.files if f.error]
+        return [f"{redact(f.source.label)}: {f.error}" for f in self.files if f.error]
 
     def _unify(self) -> tuple[dict[str, pl.DataType], list[str]]:
         schema: dict[str, pl.DataType] = {}
@@ -137,7 +137,7 @@ class GridEngine:
                               disable_progress=True)
         for (i, _f), (source, frame) in zip(live, results):
             if isinstance(frame, str):
-                self.query_errors.append(f"{source.label}: {frame}")
+                self.query_errors.append(f"{redact(source.label)}: {frame}")
                 continue
             frames.append(frame.select([*(k for k, _ in keys), TABLE_INDEX_COLUMN_NAME])
                           .with_columns(pl.lit(i, pl.Int32).alias("__file")))
@@ -179,7 +179,8 @@ class GridEngine:
             part = read_page(f.source, open_catalog(f.source), f.table, wanted, rows)  # type: ignore[arg-type]
             part = part.with_columns(pl.lit(i, pl.Int32).alias("__file"))
             if self.multi_file:
-                part = part.with_columns(pl.lit(f.source.label, pl.String).alias(NWB_PATH_COLUMN_NAME))
+                shown = redact(f.source.label)  # what the page shows; the file is read by uri
+                part = part.with_columns(pl.lit(shown, pl.String).alias(NWB_PATH_COLUMN_NAME))
             parts.append(part)
         order = pl.DataFrame({"__file": files.astype(np.int32), TABLE_INDEX_COLUMN_NAME: local})
         front = [NWB_PATH_COLUMN_NAME] if self.multi_file else []

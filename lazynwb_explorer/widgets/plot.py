@@ -16,6 +16,7 @@ import polars as pl
 import traitlets
 
 from ..catalog import normalize_path
+from ..errors import redact
 from ..sources import Source
 from ..timeseries import TimeSeries
 from ._base import STATIC, Reply, View, as_sources, clean_json
@@ -44,7 +45,7 @@ class TimeSeriesPlot(View):
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         self._windows: SeriesWindows | None = None
-        super().__init__(source=self._sources[0].label, **kwargs)
+        super().__init__(source=redact(self._sources[0].label), **kwargs)
         self.series_path = series_path
 
     @traitlets.observe("series_path")

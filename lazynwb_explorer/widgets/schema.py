@@ -13,6 +13,7 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path, open_catalog
+from ..errors import redact
 from ..sources import Source
 from ._base import STATIC, Reply, View, as_sources
 from .schema_data import describe_path
@@ -33,7 +34,8 @@ class SchemaViewer(View):
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         kwargs.setdefault("height", 260)
-        super().__init__(source=self._sources[0].label, selected_path=selected_path, **kwargs)
+        super().__init__(source=redact(self._sources[0].label), selected_path=selected_path,
+                         **kwargs)
 
     @property
     def catalog(self) -> Catalog:

@@ -13,6 +13,7 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path, open_catalog
+from ..errors import redact
 from ..scan import scan_nwb
 from ..series_frames import scan_series
 from ..sources import Source
@@ -24,7 +25,7 @@ from ._base import STATIC, Reply, View, as_sources
 class TreeBrowser(View):
     """The tree of one NWB file (the first source when given several).
 
-    Traitlets: `source` (the file's label), `selected_path` (the selection, '' for none),
+    Traitlets: `source` (the file's label, credentials masked), `selected_path` (the selection, '' for none),
     `snippet` (Python that reads the selection), `query` (the search box), `height`.
 
     Requests: children {path}; reveal {path}; search {query} (contract: widgets_js/README.md).
@@ -38,7 +39,7 @@ class TreeBrowser(View):
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
-        super().__init__(source=self._sources[0].label, **kwargs)
+        super().__init__(source=redact(self._sources[0].label), **kwargs)
         self.selected_path = selected_path
 
     @property
