@@ -13,6 +13,8 @@ import ctypes
 import glob
 import os
 import random
+from collections.abc import Callable
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -24,7 +26,7 @@ from lazynwb_explorer.h5.btree2 import records
 from lazynwb_explorer.h5.checksum import lookup3
 from lazynwb_explorer.h5.chunk_index import chunk_entries
 from lazynwb_explorer.h5.fractal_heap import read_objects
-from lazynwb_explorer.h5.io import FormatError, Unsupported, over_bytes, run
+from lazynwb_explorer.h5.io import FormatError, Parser, Unsupported, over_bytes, run
 from lazynwb_explorer.h5.layout import Layout, parse_layout
 from lazynwb_explorer.h5.objheader import read_object_header
 
@@ -358,6 +360,31 @@ def test_tiny_and_empty_heap_reads(dense: tuple) -> None:
         run(read_objects(_context(data), heap, [b"\0" + b"\xff" * 4 + b"\x10\0"]), over_bytes(data))
 
 
+def test_addresses_relative_to_a_user_block(tmp_path: Path) -> None:
+    """After a user block, file addresses count from the superblock (the base address)."""
+    path = tmp_path / "user_block.h5"
+    with h5py.File(path, "w", libver="latest", userblock_size=512) as f:
+        ds = f.create_dataset("x", shape=(300, 40), chunks=(2, 2), maxshape=(None, 40), dtype="i8",
+                              compression="gzip")
+        ds[:250] = 1
+        g = f.create_group("g")
+        for i in range(100):
+            g.create_group(f"child_{i}")
+        found: list = []
+        ds.id.chunk_iter(lambda s: found.append((tuple(s.chunk_offset), s.byte_offset, s.size, s.filter_mask)))
+        ds_address, group_address, names = _address(ds) + 512, _address(g) + 512, sorted(g)
+    data = path.read_bytes()
+    ctx = FileContext(8, 8, 512, len(data))
+    (message,) = [m for m in run(read_object_header(ctx, ds_address), over_bytes(data)) if m.type == LAYOUT]
+    layout = parse_layout(message.data, ctx, 2)
+    entries = run(chunk_entries(ctx, layout, (300, 40), (None, 40), True), over_bytes(data))
+    assert sorted((e.offset, e.address, e.size, e.filter_mask) for e in entries) == sorted(found)
+    (message,) = [m for m in run(read_object_header(ctx, group_address), over_bytes(data)) if m.type == LINK_INFO]
+    heap, tree = (int.from_bytes(message.data[i : i + 8], "little") + 512 for i in (2, 10))
+    _, recs = run(records(ctx, tree), over_bytes(data))
+    assert sorted(_link_name(m) for m in run(read_objects(ctx, heap, [r[4:] for r in recs]), over_bytes(data))) == names
+
+
 def test_lookup3() -> None:
     assert lookup3(b"") == 0xDEADBEEF
     assert lookup3(b"Four score and seven years ago") == 0x17770551
@@ -389,7 +416,7 @@ def _cases(chunked: tuple, dense: tuple) -> list:
     return out
 
 
-def _survives(data: bytes, make) -> None:  # noqa: ANN001 - a parser factory
+def _survives(data: bytes, make: Callable[[], Parser]) -> None:
     try:
         run(make(), Reader(data))
     except (FormatError, Unsupported):
