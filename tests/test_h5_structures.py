@@ -26,7 +26,7 @@ from lazynwb_explorer.h5.btree2 import records
 from lazynwb_explorer.h5.checksum import lookup3
 from lazynwb_explorer.h5.chunk_index import chunk_entries
 from lazynwb_explorer.h5.fractal_heap import read_objects
-from lazynwb_explorer.h5.io import FormatError, Parser, Unsupported, over_bytes, run
+from lazynwb_explorer.h5.io import FormatError, Parser, Unsupported, gather, over_bytes, run
 from lazynwb_explorer.h5.layout import Layout, parse_layout
 from lazynwb_explorer.h5.objheader import read_object_header
 
@@ -343,6 +343,21 @@ def test_dense_attributes(dense: tuple, group: str, heap_rounds: int) -> None:
     assert sorted(found) == sorted(values)
     for name, value in values.items():
         assert found[name] == value.astype("<i8").tobytes()
+
+
+def test_heap_header_shares_the_b_trees_first_round(dense: tuple) -> None:
+    data, objects = dense
+    address, names, _ = objects["many"]
+    heap_address, tree = _dense_index(data, address, LINK_INFO)
+    ctx = _context(data)
+    reader = Reader(data)
+
+    def both() -> Parser[list[bytes]]:
+        (_, recs), heap = yield from gather([records(ctx, tree), fractal_heap.read_header(ctx, heap_address)])
+        return (yield from fractal_heap.resolve(ctx, heap, [r[4:] for r in recs]))
+
+    assert sorted(_link_name(m) for m in run(both(), reader)) == names
+    assert reader.rounds == 4 + 3 - 1  # B-tree of depth 2, heap with a root indirect block
 
 
 def test_tiny_and_empty_heap_reads(dense: tuple) -> None:

@@ -4,7 +4,8 @@ A heap ID names one object: tiny objects live inside the ID, managed objects at 
 of the heap's doubling table (a root direct block, or a root indirect block whose rows of
 direct and nested indirect blocks double in size), huge objects in their own extent found
 through the ID or a v2 B-tree. `read_objects` resolves many IDs together, one step per
-level: the header, then every block of a level the IDs need at once.
+level: the header, then every block of a level the IDs need at once. `read_header` and
+`resolve` split that, so the header can share a round with the B-tree listing the IDs.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ def read_objects(ctx: FileContext, heap_address: int, heap_ids: list[bytes]) -> 
     if not heap_ids:
         return []
     heap = yield from read_header(ctx, heap_address)
+    return (yield from resolve(ctx, heap, heap_ids))
+
+
+def resolve(ctx: FileContext, heap: Heap, heap_ids: list[bytes]) -> Parser[list[bytes]]:
+    """Like read_objects, with the header already read (say, in the same round as the
+    B-tree that lists the IDs)."""
     out: list[bytes | None] = [None] * len(heap_ids)
     managed: list[tuple[int, int, int]] = []  # (position, heap offset, length)
     huge: list[tuple[int, bytes]] = []
