@@ -345,3 +345,48 @@ def test_saved_notebook_holds_no_credentials(server, venv_kernel, tmp_path, monk
         "no widget state was saved")
     assert "text.nwb" in text and "/units" in text  # the outputs are there ...
     assert not leaks(text), leaks(text)  # ... without a credential
+
+
+# -- reprs and messages built outside the transport ----------------------------------------
+
+_NOT_OURS = "{}: shows the source label as given; fix: wrap it in errors.redact() ({})"
+
+
+def _series_repr(url: str) -> str:
+    return repr(lazynwb.get_timeseries(url, "running_speed"))
+
+
+def _dataset_repr(url: str) -> str:
+    return repr(lazynwb.get_timeseries(url, "running_speed").data)
+
+
+def _lazy_nwb_repr(url: str) -> str:
+    nwb = lazynwb.LazyNWB(url)
+    return repr(nwb) + repr(nwb.subject)
+
+
+def _partial_name_log(url: str) -> str:
+    lazynwb.get_df(url, "rials", disable_progress=True)  # found as /intervals/trials
+    return "trials"
+
+
+@pytest.mark.parametrize("show", [
+    pytest.param(_series_repr, id="TimeSeries repr", marks=pytest.mark.xfail(strict=True, reason=(
+        _NOT_OURS.format("timeseries.py TimeSeries.__repr__", "str(self._file_path)")))),
+    pytest.param(_dataset_repr, id="LazyDataset repr", marks=pytest.mark.xfail(strict=True, reason=(
+        _NOT_OURS.format("lazy_array.py LazyDataset.__repr__", "self.file")))),
+    pytest.param(_lazy_nwb_repr, id="LazyNWB and Subject repr", marks=pytest.mark.xfail(
+        strict=True, reason=_NOT_OURS.format("lazy_nwb.py LazyNWB/Subject.__repr__",
+                                             "str(self._file_path)"))),
+    pytest.param(_partial_name_log, id="partial table name INFO log", marks=pytest.mark.xfail(
+        strict=True, reason=_NOT_OURS.format("tables.py resolve_table_path logger.info and the "
+                                             "two warnings.warn", "catalog.label"))),
+])
+def test_reprs_and_messages_hold_no_credentials(show, server, debug_logs) -> None:
+    server.required_query = f"X-Amz-Signature={SIGNATURE}"
+    url = presigned(server, "session_0.nwb")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown = show(url)
+    assert shown  # it answered
+    assert not leaks(shown, debug_logs.text, *(str(w.message) for w in caught))
