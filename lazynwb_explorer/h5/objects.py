@@ -13,8 +13,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .binary import UNDEFINED, Cursor, FileContext
+from .btree2 import records
 from .datatypes import H5Type, parse_dataspace, parse_datatype
-from .io import FormatError, Parser, Unsupported, gather
+from .fractal_heap import read_header, resolve
+from .io import FormatError, Parser, gather
 from .layout import Layout, parse_layout
 from .messages import (
     ATTRIBUTE,
@@ -106,14 +108,10 @@ def _links(ctx: FileContext, by_type: dict[int, list[Message]]) -> Parser[list[L
 
 
 def _dense(ctx: FileContext, heap: int, name_index: int, record_id) -> Parser[list[bytes]]:  # noqa: ANN001
-    """The objects a dense (fractal heap + v2 B-tree) index lists."""
-    try:
-        from .btree2 import records
-        from .fractal_heap import read_objects
-    except ImportError as exc:  # the dense-storage readers are optional pieces
-        raise Unsupported("dense link / attribute storage") from exc
-    _, recs = yield from records(ctx, name_index)
-    objects = yield from read_objects(ctx, heap, [record_id(r) for r in recs])
+    """The objects a dense (fractal heap + v2 B-tree) index lists: the tree and the heap's
+    header are read side by side."""
+    (_, recs), header = yield from gather([records(ctx, name_index), read_header(ctx, heap)])
+    objects = yield from resolve(ctx, header, [record_id(r) for r in recs])
     return objects
 
 

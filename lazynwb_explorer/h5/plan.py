@@ -14,6 +14,7 @@ import numpy as np
 
 from . import btree1, filters
 from .binary import UNDEFINED, FileContext
+from .chunk_index import chunk_entries
 from .io import FormatError, Parser, Unsupported, fetch_data, fetch_many
 from .layout import ChunkEntry
 from .objects import DatasetInfo
@@ -28,10 +29,6 @@ def chunk_index(ctx: FileContext, info: DatasetInfo) -> Parser[list[ChunkEntry]]
     if layout.index == "btree1":
         entries = yield from btree1.chunk_entries(ctx, layout.address, layout.chunk_shape)
         return entries
-    try:
-        from .chunk_index import chunk_entries
-    except ImportError as exc:
-        raise Unsupported(f"{layout.index} chunk index") from exc
     shape = info.shape or ()
     maxshape = info.maxshape or shape
     entries = yield from chunk_entries(ctx, layout, shape, maxshape, bool(info.filters))
