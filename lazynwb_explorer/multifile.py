@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .config import config
 from .errors import InternalPathError, LazyNWBError, redact, safe_cause
 from .sources import Source
+from .transport.readers import wait
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,7 +91,7 @@ def map_sources(
             futures = [executor.submit(run, s) for s in sources]
             try:
                 for source, future in zip(sources, futures):
-                    yield source, _settle(source, future.result, ignore_errors)
+                    yield source, _settle(source, lambda f=future: wait(f), ignore_errors)
                     bar.update()
             finally:
                 for future in futures:

@@ -16,9 +16,9 @@ import concurrent.futures
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import obstore
 from obstore.exceptions import (
@@ -35,6 +35,7 @@ from . import counters
 from .retry import Retryable, with_retries
 from .stores import get_store
 
+T = TypeVar("T")
 FIRST_READ_BLOCKS = 1
 _pool_lock = threading.Lock()
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -53,6 +54,35 @@ def shared_pool() -> concurrent.futures.ThreadPoolExecutor:
             )
             _pool_size = config.max_concurrency
         return _pool
+
+
+WAKE_EVERY = 0.1  # seconds between a waiting thread's checks for a pending Ctrl-C
+
+
+def wait(future: concurrent.futures.Future[T]) -> T:
+    """`future.result()`, but the waiting thread wakes every WAKE_EVERY seconds, so a Ctrl-C
+    meanwhile is raised now rather than when the work ends. A plain blocking wait is not
+    woken by SIGINT once polars is imported (its handler is installed with SA_RESTART, so
+    the lock wait simply resumes), nor by a SIGINT the kernel delivered to another thread:
+    Python raises KeyboardInterrupt only when the main thread runs Python code again."""
+    while True:
+        try:
+            return future.result(timeout=WAKE_EVERY)
+        except TimeoutError:
+            if future.done():
+                raise
+
+
+def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    """`[call(i) for i in items]` on the shared pool, in order, waited for interruptibly;
+    on any exception (KeyboardInterrupt too) the calls not yet started are cancelled."""
+    pool = shared_pool()
+    futures = [pool.submit(call, item) for item in items]
+    try:
+        return [wait(f) for f in futures]
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 class Reader:
@@ -96,7 +126,7 @@ class Reader:
         counters.record_round()
         if len(ranges) == 1:
             return [self._read(*ranges[0])]
-        return list(shared_pool().map(lambda r: self._read(*r), ranges))
+        return pool_map(lambda r: self._read(*r), ranges)
 
     def get(self, key: str) -> bytes | None:
         """The whole object `key` below this source, or None when it does not exist."""
@@ -109,7 +139,7 @@ class Reader:
         counters.record_round()
         if len(keys) == 1:
             return {keys[0]: self._get(keys[0])}
-        return dict(zip(keys, shared_pool().map(self._get, keys)))
+        return dict(zip(keys, pool_map(self._get, keys)))
 
 
 class LocalReader(Reader):
