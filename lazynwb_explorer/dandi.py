@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -27,10 +28,17 @@ from typing import Any, Literal
 from .config import config
 from .errors import SourceError
 
+DANDI_API_BASE = "https://api.dandiarchive.org/api"
+"""The public DANDI Archive's API (lazynwb's constant): the default of
+`config.dandi_api_url`, which is where requests go."""
+
 Order = Literal["path", "created", "modified", "-path", "-created", "-modified"]
 _ORDERS = ("path", "created", "modified", "-path", "-created", "-modified")
 _PAGE_SIZE = 1000  # the API's maximum; fewer round trips for big dandisets
 _NWB_SUFFIXES = (".nwb", ".nwb.zarr")
+# Where a content URL names an asset's blob or Zarr (any host: S3, its https form, a mirror)
+_BLOB_KEY = re.compile(r"/blobs/[0-9a-f]{3}/[0-9a-f]{3}/([0-9a-f-]{36})(?:/|$)")
+_ZARR_KEY = re.compile(r"/zarr/([0-9a-f-]{36})(?:/|$)")
 
 
 def _api() -> str:
@@ -184,3 +192,43 @@ def get_dandi_sources(
                 wanted or asset_filter or max_assets is not None) else "")
         )
     return [asset_url(a) for a in selected]
+
+
+def _asset_from_content_urls(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """{'blob': id} or {'zarr': id} from an asset's contentUrl list, or None."""
+    content = metadata.get("contentUrl")
+    urls = [content] if isinstance(content, str) else content if isinstance(content, list) else []
+    for url in urls:
+        path = urllib.parse.urlsplit(url).path if isinstance(url, str) else ""
+        for kind, pattern in (("blob", _BLOB_KEY), ("zarr", _ZARR_KEY)):
+            match = pattern.search(path)
+            if match:
+                return {kind: match.group(1)}
+    return None
+
+
+def from_dandi_asset(dandiset_id: str, asset_id: str, version: str | None = None) -> str:
+    """The object-store URL of one DANDI asset: a source for get_df, scan_nwb, LazyNWB...
+
+    lazynwb returns a FileAccessor (an open h5py / zarr object); here any function takes
+    the URL, and the file is opened (its catalog built or loaded) on first use. The URL is
+    the one get_dandi_sources gives for the asset (built from its blob or Zarr id on
+    `config.dandi_bucket_url`). Costs one request for the asset's metadata, plus one for
+    the dandiset when `version` is None (the most recent published version; the draft,
+    with a warning, if none is published).
+    """
+    resolved = resolve_version(dandiset_id, version)
+    quote = urllib.parse.quote
+    metadata = _get_json(
+        f"{_api()}/dandisets/{quote(dandiset_id)}/versions/{quote(resolved)}/assets/"
+        f"{quote(asset_id)}/"
+    )
+    if not isinstance(metadata, dict):
+        raise ValueError(
+            f"DANDI asset metadata response was not an object for dandiset {dandiset_id} "
+            f"asset {asset_id}"
+        )
+    location = _asset_from_content_urls(metadata)
+    if location is None:
+        raise ValueError(f"No S3 content URL found for DANDI asset {asset_id}")
+    return asset_url(location)
