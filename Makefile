@@ -38,7 +38,8 @@ demo: $(STAMP)
 		$(if $(filter 0,$(shell id -u)),--allow-root) notebooks/explorer.ipynb
 
 # Benchmarks need the peers (lazynwb 1.0, pynwb + remfile): the `bench` extra.
-# `make bench BENCH_ARGS=--quick` for a small run.
+# `make bench` rewrites benchmarks/README.md (~15 min; files are generated into
+# benchmarks/data on first use); `make bench BENCH_ARGS=--quick` is a ~2-3 min check.
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
 

@@ -97,8 +97,8 @@ generated; the code is in this folder.
 - **Columns**: wall time covers the work only; imports are timed separately (table below).
   Requests, MB sent and connections are counted by the server; rounds are the critical-path
   rounds our own transport counters report (`lazynwb_explorer.transport.counters`; a round
-  is one batch of requests issued together; over many files the rounds of all files are
-  summed, though the files run concurrently). Peak RSS is the process's high-water mark
+  is one batch of requests issued together; over many files the rounds are shown per file,
+  as the files run concurrently). Peak RSS is the process's high-water mark
   (imports included). "vs fastest peer" divides by the faster peer's cold time (below 1 is
   faster); "vs floor" divides by the row's floor. ⚠ marks tools disagreeing on the result.
 - **Floor** of a row = data bytes the row needs / bandwidth + one round trip. The bytes are

@@ -122,6 +122,9 @@ def main_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: o
             c, w = r.cold, r.warm
             assert c is not None and w is not None
             rounds = _pair(c.rounds, w.rounds) if c.rounds is not None else "–"
+            n_files = task.n_files(scale)  # type: ignore[arg-type]
+            if c.rounds is not None and w.rounds is not None and n_files > 1:
+                rounds = _pair(f"{c.rounds / n_files:.1f}", f"{w.rounds / n_files:.1f}") + " per file"
             lines.append(
                 f"| {title} | {r.tool} | {c.wall:.2f} | {w.wall:.2f} | {_ratio(c.wall, best)} "
                 f"| {_pair(_ratio(c.wall, floor), _ratio(w.wall, floor))} "

@@ -32,6 +32,7 @@ from benchmarks.tools import TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = Path(__file__).resolve().parent / "README.md"
+QUICK_README = DATA_DIR / "README-quick.md"  # a smoke run never overwrites the real table
 
 
 def worker_env(cache: Path) -> dict[str, str]:
@@ -138,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
-    parser.add_argument("--output", type=Path, default=README, help="markdown file to write")
+    parser.add_argument("--output", type=Path, help="markdown file to write (default: "
+                        "benchmarks/README.md; with --quick benchmarks/data/README-quick.md)")
     args = parser.parse_args(argv)
+    args.output = args.output or (QUICK_README if args.quick else README)
     repeats = args.repeats or (1 if args.quick else 3)
 
     t0 = time.perf_counter()
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(text)
+    print(f"written to {args.output}")
     return 0
 
 

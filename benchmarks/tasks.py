@@ -61,7 +61,7 @@ TASKS: dict[str, Task] = {
             "session",
         ),
         Task("units_all", "/units, all columns (bandwidth-bound)", "session",
-             cold_floor_factor=1.3),
+             slow_peers=("lazynwb", "pynwb+remfile"), cold_floor_factor=1.3),
         Task("series", "10,000-sample slices of 2 series", "session"),
         Task("paths", "list internal paths", "session", comparable=False,
              warm_zero_requests=True),
@@ -76,6 +76,6 @@ TASKS: dict[str, Task] = {
              count="units", slow_peers=("lazynwb",), skip=("pynwb+remfile",),
              cold_limit=5.0),
         Task("units_memory", "/units filter + unit_id, spike_times, waveform_mean (issue 6)",
-             "session"),
+             "session", slow_peers=("pynwb+remfile",)),
     )
 }
