@@ -8,6 +8,7 @@ IPC bytes. Filters and sort are durable state (traitlets); rows never are.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -44,13 +45,15 @@ class TableGrid(View):
         self._sources: list[Source] = as_sources(source)
         self._engine: GridEngine | None = None
         self._pages: OrderedDict[tuple, tuple[dict[str, Any], bytes]] = OrderedDict()
+        self._lock = threading.RLock()  # requests may come from several threads at once
         super().__init__(sources=[redact(s.label) for s in self._sources], table_path=table_path,
                          **kwargs)
 
     @traitlets.observe("table_path")
     def _table_changed(self, change: dict[str, Any]) -> None:
-        self._engine = None
-        self._pages.clear()
+        with self._lock:
+            self._engine = None
+            self._pages.clear()
         if change["old"] and change["new"] != change["old"]:  # another table: other columns
             with self.hold_trait_notifications():
                 self.filters, self.sort = [], []
@@ -58,12 +61,20 @@ class TableGrid(View):
     @property
     def engine(self) -> GridEngine:
         """The query engine of the current table (opened on first use)."""
-        if not self.table_path:
+        table_path = self.table_path
+        if not table_path:
             raise ValueError("no table selected")
-        if self._engine is None or self._engine.table_path != self.table_path:
-            self._engine = GridEngine(self._sources, self.table_path)
-            self._pages.clear()
-        return self._engine
+        with self._lock:
+            if self._engine is not None and self._engine.table_path == table_path:
+                return self._engine
+        built = GridEngine(self._sources, table_path)  # slow (reads): outside the lock
+        with self._lock:
+            if self._engine is not None and self._engine.table_path == table_path:
+                return self._engine  # another request built it meanwhile
+            if self.table_path == table_path:  # still the selection: keep it
+                self._engine = built
+                self._pages.clear()
+            return built
 
     def _query(self, content: dict[str, Any]) -> tuple[list[dict], list[dict]]:
         filters = content.get("filters", self.filters)
@@ -79,7 +90,7 @@ class TableGrid(View):
         filters, sort = self._query(content)
         total = engine.total(filters, sort)
         return {
-            "table_path": self.table_path,
+            "table_path": engine.table_path,  # what was read, should the selection change
             "columns": engine.columns(),
             "total": total,
             "unfiltered": int(engine.starts[-1]),
@@ -92,19 +103,24 @@ class TableGrid(View):
         filters, sort = self._query(content)
         offset = max(0, int(content.get("offset", 0)))
         limit = max(0, min(int(content.get("limit", self.page_size)), MAX_PAGE_ROWS))
-        key = (self.table_path, grid_query.query_key(filters, sort), offset, limit)
-        if key in self._pages:
-            self._pages.move_to_end(key)
-            meta, data = self._pages[key]
-            return dict(meta, cached=True), [data]
+        # The engine's table, not self.table_path: the selection may change while the page
+        # is read, and the reply (and the cache) must describe the rows it carries.
+        key = (engine.table_path, grid_query.query_key(filters, sort), offset, limit)
+        with self._lock:
+            cached = self._pages.get(key)
+            if cached is not None:
+                self._pages.move_to_end(key)
+                return dict(cached[0], cached=True), [cached[1]]
         frame = engine.page(offset, limit, filters, sort)
         data, rows = encode_page(frame)
-        meta = {"table_path": self.table_path, "offset": offset, "count": rows,
+        meta = {"table_path": engine.table_path, "offset": offset, "count": rows,
                 "total": engine.total(filters, sort), "columns": frame.columns,
                 "cut": rows < frame.height}
-        self._pages[key] = (meta, data)
-        while len(self._pages) > _CACHED_PAGES:
-            self._pages.popitem(last=False)
+        with self._lock:
+            if self._engine is engine:  # a page of a table no longer shown is not kept
+                self._pages[key] = (meta, data)
+                while len(self._pages) > _CACHED_PAGES:
+                    self._pages.popitem(last=False)
         return meta, [data]
 
     # -- Python side ----------------------------------------------------------------------
