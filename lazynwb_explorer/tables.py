@@ -49,6 +49,7 @@ class Column:
     index_paths: tuple[str, ...] = ()  # outermost first (X_index_index, X_index)
     description: str = ""
     neurodata_type: str | None = None
+    rate: float | None = None  # timestamps computed as starting_time (data_path) + row / rate
 
     @property
     def is_ragged(self) -> bool:
@@ -185,6 +186,17 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
             neurodata_type=child.neurodata_type,
         )
     length = _table_length(catalog, table_path, columns)
+    start = datasets.get("starting_time")
+    rate = start.attrs.get("rate") if start is not None else None
+    if "data" in columns and "timestamps" not in columns and isinstance(rate, int | float) and rate > 0:
+        # a TimeSeries sampled at a rate: its timestamps, computed as lazynwb does
+        columns["timestamps"] = Column(
+            name="timestamps",
+            data_path=start.path,
+            meta=DatasetMeta(shape=(length,), dtype=np.dtype("float64")),
+            description="starting_time + sample index / rate",
+            rate=float(rate),
+        )
     for name in list(columns):
         column = columns[name]
         outer = catalog.get(column.index_paths[0]) if column.index_paths else None
@@ -313,6 +325,10 @@ def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Seri
 
 
 def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
+    if column.rate is not None:
+        start = float(np.asarray(catalog.backend.read(column.data_path)).reshape(-1)[0])
+        index = np.arange(column.meta.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+        return pl.Series(column.name, start + index / column.rate, dtype=pl.Float64)
     if rows is not None and len(rows) == 0:
         values = catalog.backend.read_spans(column.data_path, [])
     else:
@@ -365,7 +381,7 @@ def read_rows(
     unknown_indexes = {
         path for c in columns for path in c.index_paths if path not in catalog.small_arrays
     }
-    first_round = [(c.data_path, spans) for c in columns if not c.index_paths] + [
+    first_round = [(c.data_path, spans) for c in columns if not c.index_paths and c.rate is None] + [
         (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
     ]
     data: dict[str, pl.Series] = {}

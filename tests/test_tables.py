@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import h5py
 import numpy as np
 import polars as pl
 import pytest
@@ -156,3 +157,20 @@ def test_head_stops_reading_files(sessions, http_server, locate) -> None:
     head = lazynwb.scan_nwb(urls, "/units", disable_progress=True).head(3).collect()
     assert head.height == 3 and head["_nwb_path"].unique().to_list() == [urls[0]]
     assert all(sessions[0].name in entry.path for entry in http_server.stats.log)
+
+
+def test_rate_sampled_series_as_a_table_has_computed_timestamps(rich_hdf5) -> None:
+    """A TimeSeries stored as starting_time + rate gets lazynwb's computed timestamps column,
+    also for selected rows and in a pushed-down filter."""
+    with h5py.File(rich_hdf5) as f:
+        start = f["/acquisition/lick_sensor/starting_time"]
+        expected = start[()] + np.arange(len(f["/acquisition/lick_sensor/data"])) / start.attrs["rate"]
+    df = lazynwb.get_df(rich_hdf5, "/acquisition/lick_sensor", as_polars=True)
+    assert df.columns[:2] == ["data", "timestamps"]
+    np.testing.assert_allclose(df["timestamps"].to_numpy(), expected)
+    some = lazynwb.get_df(rich_hdf5, "/acquisition/lick_sensor", as_polars=True,
+                          nwb_path_to_row_indices={str(rich_hdf5): [3, 7]})
+    np.testing.assert_allclose(some["timestamps"].to_numpy(), expected[[3, 7]])
+    late = (lazynwb.scan_nwb(rich_hdf5, "/acquisition/lick_sensor")
+            .filter(pl.col("timestamps") >= expected[-5]).collect())
+    np.testing.assert_allclose(late["timestamps"].to_numpy(), expected[-5:])
