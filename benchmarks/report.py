@@ -25,6 +25,7 @@ class Measurement:
     task: str
     phase: str  # "cold" | "warm"
     wall: float | None = None
+    cpu_s: float | None = None  # CPU time of the process during the work (all threads)
     import_s: float | None = None
     requests: int = 0  # seen by the server
     bytes_sent: int = 0  # seen by the server
@@ -223,4 +224,37 @@ def memory_table(rows: Sequence[Row], task_key: str = "units_memory") -> str:
             f"| {r.tool} | {result:.1f} | {m.rss_base_mb:.0f} | {m.rss_peak_mb:.0f} "
             f"| {delta:.1f} | {delta - result:.1f} | {_ratio(delta, result)} |"
         )
+    return "\n".join(lines)
+
+
+def breakdown_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: object) -> str:
+    """Where our time goes: the network's share (rounds x latency, bytes / bandwidth) vs CPU.
+
+    Latency: the larger of rounds per file x RTT (files run concurrently) and requests per
+    open connection x RTT (each connection serves its requests one after another), a lower
+    bound of the time spent waiting on round trips. CPU time of both cores can exceed wall.
+    """
+    lines = [
+        "| Task | Phase | Wall (s) | Floor (s) | Round trips (s) | Sent / bandwidth (s) "
+        "| CPU (s) | CPU / wall |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for key, task in TASKS.items():
+        ours = next((r for r in rows if r.task.key == key and r.tool == OURS), None)
+        if ours is None or ours.skipped:
+            continue
+        n_files = task.n_files(scale)  # type: ignore[arg-type]
+        for phase in ("cold", "warm"):
+            m = getattr(ours, phase)
+            if not _ok(m) or m.rounds is None:
+                continue
+            waits = max(m.rounds / n_files, m.requests / max(m.connections, 1))
+            rtt = waits * link.latency
+            send = m.bytes_sent / link.bandwidth
+            cpu = _num(m.cpu_s)
+            lines.append(
+                f"| {task.title(scale)} | {phase} | {m.wall:.2f} "  # type: ignore[arg-type]
+                f"| {link.floor(needed[key]):.2f} | {rtt:.2f} | {send:.2f} | {cpu} "
+                f"| {_ratio(m.cpu_s, m.wall)} |"
+            )
     return "\n".join(lines)

@@ -85,7 +85,7 @@ def run_once(
     if "error" in out:
         m.error = out["error"]
         return m
-    for name in ("wall", "import_s", "rss_base_mb", "rss_peak_mb", "rows", "check",
+    for name in ("wall", "cpu_s", "import_s", "rss_base_mb", "rss_peak_mb", "rows", "check",
                  "result_bytes"):
         setattr(m, name, out[name])
     if out.get("counters"):

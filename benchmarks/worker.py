@@ -6,12 +6,14 @@ left in memory), and each run's peak memory must be its own. The runner starts
 ``python -m benchmarks.worker`` with the job as JSON on stdin
 (``{"tool": ..., "task": ..., "urls": [...]}``) and a cache directory in the environment.
 
-Output (last line of stdout): ``{"wall": s, "import_s": s, "rss_base_mb": MB,
+Output (last line of stdout): ``{"wall": s, "cpu_s": s, "import_s": s, "rss_base_mb": MB,
 "rss_peak_mb": MB, "rows": n, "check": x, "result_bytes": n, "counters": {...} | null}``
 or ``{"error": "..."}``. ``rss_base_mb`` is the resident size after the imports, just before
 the work; the kernel's high-water mark is reset there, so ``rss_peak_mb - rss_base_mb`` is the
 memory the work itself needed. ``counters`` are lazynwb_explorer's own transport counters
-(requests, bytes, rounds on the critical path) for its runs.
+(requests, bytes, rounds on the critical path) for its runs. ``cpu_s`` is the CPU time
+(user + system, all threads) the process spent during the work: next to the wall time it
+tells a CPU-bound run from one waiting on the network.
 """
 
 from __future__ import annotations
@@ -73,15 +75,16 @@ def main() -> int:
             from lazynwb_explorer.transport.counters import counting
         rss_base = _reset_peak()
         with counting() as counters:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             rows, check, result_bytes = work(lib, urls)
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     except Exception as exc:  # reported in the table, not raised: one broken peer != no results
         traceback.print_exc(file=sys.stderr)
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}))
         return 1
     out = {
         "wall": wall,
+        "cpu_s": cpu,
         "import_s": import_s,
         "rss_base_mb": rss_base,
         "rss_peak_mb": _peak_rss_mb(),
