@@ -10,7 +10,6 @@ import argparse
 import os
 import platform
 from collections.abc import Sequence
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from benchmarks.report import (
     memory_table,
     targets_table,
 )
-from benchmarks.tasks import TASKS
 
 
 def _version(dist: str) -> str:
@@ -39,21 +37,22 @@ def _mb(paths: Sequence[Path]) -> float:
     return sum(p.stat().st_size for p in paths) / 1e6
 
 
-def _skips(rows: Sequence[Row], data: Data) -> str:
+def _skips(rows: Sequence[Row], data: Data, repeats: int) -> str:
     skipped = [f"{r.tool} on “{r.task.title(data.scale)}”" for r in rows if r.skipped]
-    once = sorted({f"{t} on “{task.title(data.scale)}”" for task in TASKS.values()
-                   for t in task.slow_peers if any(r.task is task for r in rows)})
+    once = [f"{r.tool} on “{r.task.title(data.scale)}”" for r in rows
+            if repeats > 1 and not r.skipped and r.tool in r.task.slow_peers]
     text = ""
     if skipped:
-        text += (" Not run (each run would take several minutes; the files are opened one "
-                 "by one, ~0.2–0.4 s each): " + "; ".join(skipped) + ".")
+        text += ("\n- **Not run** (each run would take several minutes: the files are opened "
+                 "one by one, ~0.2–0.4 s each): " + "; ".join(skipped) + ".")
     if once:
-        text += " Run once (cold + warm) instead of every repeat, for time: " + "; ".join(once) + "."
+        text += ("\n- **Run once** (cold + warm) instead of every repeat, to keep `make bench` "
+                 "under 15 min: " + "; ".join(once) + ".")
     return text
 
 
 def header(args: argparse.Namespace, data: Data, rows: Sequence[Row], repeats: int,
-           elapsed: float) -> str:
+           elapsed: float, day: str) -> str:
     spec, scale = data.spec, data.scale
     versions = ", ".join(
         f"{d} {_version(d)}"
@@ -67,9 +66,11 @@ def header(args: argparse.Namespace, data: Data, rows: Sequence[Row], repeats: i
 
 Cold and warm reads of NWB files over a slow HTTP link, side by side:
 lazynwb_explorer, [lazynwb](https://pypi.org/project/lazynwb/) 1.0 and pynwb + remfile.
-Regenerate with `make bench` (`python -m benchmarks.run{quick}`); `make bench
-BENCH_ARGS=--quick` runs smaller files once. Everything below the tables' headers is
-generated; the code is in this folder.
+This file is generated: `make bench` (`python -m benchmarks.run{quick}`) measures and
+rewrites it (the text is in `readme.py`, the measurements are kept in
+`benchmarks/data/last-run.json`; `--from-json` rewrites the text without measuring).
+`make bench BENCH_ARGS=--quick` runs smaller files once and writes
+`benchmarks/data/README-quick.md` instead.
 
 ## Setup
 
@@ -94,7 +95,7 @@ generated; the code is in this folder.
   directory the cold run filled (our persistent catalog; lazynwb 1.0's SQLite catalog lives
   there too, so its warm run is warm in the same way; pynwb+remfile keeps nothing, so its
   warm run is simply a second cold one). Each run gets its own directory (never ~/.cache).
-  Cold + warm pairs are repeated {times}, tools interleaved.{_skips(rows, data)}
+  Cold + warm pairs are repeated {times}, tools interleaved.{_skips(rows, data, repeats)}
 - **Columns**: wall time covers the work only; imports are timed separately (table below).
   Requests, MB sent and connections are counted by the server; rounds are the critical-path
   rounds our own transport counters report (`lazynwb_explorer.transport.counters`; a round
@@ -130,18 +131,18 @@ metadata of 100 small files cold < 1 s; of 1,000 cold < 3 s; filtered /units of 
 sessions cold < 5 s.
 
 Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()};
-{versions}. Run on {date.today().isoformat()}; the whole run took {elapsed / 60:.1f} min.
+{versions}. Run on {day}; the whole run took {elapsed / 60:.1f} min.
 """
 
 
 def write_readme(
     output: Path, args: argparse.Namespace, data: Data, rows: Sequence[Row],
     log: Sequence[Measurement], needed: dict[str, int], link: Link, repeats: int,
-    elapsed: float,
+    elapsed: float, day: str,
 ) -> str:
     scale = data.scale
     text = "\n".join([
-        header(args, data, rows, repeats, elapsed),
+        header(args, data, rows, repeats, elapsed, day),
         "## Results (cold / warm)\n",
         main_table(rows, needed, link, scale),
         "\n## Targets\n",

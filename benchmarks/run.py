@@ -8,11 +8,13 @@ with an empty cache directory, then a warm run with the directory the cold run f
 writes the tables to benchmarks/README.md.
 
     python -m benchmarks.run [--quick] [--latency 0.05] [--bandwidth-mbps 100] [--repeats N]
+    python -m benchmarks.run --from-json benchmarks/data/last-run.json   # report only
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -20,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from benchmarks.datasets import DATA_DIR, Data, ensure_all
 from benchmarks.needed import needed_bytes
@@ -141,26 +145,81 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--output", type=Path, help="markdown file to write (default: "
                         "benchmarks/README.md; with --quick benchmarks/data/README-quick.md)")
+    parser.add_argument("--from-json", type=Path, metavar="RUN.json",
+                        help="rewrite the markdown from a saved run instead of running")
     args = parser.parse_args(argv)
     args.output = args.output or (QUICK_README if args.quick else README)
-    repeats = args.repeats or (1 if args.quick else 3)
+    saved = DATA_DIR / f"last-run{'-quick' if args.quick else ''}.json"
 
-    t0 = time.perf_counter()
+    if args.from_json:
+        run = Saved.load(args.from_json)
+        args.latency, args.bandwidth_mbps = run.latency, run.bandwidth / 1e6
+    else:
+        run = measure(args)
+        run.dump(saved)
     data = ensure_all(args.quick)
-    needed = {key: needed_bytes(key, TASKS[key].paths(data)) for key in args.tasks}
-    link = Link(args.latency, args.bandwidth_mbps * 1e6)
-    rows: list[Row] = []
-    log: list[Measurement] = []
-    with SlowRangeServer(DATA_DIR, latency=args.latency, bandwidth=link.bandwidth) as server:
-        for key in args.tasks:
-            rows += run_task(server, TASKS[key], data, args.tools, repeats, args, log)
     text = write_readme(
-        args.output, args, data, rows, log, needed, link, repeats, time.perf_counter() - t0
+        args.output, args, data, run.rows, run.log, run.needed,
+        Link(run.latency, run.bandwidth), run.repeats, run.elapsed, run.day,
     )
     print()
     print(text)
-    print(f"written to {args.output}")
+    print(f"written to {args.output}" + ("" if args.from_json else f"; measurements in {saved}"))
     return 0
+
+
+@dataclasses.dataclass
+class Saved:
+    """A run's measurements, kept as JSON so the report can be rewritten without rerunning."""
+
+    latency: float
+    bandwidth: float
+    repeats: int
+    elapsed: float
+    day: str
+    needed: dict[str, int]
+    rows: list[Row]
+    log: list[Measurement]
+
+    def dump(self, path: Path) -> None:
+        def row(r: Row) -> dict[str, Any]:
+            cells = {p: dataclasses.asdict(m) if m else None for p, m in (("cold", r.cold),
+                                                                           ("warm", r.warm))}
+            return {"task": r.task.key, "tool": r.tool, "skipped": r.skipped, **cells}
+
+        body = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("rows", "log")}
+        body |= {"rows": [row(r) for r in self.rows],
+                 "log": [dataclasses.asdict(m) for m in self.log]}
+        path.write_text(json.dumps(body, indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> Saved:
+        body = json.loads(path.read_text())
+
+        def cell(m: dict[str, Any] | None) -> Measurement | None:
+            return Measurement(**m) if m else None
+
+        rows = [Row(TASKS[r["task"]], r["tool"], cell(r["cold"]), cell(r["warm"]), r["skipped"])
+                for r in body.pop("rows")]
+        log = [Measurement(**m) for m in body.pop("log")]
+        return cls(**body, rows=rows, log=log)
+
+
+def measure(args: argparse.Namespace) -> Saved:
+    """Write the files if needed, serve them and run every (task, tool), cold then warm."""
+    t0 = time.perf_counter()
+    repeats = args.repeats or (1 if args.quick else 3)
+    data = ensure_all(args.quick)
+    needed = {key: needed_bytes(key, TASKS[key].paths(data)) for key in args.tasks}
+    bandwidth = args.bandwidth_mbps * 1e6
+    rows: list[Row] = []
+    log: list[Measurement] = []
+    with SlowRangeServer(DATA_DIR, latency=args.latency, bandwidth=bandwidth) as server:
+        for key in args.tasks:
+            rows += run_task(server, TASKS[key], data, args.tools, repeats, args, log)
+    elapsed = time.perf_counter() - t0
+    day = date.today().isoformat()
+    return Saved(args.latency, bandwidth, repeats, elapsed, day, needed, rows, log)
 
 
 if __name__ == "__main__":
