@@ -8,6 +8,7 @@ whole query's bytes arrive in one round (plus one for global-heap strings).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -92,7 +93,9 @@ def _scalar_bytes(info: DatasetInfo, fetch: Fetch) -> Parser[bytes]:
 
 def _compact(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray) -> None:
     shape = info.shape or ()
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
+    if len(info.layout.data) < count * info.type.size:
+        raise FormatError(f"compact data of {len(info.layout.data)} bytes for {count} elements")
     data = np.frombuffer(info.layout.data, dtype=info.type.storage, count=count).reshape(shape)
     pos = 0
     for box in boxes:
