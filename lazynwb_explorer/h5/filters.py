@@ -16,7 +16,9 @@ LZF, BLOSC, LZ4, ZSTD = 32000, 32001, 32004, 32015
 NAMES = {DEFLATE: "gzip", SHUFFLE: "shuffle", FLETCHER32: "fletcher32", SZIP: "szip",
          SCALEOFFSET: "scaleoffset", LZF: "lzf"}
 COMPRESSION = {DEFLATE: "gzip", SZIP: "szip", LZF: "lzf"}
-MAX_CHUNK = 1 << 31
+# Bytes one decoded chunk may hold here (256 MiB; HDF5 allows 4 GiB): a larger chunk is left
+# to libhdf5, so a hostile one declaring gigabytes never makes the engine allocate them.
+MAX_CHUNK = 1 << 28
 
 
 def supported(pipeline: Sequence[Filter]) -> bool:
@@ -54,7 +56,7 @@ def _unshuffle(data: bytes, itemsize: int) -> bytes:
 def undo(data: bytes, pipeline: Sequence[Filter], mask: int, chunk_bytes: int) -> bytes:
     """A stored chunk's bytes -> its raw element bytes (`chunk_bytes` long)."""
     if chunk_bytes > MAX_CHUNK:
-        raise FormatError(f"chunk of {chunk_bytes} bytes")
+        raise Unsupported(f"chunks of {chunk_bytes} bytes")
     for i in reversed(range(len(pipeline))):
         if mask & (1 << i):
             continue

@@ -138,7 +138,7 @@ def _chunked(
     if len(chunk) != len(shape) or not all(chunk):
         raise FormatError("chunk shape does not match the dataset")
     storage = info.type.storage
-    chunk_bytes = int(np.prod(chunk, dtype=np.int64)) * info.type.size
+    chunk_bytes = math.prod(chunk) * info.type.size  # Python ints: hostile sizes cannot wrap
     spans_rows = all(k >= n for k, n in zip(chunk[1:], shape[1:]))
     exact = not info.filters and spans_rows
     # (box index, output row of the box's start, chunk entry) for every overlap
@@ -172,19 +172,21 @@ def _chunked(
         return
     wanted = sorted({e for _, _, e in pieces}, key=lambda e: e.address)
     datas = yield from fetch([(e.address, e.size) for e in wanted])
-    decoded = {}
-    for e, data in zip(wanted, datas):
+    uses: dict[ChunkEntry, list[tuple[int, int]]] = {}
+    for i, start, e in pieces:
+        uses.setdefault(e, []).append((i, start))
+    for e, data in zip(wanted, datas):  # one decoded chunk in memory at a time
         if len(data) < e.size:
             raise FormatError("chunk runs past the end of the file")
         raw = filters.undo(data, info.filters, e.filter_mask, chunk_bytes) if info.filters else data
         if len(raw) < chunk_bytes:
             raise FormatError(f"chunk holds {len(raw)} of {chunk_bytes} bytes")
-        decoded[e.address] = np.frombuffer(raw, dtype=storage, count=int(np.prod(chunk))).reshape(chunk)
-    for i, start, e in pieces:
-        box = boxes[i]
-        src, dst = [], []
-        for axis, (o, k, (lo, hi)) in enumerate(zip(e.offset, chunk, box)):
-            a, b = max(lo, o), min(hi, o + k)
-            src.append(slice(a - o, b - o))
-            dst.append(slice(a - lo + (start if axis == 0 else 0), b - lo + (start if axis == 0 else 0)))
-        out[tuple(dst)] = decoded[e.address][tuple(src)]
+        decoded = np.frombuffer(raw, dtype=storage, count=math.prod(chunk)).reshape(chunk)
+        for i, start in uses[e]:
+            box = boxes[i]
+            src, dst = [], []
+            for axis, (o, k, (lo, hi)) in enumerate(zip(e.offset, chunk, box)):
+                a, b = max(lo, o), min(hi, o + k)
+                src.append(slice(a - o, b - o))
+                dst.append(slice(a - lo + (start if axis == 0 else 0), b - lo + (start if axis == 0 else 0)))
+            out[tuple(dst)] = decoded[tuple(src)]
