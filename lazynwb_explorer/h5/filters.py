@@ -82,11 +82,34 @@ def _numcodecs(fid: int, data: bytes, limit: int) -> bytes:
         import numcodecs
     except ImportError as exc:  # pragma: no cover - numcodecs is a dependency
         raise Unsupported("numcodecs is not installed") from exc
+    name = "blosc" if fid == BLOSC else "zstd"
+    declared = declared_size(name, data)
+    if declared is not None and declared > limit:  # checked before the codec allocates it
+        raise FormatError(f"a {name} chunk declares {declared} bytes, more than its {limit}")
     codec = numcodecs.Blosc() if fid == BLOSC else numcodecs.Zstd()
     try:
         out = bytes(codec.decode(data))
     except Exception as exc:  # noqa: BLE001 - the codec's own errors vary
-        raise FormatError(f"{'blosc' if fid == BLOSC else 'zstd'}: {exc}") from exc
+        raise FormatError(f"{name}: {exc}") from exc
     if len(out) > limit:
         raise FormatError("a chunk decompresses beyond its size")
     return out
+
+
+def declared_size(codec: str, data: bytes) -> int | None:
+    """The decoded size a compressed buffer's own header declares ('blosc', 'lz4' as
+    numcodecs frames it, 'zstd'); None when it declares none. Codecs allocate this size
+    whole, so it is checked against what the chunk can hold first."""
+    if codec == "blosc" and len(data) >= 8:
+        return int.from_bytes(data[4:8], "little")
+    if codec == "lz4" and len(data) >= 4:
+        return int.from_bytes(data[0:4], "little")
+    if codec != "zstd" or len(data) < 6 or data[:4] != b"\x28\xb5\x2f\xfd":
+        return None
+    descriptor = data[4]
+    single_segment = descriptor >> 5 & 1
+    start = 5 + (1 - single_segment) + (0, 1, 2, 4)[descriptor & 3]
+    width = (single_segment, 2, 4, 8)[descriptor >> 6]
+    if not width:
+        return None
+    return int.from_bytes(data[start : start + width], "little") + (256 if width == 2 else 0)
