@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -35,9 +36,10 @@ from .base import (
     decode_scalar,
     selection_to_spans,
 )
-from .codecs import SAFE_PICKLE_ID, register_safe_codecs
+from .codecs import MAX_CHUNK_BYTES, SAFE_PICKLE_ID, Bounded, register_safe_codecs
 
 _METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
+MAX_ELEMENTS = 1 << 48  # as the HDF5 engine: an array declaring more is hostile, not data
 
 
 def _make_pickle_safe(raw: bytes) -> bytes:
@@ -151,6 +153,29 @@ class ZarrBackend(Backend):
             return [self._decode_attr(v) for v in value]
         return decode_scalar(value)
 
+    def _checked(self, arr: zarr.Array, path: str) -> zarr.Array:
+        """The array, if its metadata is sane, with codecs that decode a chunk in bounded
+        memory (hostile metadata or chunks raise MalformedFileError naming the path).
+        zarr 2 decodes chunks with the array's `_compressor` and `_filters`: those are
+        wrapped in `Bounded`, limited to the bytes one chunk holds."""
+        shape, chunks = arr.shape, arr.chunks
+        if not all(isinstance(n, int) and n >= 0 for n in shape) or len(chunks) != len(shape) or not all(
+            isinstance(n, int) and n >= 1 for n in chunks
+        ):
+            raise MalformedFileError(f"array of shape {shape} in chunks of {chunks}", source=self.label, path=path)
+        limit = math.prod(chunks) * arr.dtype.itemsize if arr.dtype != object else MAX_CHUNK_BYTES
+        if math.prod(shape) > MAX_ELEMENTS or limit > MAX_CHUNK_BYTES:
+            raise MalformedFileError(
+                f"array of shape {shape} in chunks of {chunks} ({arr.dtype}): more than "
+                f"{MAX_ELEMENTS} elements or {MAX_CHUNK_BYTES} bytes per chunk",
+                source=self.label, path=path,
+            )
+        if arr._compressor is not None and not isinstance(arr._compressor, Bounded):
+            arr._compressor = Bounded(arr._compressor, limit)
+        if arr._filters:
+            arr._filters = [Bounded(f, limit) if f.codec_id.startswith("vlen-") else f for f in arr._filters]
+        return arr
+
     def _meta(self, arr: zarr.Array) -> DatasetMeta:
         filters = tuple(f.codec_id for f in (arr.filters or []))
         is_object = arr.dtype == object
@@ -188,7 +213,8 @@ class ZarrBackend(Backend):
             if isinstance(obj, zarr.Group):
                 self._walk_group(obj, child_path, nodes)
             else:
-                nodes[child_path] = Node(child_path, False, self._attrs(obj), dataset=self._meta(obj))
+                meta = self._meta(self._checked(obj, child_path))
+                nodes[child_path] = Node(child_path, False, self._attrs(obj), dataset=meta)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -199,7 +225,7 @@ class ZarrBackend(Backend):
             raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
         if not isinstance(obj, zarr.Array):
             raise MalformedFileError("not a dataset", source=self.label, path=path)
-        return obj
+        return self._checked(obj, path)
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
         arr = self._array(path)
