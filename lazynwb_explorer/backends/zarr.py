@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import math
 import os
 import threading
@@ -24,7 +23,7 @@ import numpy as np
 import zarr
 from zarr.storage import BaseStore
 
-from ..errors import MalformedFileError, NotNWBError, SourceError
+from ..errors import LazyNWBError, MalformedFileError, NotNWBError, SourceError
 from ..sources import Source
 from ..transport import LocalReader, Reader
 from .base import (
@@ -136,7 +135,7 @@ class ZarrBackend(Backend):
                 self.root = zarr.open_group(self.store, mode="r")
         except SourceError:
             raise
-        except (KeyError, ValueError, json.JSONDecodeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
             raise NotNWBError(f"cannot be opened as Zarr: {exc}", source=self.label) from exc
 
     # -- metadata -----------------------------------------------------------------------
@@ -209,12 +208,18 @@ class ZarrBackend(Backend):
                 target = _ref_path(links[name])
                 nodes[child_path] = Node(child_path, True, {"target": target}, is_link=True)
                 continue
-            obj = group[name]
-            if isinstance(obj, zarr.Group):
-                self._walk_group(obj, child_path, nodes)
-            else:
+            try:
+                obj = group[name]
+                if isinstance(obj, zarr.Group):
+                    self._walk_group(obj, child_path, nodes)
+                    continue
                 meta = self._meta(self._checked(obj, child_path))
-                nodes[child_path] = Node(child_path, False, self._attrs(obj), dataset=meta)
+                attrs = self._attrs(obj)
+            except LazyNWBError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
+                raise MalformedFileError(f"cannot read metadata: {exc}", source=self.label, path=child_path) from exc
+            nodes[child_path] = Node(child_path, False, attrs, dataset=meta)
 
     # -- data ---------------------------------------------------------------------------
 
