@@ -116,7 +116,9 @@ def parse_datatype(c: Cursor, depth: int = 0) -> H5Type:
         if version >= 4 or kind not in (0, 1):
             raise Unsupported("version-4 (HDF5 1.12) references")
         if kind == 0:
-            return H5Type("reference", size, np.dtype(f"<u{size}" if size in (4, 8) else f"V{size}"))
+            if size not in (4, 8):  # an object reference is one file address
+                raise FormatError(f"object reference of {size} bytes")
+            return H5Type("reference", size, np.dtype(f"<u{size}"))
         return H5Type("region", size, np.dtype(f"V{size}"))
     if cls == 8:
         base = parse_datatype(c, depth + 1)
