@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
-.PHONY: demo test bench lint venv clean system-deps
+.PHONY: demo test fuzz bench lint venv clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ system-deps:
 test: $(STAMP) system-deps
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fuzzer of tests/test_fuzz.py for longer (FUZZ_SCALE x CI's 16,200 inputs) and on
+# other inputs than CI's (FUZZ_SEED); failing inputs land in tests/fuzz_corpus/new/.
+FUZZ_SCALE ?= 20
+FUZZ_SEED ?= 1
+fuzz: $(STAMP)
+	FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py -s --timeout=0 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
