@@ -117,16 +117,7 @@ def test_sub_attrs_keys_and_filters(request, kind: str) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "rich_hdf5",
-        pytest.param("rich_zarr", marks=pytest.mark.xfail(
-            reason="backends/zarr.py: zarr_link entries are decoded into paths before the walk "
-            "reads them, so Zarr soft links are missing from the catalog",
-        )),
-    ],
-)
+@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
 def test_links_are_followed(request, kind: str) -> None:
     source = request.getfixturevalue(kind)
     device = lazynwb.get_attrs(source, "/general/devices/probeA")
@@ -134,6 +125,15 @@ def test_links_are_followed(request, kind: str) -> None:
     assert lazynwb.get_attrs(source, "/general/extracellular_ephys/probeA_shank0/device") == device
     sub = lazynwb.get_sub_attrs(source, "/general/extracellular_ephys")
     assert sub["general/extracellular_ephys/probeA_shank0/device"] == device
+
+
+def _is_zarr_link(source: str, key: str) -> bool:
+    """Whether `key` is a soft link that hdmf-zarr recorded in its parent's zarr_link list."""
+    if not source.endswith(".zarr"):
+        return False
+    parent, _, name = key.rpartition("/")
+    links = zarr.open_group(source, mode="r")[parent or "/"].attrs.get("zarr_link", [])
+    return any(link.get("name") == name for link in links)
 
 
 @pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
@@ -146,7 +146,10 @@ def test_sub_attrs_equal_lazynwb(request, kind: str, parent: str) -> None:
     for options in ({}, {"exclude_private": False, "exclude_empty": False}):
         theirs = reference.get_sub_attrs(source, parent, **options)
         ours = lazynwb.get_sub_attrs(source, parent, **options)
-        assert set(ours) == set(theirs)
+        # lazynwb reads Zarr with plain zarr-python, which does not know hdmf-zarr's links
+        assert {k for k in set(ours) - set(theirs) if not _is_zarr_link(source, k)} == set()
+        assert set(theirs) <= set(ours)
+        ours = {k: v for k, v in ours.items() if k in theirs}
         for key, attrs in theirs.items():
             plain = {k: v for k, v in attrs.items() if k != "zarr_link"
                      and not (isinstance(v, str) and "object reference" in v)

@@ -162,13 +162,17 @@ class ZarrBackend(Backend):
             isinstance(n, int) and n >= 1 for n in chunks
         ):
             raise MalformedFileError(f"array of shape {shape} in chunks of {chunks}", source=self.label, path=path)
-        limit = math.prod(chunks) * arr.dtype.itemsize if arr.dtype != object else MAX_CHUNK_BYTES
-        if math.prod(shape) > MAX_ELEMENTS or limit > MAX_CHUNK_BYTES:
+        chunk_bytes = math.prod(chunks) * arr.dtype.itemsize
+        if math.prod(shape) > MAX_ELEMENTS or chunk_bytes > MAX_CHUNK_BYTES:
             raise MalformedFileError(
                 f"array of shape {shape} in chunks of {chunks} ({arr.dtype}): more than "
                 f"{MAX_ELEMENTS} elements or {MAX_CHUNK_BYTES} bytes per chunk",
                 source=self.label, path=path,
             )
+        # The compressor's output is the filters' encoded form (pickle, vlen, ...), whose size
+        # the dtype does not bound: only a plain array's chunk is exactly chunk_bytes.
+        plain = not arr.dtype.hasobject and not arr._filters
+        limit = chunk_bytes if plain else MAX_CHUNK_BYTES
         if arr._compressor is not None and not isinstance(arr._compressor, Bounded):
             arr._compressor = Bounded(arr._compressor, limit)
         if arr._filters:
@@ -198,8 +202,9 @@ class ZarrBackend(Backend):
             return nodes
 
     def _walk_group(self, group: zarr.Group, path: str, nodes: dict[str, Node]) -> None:
-        attrs = self._attrs(group)
-        links = {link.get("name"): link for link in attrs.pop("zarr_link", []) or [] if isinstance(link, dict)}
+        raw = dict(group.attrs)  # hdmf-zarr's links, taken before their dicts decode to paths
+        links = {link.get("name"): link for link in raw.pop("zarr_link", None) or [] if isinstance(link, dict)}
+        attrs = {k: self._decode_attr(v) for k, v in raw.items()}
         names = sorted(set(group.keys()) | set(links))
         nodes[path] = Node(path, True, attrs, children=tuple(names))
         for name in names:
