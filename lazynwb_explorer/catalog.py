@@ -13,7 +13,6 @@ does; `config.disable_cache` turns both caches off.
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import threading
 import time
@@ -24,12 +23,12 @@ from typing import Any
 from . import catalog_store
 from .backends.base import Backend, Node
 from .config import config
-from .errors import InternalPathError, LazyNWBError, NotNWBError
+from .errors import InternalPathError, LazyNWBError, NotNWBError, get_logger
 from .sources import Source, detect_format, is_immutable
 from .transport.readers import on_source_changed
 
 _MAX_OPEN = 128
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Catalog:

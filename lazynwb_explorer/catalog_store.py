@@ -20,7 +20,6 @@ import atexit
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import tempfile
 import threading
@@ -34,8 +33,9 @@ import numpy as np
 
 from .backends.base import DatasetMeta, Node
 from .config import config
+from .errors import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAGIC = b"lazynwb_explorer catalog 1\n"
 

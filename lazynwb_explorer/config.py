@@ -114,10 +114,16 @@ class Config:
         fields = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, dict):
-                value = {k: ("***" if _is_secret(k) else v) for k, v in value.items()}
-            fields.append(f"{f.name}={value!r}")
+            fields.append(f"{f.name}={_masked(value)!r}")
         return f"Config({', '.join(fields)})"
+
+
+def _masked(value: Any) -> Any:
+    """`value` with every secret-named entry of its dicts, at any depth, shown as ***
+    (s3fs nests credentials, e.g. client_kwargs={'aws_session_token': ...})."""
+    if isinstance(value, dict):
+        return {k: ("***" if _is_secret(str(k)) else _masked(v)) for k, v in value.items()}
+    return value
 
 
 def _is_secret(key: str) -> bool:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import polars as pl
 
 from .discovery import common_tables, metadata_frame
+from .errors import redact
 from .frames import get_table_schema
 from .metadata import read_field
 from .scan import scan_nwb
@@ -254,7 +255,7 @@ def convert_nwb_tables(
             except Exception as exc:  # noqa: BLE001
                 if not ignore_errors:
                     raise
-                warnings.warn(f"could not convert {path} of {source.label}: {exc}", stacklevel=2)
+                warnings.warn(f"could not convert {path} of {redact(source.label)}: {exc}", stacklevel=2)
                 continue
             written[f"{session}{path}"] = target
     return written

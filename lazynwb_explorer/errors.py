@@ -7,6 +7,7 @@ working, while the message always says which file and which path.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Any
@@ -60,6 +61,27 @@ def redact(text: str) -> str:
     for secret in _known_secrets():
         text = text.replace(secret, "***")
     return text
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks credentials in a record's final text, whatever a log call put in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+_REDACTING_FILTER = _RedactingFilter()
+
+
+def get_logger(name: str) -> logging.Logger:
+    """The module's logger, with every record's text redacted before any handler sees it
+    (a filter on a logger covers only that logger's own records, so each module takes its
+    logger from here)."""
+    logger = logging.getLogger(name)
+    if _REDACTING_FILTER not in logger.filters:
+        logger.addFilter(_REDACTING_FILTER)
+    return logger
 
 
 class RedactedError(Exception):

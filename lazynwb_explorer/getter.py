@@ -19,6 +19,7 @@ import polars as pl
 
 from .catalog import normalize_path, open_catalog
 from .config import resolve_as_polars
+from .errors import redact
 from .frames import _names, get_df
 from .multifile import Missing, is_skipped, map_sources, report_missing
 from .series_frames import series_frame
@@ -37,7 +38,7 @@ def _resolve_series(source: Source, search_term: str, exact_path: bool) -> str |
     matches = find_series(catalog, search_term)
     if len(matches) > 1:
         warnings.warn(
-            f"{search_term!r} matches {len(matches)} time series in {source.label}: {matches}; "
+            f"{search_term!r} matches {len(matches)} time series in {redact(source.label)}: {matches}; "
             f"using {matches[0]!r} (pass an exact path to choose)",
             stacklevel=3,
         )

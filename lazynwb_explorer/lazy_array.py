@@ -21,6 +21,7 @@ import numpy as np
 
 from .backends.base import DatasetMeta
 from .catalog import Catalog
+from .errors import redact
 
 _STEP_READ_LIMIT = 8  # a stepped slice with step <= this reads its covering span
 _PROBES = 32  # probes per search round
@@ -149,7 +150,7 @@ class LazyDataset:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        return f"<LazyDataset {self.name!r} shape={self.shape} dtype={self.dtype} in {self.file!r}>"
+        return f"<LazyDataset {self.name!r} shape={self.shape} dtype={self.dtype} in {redact(str(self.file))!r}>"
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         values = np.asarray(self[()] if not self.shape else self[:])

@@ -20,6 +20,7 @@ import polars as pl
 
 from . import metadata
 from .catalog import Catalog, internal_paths, open_catalog
+from .errors import redact
 from .frames import get_df, merge_array_column
 from .sources import PathLike, to_source
 from .timeseries import TimeSeries, get_timeseries
@@ -62,7 +63,7 @@ class Subject(_Component):
     _fields = metadata.SUBJECT_FIELDS
 
     def __repr__(self) -> str:
-        return f"Subject({str(self._file_path)!r})"
+        return f"Subject({redact(str(self._file_path))!r})"
 
     age = _field_property("age", "Age, ISO 8601 duration recommended (e.g. 'P90D').")
     age__reference = _field_property(
@@ -89,7 +90,7 @@ class LazyNWB(_Component):
     _fields = metadata.SESSION_FIELDS
 
     def __repr__(self) -> str:
-        return f"LazyNWB({str(self._file_path)!r})"
+        return f"LazyNWB({redact(str(self._file_path))!r})"
 
     identifier = _field_property("identifier")
     session_start_time = _field_property("session_start_time", "Timezone-aware datetime.")

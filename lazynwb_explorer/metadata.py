@@ -28,7 +28,7 @@ import polars as pl
 
 from .catalog import Catalog, open_metadata_catalog
 from .config import resolve_as_polars
-from .errors import LazyNWBError
+from .errors import LazyNWBError, redact
 from .multifile import Missing, is_skipped, map_sources
 from .sources import PathLike, Source, to_sources
 from .table_reads import NWB_PATH_COLUMN_NAME
@@ -100,7 +100,7 @@ def parse_datetime(text: Any, source: str, path: str) -> datetime.datetime | Non
                 value = isoparse(raw)
             except (ValueError, OverflowError):
                 warnings.warn(
-                    f"{path} in {source} is not an ISO 8601 date/time: {raw[:80]!r}; using None",
+                    f"{path} in {redact(str(source))} is not an ISO 8601 date/time: {raw[:80]!r}; using None",
                     stacklevel=3,
                 )
                 return None

@@ -8,7 +8,6 @@ with `ignore_errors=True` it becomes a warning and the file is skipped.
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -17,11 +16,11 @@ from typing import TypeVar
 from tqdm.auto import tqdm
 
 from .config import config
-from .errors import InternalPathError, LazyNWBError, redact, safe_cause
+from .errors import InternalPathError, LazyNWBError, get_logger, redact, safe_cause
 from .sources import Source
 from .transport.readers import wait
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 T = TypeVar("T")
 
 _executor: concurrent.futures.ThreadPoolExecutor | None = None

@@ -16,6 +16,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from .catalog import open_catalog
+from .errors import redact
 from .multifile import Missing, is_skipped, map_sources
 from .sources import Source
 from .table_reads import (
@@ -79,7 +80,7 @@ def series_frame(
         data = ts.data
         if data.shape[0] != n:
             warnings.warn(
-                f"{ts._table_path} in {source.label}: data has {data.shape[0]} samples, "
+                f"{ts._table_path} in {redact(source.label)}: data has {data.shape[0]} samples, "
                 f"timestamps {n}; data left out",
                 stacklevel=3,
             )

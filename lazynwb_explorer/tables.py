@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import logging
 import warnings
 from collections.abc import Sequence
 
@@ -24,9 +23,9 @@ import pyarrow as pa
 
 from .backends.base import DatasetMeta, rows_to_spans
 from .catalog import Catalog, normalize_path
-from .errors import InternalPathError, MalformedFileError
+from .errors import InternalPathError, MalformedFileError, get_logger, redact
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 TABLE_SHORTCUTS = {
     "trials": "/intervals/trials",
@@ -133,11 +132,11 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
         )
     if len(matches) > 1:
         warnings.warn(
-            f"{search_term!r} matches several paths in {catalog.label}: {matches}; using {matches[0]!r}",
+            f"{search_term!r} matches several paths in {redact(catalog.label)}: {matches}; using {matches[0]!r}",
             stacklevel=3,
         )
     elif matches[0] != normalize_path(term):
-        logger.info("using %r for %r in %s", matches[0], search_term, catalog.label)
+        logger.info("using %r for %r in %s", matches[0], search_term, redact(catalog.label))
     return matches[0]
 
 
@@ -203,7 +202,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
         n = (outer.dataset.shape[0] if outer and outer.dataset else column.meta.shape[0])
         if n != length:
             warnings.warn(
-                f"column {name!r} of {table_path} in {catalog.label} has {n} rows, the table "
+                f"column {name!r} of {table_path} in {redact(catalog.label)} has {n} rows, the table "
                 f"has {length}: skipped",
                 stacklevel=3,
             )

@@ -19,18 +19,17 @@ resolution fall back to the NWB schema defaults (1.0, 0.0, -1.0), as pynwb does;
 from __future__ import annotations
 
 import dataclasses
-import logging
 import warnings
 from typing import Any, Literal, overload
 
 import numpy as np
 
 from .catalog import Catalog, normalize_path, open_catalog
-from .errors import InternalPathError, LazyNWBError
+from .errors import InternalPathError, LazyNWBError, get_logger, redact
 from .lazy_array import LazyDataset, RateTimestamps, searchsorted
 from .sources import PathLike, to_source
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # NWB schema defaults for attributes of TimeSeries/data (what pynwb reports when absent)
 _DATA_ATTR_DEFAULTS = {"conversion": 1.0, "offset": 0.0, "resolution": -1.0}
@@ -230,7 +229,7 @@ class TimeSeries:
         return times, np.asarray(data[i0:i1, channels])
 
     def __repr__(self) -> str:
-        return f"TimeSeries(_file_path={str(self._file_path)!r}, _table_path={self._table_path!r})"
+        return f"TimeSeries(_file_path={redact(str(self._file_path))!r}, _table_path={self._table_path!r})"
 
 
 def _scalar(ds: LazyDataset) -> float:
@@ -358,7 +357,7 @@ def get_timeseries(
         )
     if len(paths) > 1:
         warnings.warn(
-            f"{search_term!r} matches {len(paths)} time series in {catalog.label}: {paths}; "
+            f"{search_term!r} matches {len(paths)} time series in {redact(catalog.label)}: {paths}; "
             f"using {paths[0]!r} (pass an exact path to choose)",
             stacklevel=2,
         )

@@ -191,11 +191,6 @@ def test_config_repr_masks_every_credential(monkeypatch) -> None:
     assert "http://x" in shown[0]  # what is not a credential is still shown
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "config.py (not ours to edit here): Config.__repr__ masks secret-named keys of the "
-    "top-level dicts only, so s3fs's nested client_kwargs={'aws_session_token': ...} is "
-    "printed; fix: mask recursively, e.g. value = _masked(value) with dicts walked, or "
-    "repr(value) passed through errors.redact (which masks configured values)"))
 def test_config_repr_masks_nested_credentials(monkeypatch) -> None:
     monkeypatch.setattr(lazynwb.config, "fsspec_storage_options", {
         "client_kwargs": {"aws_session_token": OPTION_TOKEN, "region_name": "eu-west-1"}})
@@ -349,8 +344,6 @@ def test_saved_notebook_holds_no_credentials(server, venv_kernel, tmp_path, monk
 
 # -- reprs and messages built outside the transport ----------------------------------------
 
-_NOT_OURS = "{}: shows the source label as given; fix: wrap it in errors.redact() ({})"
-
 
 def _series_repr(url: str) -> str:
     return repr(lazynwb.get_timeseries(url, "running_speed"))
@@ -371,16 +364,10 @@ def _partial_name_log(url: str) -> str:
 
 
 @pytest.mark.parametrize("show", [
-    pytest.param(_series_repr, id="TimeSeries repr", marks=pytest.mark.xfail(strict=True, reason=(
-        _NOT_OURS.format("timeseries.py TimeSeries.__repr__", "str(self._file_path)")))),
-    pytest.param(_dataset_repr, id="LazyDataset repr", marks=pytest.mark.xfail(strict=True, reason=(
-        _NOT_OURS.format("lazy_array.py LazyDataset.__repr__", "self.file")))),
-    pytest.param(_lazy_nwb_repr, id="LazyNWB and Subject repr", marks=pytest.mark.xfail(
-        strict=True, reason=_NOT_OURS.format("lazy_nwb.py LazyNWB/Subject.__repr__",
-                                             "str(self._file_path)"))),
-    pytest.param(_partial_name_log, id="partial table name INFO log", marks=pytest.mark.xfail(
-        strict=True, reason=_NOT_OURS.format("tables.py resolve_table_path logger.info and the "
-                                             "two warnings.warn", "catalog.label"))),
+    pytest.param(_series_repr, id="TimeSeries repr"),
+    pytest.param(_dataset_repr, id="LazyDataset repr"),
+    pytest.param(_lazy_nwb_repr, id="LazyNWB and Subject repr"),
+    pytest.param(_partial_name_log, id="partial table name INFO log"),
 ])
 def test_reprs_and_messages_hold_no_credentials(show, server, debug_logs) -> None:
     server.required_query = f"X-Amz-Signature={SIGNATURE}"

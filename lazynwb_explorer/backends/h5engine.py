@@ -12,7 +12,6 @@ exported and loaded back, so a stored catalog opens a file with no request at al
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..config import config
-from ..errors import MalformedFileError, SourceError
+from ..errors import MalformedFileError, SourceError, get_logger
 from ..h5 import filters as h5filters
 from ..h5.binary import FileContext
 from ..h5.btree1 import chunk_entries as btree1_chunks
@@ -36,7 +35,7 @@ from ..h5.walk import resolve_refs, soft_target, walk_tree
 from ..sources import Source, is_immutable
 from .base import Backend, DatasetMeta, Node, Selection, selection_to_spans
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 INLINE_BYTES = 16 * 1024  # datasets this small are read during the walk and kept
 _FULL_INDEX_CHUNKS = 4096  # chunk indexes up to this many chunks (on axis 0) are read whole

@@ -18,7 +18,6 @@ bridge call it directly with the JSON the front end sends.
 
 from __future__ import annotations
 
-import logging
 import math
 import traceback
 from collections.abc import Callable, Sequence
@@ -28,10 +27,10 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..errors import LazyNWBError, redact
+from ..errors import LazyNWBError, get_logger, redact
 from ..sources import Source, to_sources
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 Reply = tuple[dict[str, Any], list[bytes]]
