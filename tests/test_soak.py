@@ -277,7 +277,7 @@ def _soak(server: RangeHTTPServer) -> None:
     assert _settle(lambda: server.live_connections == 0), (
         f"{server.live_connections} server connections still open")
     assert _settle(lambda: _client_sockets(server.port) == 0), "client sockets still open"
-    # The threads: everything but our bounded pools back to the baseline; OS threads (the
+    # The threads: everything but our bounded pools back to (or below) the baseline; OS threads (the
     # Rust HTTP client's runtime too) grow at most by what the pools grew plus the runtime's
     # own small bound, never with the number of reads or faults.
     pools = ("lazynwb-io", "lazynwb-file")
@@ -287,7 +287,8 @@ def _soak(server: RangeHTTPServer) -> None:
         others_now = {k: v for k, v in now.items() if k not in pools and k != "soak"}
         others_before = {k: v for k, v in threads_before.items() if k not in pools}
         pool_growth = sum(now[k] - threads_before[k] for k in pools)
-        return (others_now == others_before
+        # threads other tests left behind may end meanwhile: none may be added, some may go
+        return (all(n <= others_before.get(k, 0) for k, n in others_now.items())
                 and now["lazynwb-io"] <= lazynwb.config.max_concurrency
                 and now["lazynwb-file"] <= lazynwb.config.max_files_in_flight
                 and _os_threads() <= os_before + pool_growth + RUNTIME_THREADS)
