@@ -185,6 +185,11 @@ def run_zarr(args: argparse.Namespace) -> int:
 # -- the API target: children a supervisor restarts --------------------------------------
 
 
+def _api_input(args: argparse.Namespace, i: int) -> int:
+    """The random seed of API input i (other inputs for another --seed)."""
+    return (args.seed or 0) << 32 | i
+
+
 def run_api_child(args: argparse.Namespace) -> int:
     """Inputs args.start .. args.examples, each announced on stdout before it runs."""
     seeds = hdf5_seeds(args.seeds)
@@ -192,7 +197,7 @@ def run_api_child(args: argparse.Namespace) -> int:
     logging.getLogger("lazynwb_explorer").setLevel(logging.ERROR)  # "read with h5py (...)"
     path = Path(tempfile.mkdtemp(prefix="fuzz-api-")) / "input.nwb"
     for i in range(args.start, args.examples):
-        label, data = fi.mutate_hdf5(seeds, fi.RandomChooser(i))
+        label, data = fi.mutate_hdf5(seeds, fi.RandomChooser(_api_input(args, i)))
         path.write_bytes(data)
         print(f"start {i}", flush=True)
         try:
@@ -252,7 +257,7 @@ def run_api(args: argparse.Namespace) -> int:
         if current is None or child.returncode == 0:
             break
         seeds = seeds or hdf5_seeds(args.seeds)
-        _, data = fi.mutate_hdf5(seeds, fi.RandomChooser(current))
+        _, data = fi.mutate_hdf5(seeds, fi.RandomChooser(_api_input(args, current)))
         _save(args.save, "api-libhdf5" if current in crashes + hangs else "api", ".h5", data)
         start = current + 1
     summary = _summary("api", counts, started, libhdf5_crashes=crashes, libhdf5_hangs=hangs, bugs=bugs)
@@ -275,7 +280,8 @@ def replay(path: Path) -> str:
 
 def _common(args: argparse.Namespace) -> list[str]:
     return ["--examples", str(args.examples), "--seeds", str(args.seeds), "--save", str(args.save),
-            "--alarm", str(args.alarm), "--memory-mb", str(args.memory_mb)]
+            "--alarm", str(args.alarm), "--memory-mb", str(args.memory_mb),
+            *(["--seed", str(args.seed)] if args.seed is not None else [])]
 
 
 def main(argv: list[str] | None = None) -> int:
