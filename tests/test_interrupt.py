@@ -98,20 +98,28 @@ def _answered(server: RangeHTTPServer, name: str) -> int:
     return sum(1 for e in list(server.stats.log) if e.path == f"/{name}" and e.status)
 
 
-def _interrupt_when(server: RangeHTTPServer, how: str, after_requests: int) -> threading.Thread:
+def _interrupt_when(server: RangeHTTPServer, how: str,
+                    after_requests: int) -> tuple[threading.Thread, threading.Event]:
+    """A thread that interrupts the main thread once the server has seen `after_requests`
+    requests, unless the returned event is set first."""
     main = threading.main_thread().ident
     assert main is not None
 
     def fire() -> None:
-        _settle(lambda: server.stats.requests >= after_requests)
+        # never late: an interrupt after the read would hit whatever pytest runs next
+        if not _settle(lambda: server.stats.requests >= after_requests or done.is_set()):
+            return
+        if done.is_set():
+            return
         if how == "signal":
             signal.pthread_kill(main, signal.SIGINT)
         else:
             _thread.interrupt_main()
 
+    done = threading.Event()  # set by the caller once the read is over
     thread = threading.Thread(target=fire, name="interrupter", daemon=True)
     thread.start()
-    return thread
+    return thread, done
 
 
 CALLS: dict[str, Callable[[list[str]], pl.DataFrame]] = {
@@ -137,10 +145,13 @@ def test_ctrl_c_mid_read_propagates_and_the_next_call_works(server, call, how) -
 
     server.reset_stats()
     server.inject("stall", count=1000, path_contains=STALLED)
-    interrupter = _interrupt_when(server, how, after_requests=2)
-    with pytest.raises(KeyboardInterrupt):
-        read(urls)
-        time.sleep(5)  # a KeyboardInterrupt swallowed inside the read would arrive here
+    interrupter, read_over = _interrupt_when(server, how, after_requests=2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            read(urls)
+            time.sleep(5)  # a KeyboardInterrupt swallowed inside the read would arrive here
+    finally:
+        read_over.set()
     answered = _answered(server, STALLED)
     server.clear_faults()
     interrupter.join()
