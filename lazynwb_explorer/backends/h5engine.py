@@ -38,6 +38,9 @@ from .base import Backend, DatasetMeta, Node, Selection, selection_to_spans
 log = get_logger(__name__)
 
 INLINE_BYTES = 16 * 1024  # datasets this small are read during the walk and kept
+# The cached NWB schema (pynwb writes ~170 KB of JSON text there, in strings just under
+# INLINE_BYTES): no table, series or metadata read needs it, so it is read only on demand.
+_NEVER_INLINE = "/specifications/"
 _FULL_INDEX_CHUNKS = 4096  # chunk indexes up to this many chunks (on axis 0) are read whole
 
 
@@ -160,7 +163,7 @@ class EngineHDF5Backend(Backend):
     def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
         """Small datasets (scalars, short strings, ids, index columns) are read during the
         walk, in its rounds, and kept (and stored with the catalog)."""
-        if info.shape is None or _has_references(info.type):
+        if info.shape is None or _has_references(info.type) or path.startswith(_NEVER_INLINE):
             return None
         if int(np.prod(info.shape, dtype=np.int64)) * info.type.size > INLINE_BYTES:
             return None
