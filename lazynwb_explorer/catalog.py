@@ -27,7 +27,10 @@ from .errors import InternalPathError, LazyNWBError, NotNWBError, get_logger
 from .sources import Source, detect_format, is_immutable
 from .transport.readers import on_source_changed
 
-_MAX_OPEN = 128
+_MAX_OPEN = 128  # catalogs holding an open file (h5py, local Zarr) or h5py's caches
+# Remote files read by our engine: a call over hundreds of sessions (a schema pass, then a
+# read pass) keeps each one open between its passes instead of reading it twice.
+_MAX_OPEN_REMOTE = 1024
 log = get_logger(__name__)
 
 
@@ -173,18 +176,14 @@ def _checked(source: Source, backend: Backend, nodes: dict[str, Node], kind: str
 _METADATA_SCOPE = "#metadata"  # the key suffix of a stored metadata-only catalog
 
 
-def _in_metadata_scope(path: str) -> bool:
-    """Session and subject metadata: the root's children and /general below them."""
-    return path.count("/") == 1 or path.startswith("/general/")
-
-
-def open_metadata_catalog(source: Source) -> Catalog:
-    """A catalog that at least holds the root's children and /general: the full one when
-    it is known (memory or disk), else a walk of just those parts (a fraction of a file's
-    objects), kept (in memory and on disk) for later metadata calls only."""
+def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Catalog:
+    """A catalog that at least holds the paths `in_scope` accepts (and their parents): the
+    full one when it is known (memory or disk), else a walk of just those parts (a fraction
+    of a file's objects), kept (in memory and on disk) for later metadata calls only. The
+    one caller, session metadata, always passes the same scope."""
     key = source.uri
     if config.disable_cache:
-        return _metadata_walk(source) or _build(source)
+        return _metadata_walk(source, in_scope) or _build(source)
     with _cache_lock:
         hit = _cache.get(key) or _partial.get(key)
     identity = _identity(source)
@@ -195,7 +194,7 @@ def open_metadata_catalog(source: Source) -> Catalog:
     partial_key = key + _METADATA_SCOPE
     catalog = _from_store(source, identity, partial_key)
     if catalog is None:
-        catalog = _metadata_walk(source)
+        catalog = _metadata_walk(source, in_scope)
         if catalog is None:
             return open_catalog(source)
         _store(catalog, identity, partial_key)
@@ -206,7 +205,7 @@ def open_metadata_catalog(source: Source) -> Catalog:
     return catalog
 
 
-def _metadata_walk(source: Source) -> Catalog | None:
+def _metadata_walk(source: Source, in_scope: Callable[[str], bool]) -> Catalog | None:
     """The metadata parts of an HDF5 file read by our engine (None: not for this file)."""
     if detect_format(source) != "hdf5" or not _use_engine(source):
         return None
@@ -214,7 +213,7 @@ def _metadata_walk(source: Source) -> Catalog | None:
 
     try:
         engine = EngineHDF5Backend(source)
-        return _checked(source, engine, engine.walk(descend=_in_metadata_scope), "engine")
+        return _checked(source, engine, engine.walk(descend=in_scope), "engine")
     except EngineFallback:
         return None
 
@@ -241,13 +240,29 @@ def open_catalog(source: Source) -> Catalog:
         with _cache_lock:
             old = _cache.pop(key, None)
             _cache[key] = (identity, catalog)
-            while len(_cache) > _MAX_OPEN:
-                evicted = _cache.popitem(last=False)[1][1]
-                _store_if_grown(evicted)
-                evicted.close()
+            evicted = _over_limits()
+        for gone in evicted:
+            _store_if_grown(gone)
+            gone.close()
         if old is not None:
             old[1].close()
         return catalog
+
+
+def _holds_no_file(catalog: Catalog) -> bool:
+    """A remote file read by our engine: no OS handle, and its cached blocks share one
+    memory budget (h5.source), so many of them may stay open."""
+    return catalog.kind == "engine" and catalog.source.is_remote
+
+
+def _over_limits() -> list[Catalog]:
+    """The least recently used catalogs past the limits, taken out of the cache (called
+    with _cache_lock held): _MAX_OPEN of those holding a file, _MAX_OPEN_REMOTE in all."""
+    with_file = [k for k, (_, c) in _cache.items() if not _holds_no_file(c)]
+    evicted = [_cache.pop(k)[1] for k in with_file[: max(0, len(with_file) - _MAX_OPEN)]]
+    while len(_cache) > _MAX_OPEN_REMOTE:
+        evicted.append(_cache.popitem(last=False)[1][1])
+    return evicted
 
 
 def _opener(source: Source, kind: str, state: dict[str, Any] | None) -> Callable[[], Backend]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 from ..config import config
@@ -17,11 +18,54 @@ from ..transport.rangefile import coalesce, split
 from ..transport.readers import Reader
 from .io import CHECK, DATA, Ranges
 
-_MAX_CACHED = 64 * 1024 * 1024
+_MAX_CACHED = 64 * 1024 * 1024  # blocks one file keeps
+_MAX_CACHED_ALL = 256 * 1024 * 1024  # blocks all open files keep together
 _PART = 8 * 1024 * 1024
 # Metadata misses fetch the aligned window of blocks around them: libhdf5 writes metadata
 # in clusters, and 512 KiB more at 100 MB/s (5 ms) is far cheaper than the next round trip.
 _WINDOW = 8
+
+
+class _BlockBudget:
+    """Keeps the blocks cached by every open file together under `limit` bytes: past it,
+    the files that fetched longest ago give theirs up (and fetch again if used again). So many
+    files can stay open (a call over hundreds of sessions reads each one once) while the
+    memory they hold does not grow with their number."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.total = 0
+        self._held: OrderedDict[int, int] = OrderedDict()  # id(source) -> bytes, oldest first
+        self._sources: dict[int, weakref.ref[ByteSource]] = {}
+        self._lock = threading.Lock()
+
+    def update(self, source: ByteSource, nbytes: int) -> list[ByteSource]:
+        """Record what `source` holds now; returns the sources that must drop their blocks."""
+        key = id(source)
+        with self._lock:
+            if key not in self._sources:
+                self._sources[key] = weakref.ref(source)
+                weakref.finalize(source, self._forget, key)
+            self.total += nbytes - self._held.pop(key, 0)
+            self._held[key] = nbytes
+            over = self.total - self.limit
+            victims = []
+            for other, held in self._held.items():
+                if over <= 0:
+                    break
+                victim = self._sources[other]()
+                if other != key and held and victim is not None:
+                    victims.append(victim)
+                    over -= held
+            return victims
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self.total -= self._held.pop(key, 0)
+            self._sources.pop(key, None)
+
+
+_BUDGET = _BlockBudget(_MAX_CACHED_ALL)
 
 
 class ByteSource:
@@ -37,6 +81,17 @@ class ByteSource:
         if len(first) == size and size % self.block:
             tail = size - size % self.block
             self._blocks[tail // self.block] = first[tail:]
+        self._charge()
+
+    def _charge(self) -> None:
+        """Tell the shared budget what this file holds (outside this file's lock)."""
+        for victim in _BUDGET.update(self, len(self._blocks) * self.block):
+            victim.drop_blocks()
+
+    def drop_blocks(self) -> None:
+        with self._lock:
+            self._blocks.clear()
+        _BUDGET.update(self, 0)
 
     def _is_small(self, start: int, end: int) -> bool:
         return end - start <= self.block // 4
@@ -85,7 +140,9 @@ class ByteSource:
             out = [self._slice(s, e, direct_spans, fetched) for s, e in clipped]
             while len(self._blocks) * self.block > _MAX_CACHED:
                 self._blocks.popitem(last=False)
-            return out
+        if block_spans:
+            self._charge()
+        return out
 
     def _slice(self, s: int, e: int, direct_spans, fetched) -> bytes:  # noqa: ANN001
         if e <= s:

@@ -1,0 +1,94 @@
+"""Many remote files open at once: each is read once per call, memory stays bounded.
+
+A multi-file scan passes over its files twice (the schema, then the rows). Catalogs of
+remote files read by our engine hold no OS handle, so they stay open between the passes
+even past the cap on catalogs that hold a file; what they cache shares one memory budget,
+and the files that fetched longest ago give their blocks up first.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from test_soak import _write_small
+
+import lazynwb_explorer as lazynwb
+from lazynwb_explorer import catalog, catalog_store
+from lazynwb_explorer.h5 import source as h5source
+from lazynwb_explorer.transport import LocalReader, clear_stores, counters, forget_reader
+
+from servers import RangeHTTPServer
+
+N_FILES = 6
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("open-files")
+    first = _write_small(root / "s0.nwb", seed=11)
+    for i in range(1, N_FILES):
+        shutil.copyfile(first, root / f"s{i}.nwb")
+    return root
+
+
+def _cold(urls: list[str]) -> None:
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    for url in urls:
+        forget_reader(url)
+    clear_stores()
+
+
+def test_remote_catalogs_stay_open_past_the_file_handle_cap(sessions, monkeypatch) -> None:
+    """With room for only 2 catalogs that hold a file, a scan of 6 remote files still
+    fetches no byte of any file twice (the bytes fetched are at most the files' sizes)."""
+    monkeypatch.setattr(catalog, "_MAX_OPEN", 2)
+    with RangeHTTPServer(sessions) as server:
+        urls = [server.url(f"s{i}.nwb") for i in range(N_FILES)]
+        _cold(urls)
+        scan = (lazynwb.scan_nwb(urls, "/units", disable_progress=True)
+                .filter(pl.col("presence_ratio") > 0.5).select("location", "spike_times"))
+        df = scan.collect()
+        assert df.height > 0
+        asked: dict[str, list[tuple[int, int]]] = {}
+        for entry in server.stats.log:
+            asked.setdefault(entry.path, []).append((entry.range_start, entry.range_end))
+        for path, ranges in asked.items():
+            ranges.sort()
+            overlaps = [(a, b) for a, b in zip(ranges, ranges[1:]) if b[0] < a[1]]
+            assert not overlaps, (path, ranges)
+        opened = catalog._cache
+        assert all(url in opened for url in urls)  # none was evicted between the passes
+        _cold(urls)
+
+
+def test_cached_blocks_of_all_files_share_one_budget(sessions, monkeypatch) -> None:
+    """Past the budget, the file that fetched longest ago drops its blocks: the total
+    stays bounded by the budget, not by the number of files, and a dropped file fetches
+    again when it is read again."""
+    block = lazynwb.config.block_size
+    per_file = min(8, -(-(sessions / "s0.nwb").stat().st_size // block))  # one window
+    budget = h5source._BlockBudget(2 * per_file * block)  # room for two files' windows
+    monkeypatch.setattr(h5source, "_BUDGET", budget)
+    sources = []
+    for i in range(N_FILES):
+        reader = LocalReader(sessions / f"s{i}.nwb")
+        src = h5source.ByteSource(reader, reader.size())
+        src.read_round([(0, 64)])  # a metadata read: fetches the window around it
+        sources.append(src)
+        assert budget.total <= budget.limit + per_file * block
+    held = [len(s._blocks) for s in sources]
+    assert held[0] == 0 and held[-1] > 0, held  # the oldest gave its blocks up
+    assert budget.total == sum(held) * block
+    with counters.counting() as c:
+        sources[-1].read_round([(0, 64)])  # still cached: nothing fetched
+        assert c.requests == 0
+        sources[0].read_round([(0, 64)])  # dropped: fetched again
+        assert c.requests == 1
+    del sources, src
+    gc.collect()
+    assert budget.total == 0  # files that are gone release their share
