@@ -67,6 +67,18 @@ SUBJECT_FIELDS: dict[str, tuple[str, str | None, Kind]] = {
     "strain": ("/general/subject/strain", None, "text"),
     "date_of_birth": ("/general/subject/date_of_birth", None, "datetime"),
 }
+# The root's datasets the fields above read (the root's groups are not opened for metadata)
+_ROOT_DATASETS = frozenset(
+    path for path, _, _ in (SESSION_FIELDS | SUBJECT_FIELDS).values() if path.count("/") == 1
+)
+
+
+def in_metadata_scope(path: str) -> bool:
+    """What a metadata-only walk reads: the fields' root datasets and all of /general (its
+    groups are opened, so a field is found wherever a writer put it below /general)."""
+    return path in _ROOT_DATASETS or path == "/general" or path.startswith("/general/")
+
+
 # lazynwb returns [] (not None) for a file without keywords
 EMPTY_DEFAULTS = {"keywords": list}
 
@@ -162,7 +174,7 @@ def read_subject(catalog: Catalog) -> dict[str, Any]:
 
 def metadata_record(source: Source) -> dict[str, Any]:
     """One get_metadata_df row: session fields, subject fields, then _nwb_path."""
-    catalog = open_metadata_catalog(source)
+    catalog = open_metadata_catalog(source, in_metadata_scope)
     return {**read_session(catalog), **read_subject(catalog), NWB_PATH_COLUMN_NAME: source.label}
 
 

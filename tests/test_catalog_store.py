@@ -217,15 +217,19 @@ def test_values_kept_in_memory_are_reconfirmed(http_server, tmp_path: Path) -> N
 
 
 def test_metadata_walks_only_the_metadata_part(rich_hdf5: Path, http_server) -> None:
-    """get_metadata_df needs the root's children and /general: a remote file is walked
-    only that far (and the partial catalog never answers a table read)."""
+    """get_metadata_df needs the root's metadata datasets and /general: a remote file is
+    walked only that far, the root's groups are not opened (and the partial catalog never
+    answers a table read)."""
     url = http_server.url(rich_hdf5.name)
     remote = lazynwb.get_metadata_df(url, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
     local = lazynwb.get_metadata_df(rich_hdf5, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
     assert remote.equals(local)
     partial = lazynwb.catalog._partial[url][1]
-    assert "/general/subject" in partial.nodes and "/units" in partial.nodes
-    assert "/units/spike_times" not in partial.nodes  # /units itself, not what is below
+    assert {"/general/subject", "/general/subject/species", "/identifier",
+            "/session_start_time"} <= set(partial.nodes)
+    assert "/units" in partial.nodes["/"].children  # listed by the root ...
+    assert not {"/units", "/units/spike_times", "/acquisition", "/specifications"} & set(
+        partial.nodes)  # ... but not opened
     full = lazynwb.get_df(url, "/units", as_polars=True)
     assert full.height == lazynwb.get_df(rich_hdf5, "/units", as_polars=True).height
     assert "/units/spike_times" in lazynwb.catalog.open_catalog(
