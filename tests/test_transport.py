@@ -106,3 +106,15 @@ def test_s3_reads_count_and_read_exact_ranges(s3_server, locate, rich_hdf5) -> N
         data = open_reader(url).read(0, 8)
     assert data == b"\x89HDF\r\n\x1a\n"
     assert counted.requests == s3_server.stats.gets == 1
+
+
+def test_nested_counting_blocks_each_count_their_own() -> None:
+    """Counters compare equal by value; leaving one block must not drop another's."""
+    from lazynwb_explorer.transport.counters import record_request
+
+    with counting() as outer:
+        with counting() as inner:
+            record_request(5)  # both see it, so the two are equal here
+        record_request(1)
+    assert (outer.requests, outer.bytes) == (2, 6)
+    assert (inner.requests, inner.bytes) == (1, 5)

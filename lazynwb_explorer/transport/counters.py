@@ -59,5 +59,5 @@ def counting() -> Iterator[Counters]:
     try:
         yield counters
     finally:
-        with _lock:
-            _active.remove(counters)
+        with _lock:  # by identity: Counters compare equal by value (dataclass)
+            _active[:] = [c for c in _active if c is not counters]
