@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .config import config
 from .errors import InternalPathError, LazyNWBError, get_logger, redact, safe_cause
 from .sources import Source
+from .transport.counters import counting
 from .transport.readers import wait
 
 logger = get_logger(__name__)
@@ -84,23 +85,29 @@ def map_sources(
             return Missing(exc)
 
     bar = tqdm(total=len(sources), desc=desc, unit="file", disable=disable_progress or len(sources) < 2)
-    try:
-        if parallel and len(sources) > 1:
-            executor = _files_executor()
-            futures = [executor.submit(run, s) for s in sources]
-            try:
-                for source, future in zip(sources, futures):
-                    yield source, _settle(source, lambda f=future: wait(f), ignore_errors)
-                    bar.update()
-            finally:
-                for future in futures:
-                    future.cancel()
-        else:
-            for source in sources:
-                yield source, _settle(source, lambda s=source: run(s), ignore_errors)
-                bar.update()
-    finally:
-        bar.close()
+    with counting() as transferred:
+
+        def advance() -> None:  # files done, and the bytes read so far beside them
+            bar.set_postfix_str(f"{transferred.bytes / 1e6:,.1f} MB read", refresh=False)
+            bar.update()
+
+        try:
+            if parallel and len(sources) > 1:
+                executor = _files_executor()
+                futures = [executor.submit(run, s) for s in sources]
+                try:
+                    for source, future in zip(sources, futures):
+                        yield source, _settle(source, lambda f=future: wait(f), ignore_errors)
+                        advance()
+                finally:
+                    for future in futures:
+                        future.cancel()
+            else:
+                for source in sources:
+                    yield source, _settle(source, lambda s=source: run(s), ignore_errors)
+                    advance()
+        finally:
+            bar.close()
 
 
 _SKIPPED = object()

@@ -16,7 +16,9 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer import catalog_store
 from lazynwb_explorer.metadata import get_metadata_df
+from lazynwb_explorer.transport import counting
 
 try:
     from tests.conftest import SHARED_FILES
@@ -146,6 +148,20 @@ def test_remote_equals_local(rich_hdf5: Path, locate) -> None:
     local = get_metadata_df(rich_hdf5, disable_progress=True, as_polars=True)
     remote = get_metadata_df(locate(rich_hdf5, "http"), disable_progress=True, as_polars=True)
     assert remote.drop("_nwb_path").equals(local.drop("_nwb_path"))
+
+
+def test_progress_bar_counts_files_and_bytes(sessions, locate, capsys) -> None:
+    """Over many remote files the bar shows the files done and the megabytes read so far;
+    once all are done, the bytes are what the transport counted for the call."""
+    urls = [locate(s, "http") for s in sessions]
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    with counting() as transferred:
+        get_metadata_df(urls, disable_progress=False)
+    err = capsys.readouterr().err
+    assert transferred.bytes > 0
+    assert f"{len(urls)}/{len(urls)}" in err
+    assert f"{transferred.bytes / 1e6:,.1f} MB read" in err
 
 
 def test_progress_bar_and_errors_name_the_file(sessions, tmp_path: Path, capsys) -> None:
