@@ -227,7 +227,7 @@ def test_metadata_walks_only_the_metadata_part(rich_hdf5: Path, http_server) -> 
     partial = lazynwb.catalog._partial[url][1]
     assert {"/general/subject", "/general/subject/species", "/identifier",
             "/session_start_time"} <= set(partial.nodes)
-    assert "/units" in partial.nodes["/"].children  # listed by the root ...
+    assert "units" in partial.nodes["/"].children  # listed by the root ...
     assert not {"/units", "/units/spike_times", "/acquisition", "/specifications"} & set(
         partial.nodes)  # ... but not opened
     full = lazynwb.get_df(url, "/units", as_polars=True)
