@@ -3,6 +3,12 @@ from deep inside h5py."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -101,3 +107,25 @@ def test_misaligned_column_is_skipped_with_a_warning(tmp_path, rich_hdf5) -> Non
         df = lazynwb.get_df(copy, "/intervals/trials", as_polars=True)
     assert "contrast" not in df.columns and df.height == 40
     assert lazynwb.scan_nwb(copy, "/intervals/trials").select(pl.len()).collect().item() == 40
+
+
+def test_malformed_remote_file_is_refused_not_handed_to_libhdf5(served, http_server) -> None:
+    """Our engine finds this file's local heap outside the file. libhdf5, given the same
+    bytes, spins forever in C (tests/fuzz_corpus), where no alarm reaches it: the call runs
+    in a child process, which must answer promptly with the refusal, by name."""
+    corpus = Path(__file__).parent / "fuzz_corpus" / "libhdf5-hangs-after-engine-refusal.h5"
+    target = served / "hostile" / "spins-libhdf5.nwb"
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(corpus, target)
+    url = http_server.url("hostile/spins-libhdf5.nwb")
+    code = (
+        "import sys, lazynwb_explorer as lazynwb\n"
+        "try:\n"
+        "    lazynwb.get_internal_paths(sys.argv[1])\n"
+        "except lazynwb.LazyNWBError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "LAZYNWB_DISABLE_CACHE": "1"})
+    assert done.stdout.startswith("NotNWBError"), (done.stdout, done.stderr[-2000:])
+    assert "outside the file" in done.stdout and url in done.stdout

@@ -2,8 +2,9 @@
 
 The tree is walked with every pending pointer chain advancing together (one concurrent
 round of range requests per step), and a query's byte ranges (every column, every row span,
-chunk indexes first) are fetched in one concurrent round. Anything the engine does not read (a filter it lacks, an exotic type)
-falls back to h5py for that file or that dataset, logged with the reason.
+chunk indexes first) are fetched in one concurrent round. Valid HDF5 the engine does not read
+(a filter it lacks, an exotic type) falls back to h5py for that file or that dataset, logged
+with the reason; a malformed structure is an error naming the file and path.
 
 The state the engine learns (dataset layouts, chunk indexes, object addresses) can be
 exported and loaded back, so a stored catalog opens a file with no request at all.
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import config
-from ..errors import MalformedFileError, SourceError, get_logger
+from ..errors import MalformedFileError, NotNWBError, SourceError, get_logger
 from ..h5 import filters as h5filters
 from ..h5.binary import FileContext
 from ..h5.btree1 import chunk_entries as btree1_chunks
@@ -90,7 +91,7 @@ class EngineHDF5Backend(Backend):
         try:
             sb = self._run(read_superblock(size, first))
         except (FormatError, Unsupported) as exc:
-            raise EngineFallback(str(exc)) from exc
+            raise self._refusal(exc) from exc
         self.ctx, self.root = sb.ctx, sb.root_address
         self.infos: dict[str, DatasetInfo] = {}
         self._raw_infos: dict[str, list[str]] = {}
@@ -127,7 +128,7 @@ class EngineHDF5Backend(Backend):
             try:
                 tree = self._run(walk_tree(self.ctx, self.root, self._inline_task, descend))
             except (FormatError, Unsupported) as exc:
-                raise EngineFallback(str(exc)) from exc
+                raise self._refusal(exc) from exc
             self.address_paths = dict(tree.address_paths)
             refs = self.address_paths
             nodes: dict[str, Node] = {}
@@ -150,6 +151,14 @@ class EngineHDF5Backend(Backend):
                     nodes[path] = Node(path, False, {}, is_link=True)
             self.inline = {p: v for p, v in self.inline.items() if not nodes[p].is_link}
             return _depth_first(nodes)
+
+    def _refusal(self, exc: FormatError | Unsupported) -> Exception:
+        """Valid HDF5 the engine does not read goes to h5py (EngineFallback). A malformed
+        structure is an error naming the file: libhdf5 is not handed bytes already found
+        hostile (the fuzzer saw it spin forever on such a file)."""
+        if isinstance(exc, Unsupported):
+            return EngineFallback(str(exc))
+        return NotNWBError(f"cannot read the file's structure: {exc}", source=self.label)
 
     def _alias(self, nodes: dict[str, Node], path: str, target: str, hard: bool) -> None:
         node = nodes[target]
