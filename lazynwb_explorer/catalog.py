@@ -31,6 +31,7 @@ _MAX_OPEN = 128  # catalogs holding an open file (h5py, local Zarr) or h5py's ca
 # Remote files read by our engine: a call over hundreds of sessions (a schema pass, then a
 # read pass) keeps each one open between its passes instead of reading it twice.
 _MAX_OPEN_REMOTE = 1024
+_MAX_OPEN_NODES = 250_000  # ... and their trees together (about 1 KB of memory a node)
 log = get_logger(__name__)
 
 
@@ -257,11 +258,15 @@ def _holds_no_file(catalog: Catalog) -> bool:
 
 def _over_limits() -> list[Catalog]:
     """The least recently used catalogs past the limits, taken out of the cache (called
-    with _cache_lock held): _MAX_OPEN of those holding a file, _MAX_OPEN_REMOTE in all."""
+    with _cache_lock held): _MAX_OPEN of those holding a file, _MAX_OPEN_REMOTE and
+    _MAX_OPEN_NODES in all (the newest catalog always stays)."""
     with_file = [k for k, (_, c) in _cache.items() if not _holds_no_file(c)]
     evicted = [_cache.pop(k)[1] for k in with_file[: max(0, len(with_file) - _MAX_OPEN)]]
-    while len(_cache) > _MAX_OPEN_REMOTE:
-        evicted.append(_cache.popitem(last=False)[1][1])
+    nodes = sum(len(c.nodes) for _, c in _cache.values())
+    while len(_cache) > 1 and (len(_cache) > _MAX_OPEN_REMOTE or nodes > _MAX_OPEN_NODES):
+        gone = _cache.popitem(last=False)[1][1]
+        nodes -= len(gone.nodes)
+        evicted.append(gone)
     return evicted
 
 

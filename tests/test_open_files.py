@@ -66,6 +66,23 @@ def test_remote_catalogs_stay_open_past_the_file_handle_cap(sessions, monkeypatc
         _cold(urls)
 
 
+def test_open_remote_catalogs_are_bounded_by_their_nodes(sessions, monkeypatch) -> None:
+    """Open remote catalogs are also bounded by the size of their trees together: with room
+    for two files' nodes, a read of six keeps the two most recent open."""
+    with RangeHTTPServer(sessions) as server:
+        urls = [server.url(f"s{i}.nwb") for i in range(N_FILES)]
+        _cold(urls)
+        lazynwb.get_internal_paths(urls[0])
+        per_file = len(catalog._cache[urls[0]][1].nodes)  # the files are copies of one
+        _cold(urls)
+        monkeypatch.setattr(catalog, "_MAX_OPEN_NODES", 2 * per_file + 2)
+        for url in urls:
+            lazynwb.get_internal_paths(url)
+        assert [u for u in urls if u in catalog._cache] == urls[-2:]
+        assert sum(len(c.nodes) for _, c in catalog._cache.values()) <= catalog._MAX_OPEN_NODES
+        _cold(urls)
+
+
 def test_cached_blocks_of_all_files_share_one_budget(sessions, monkeypatch) -> None:
     """Past the budget, the file that fetched longest ago drops its blocks: the total
     stays bounded by the budget, not by the number of files, and a dropped file fetches
