@@ -8,6 +8,7 @@ parallel parts, and not cached.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import weakref
@@ -34,21 +35,35 @@ class _BlockBudget:
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.total = 0
-        self._held: OrderedDict[int, int] = OrderedDict()  # id(source) -> bytes, oldest first
+        self._total = 0
+        self._held: OrderedDict[int, int] = OrderedDict()  # key -> bytes, oldest first
         self._sources: dict[int, weakref.ref[ByteSource]] = {}
+        self._gone: list[int] = []  # keys of collected sources, settled under the lock
+        self._keys = itertools.count()  # never reused, unlike id()
         self._lock = threading.Lock()
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            self._settle_gone()
+            return self._total
+
+    def register(self) -> int:
+        return next(self._keys)
 
     def update(self, source: ByteSource, nbytes: int) -> list[ByteSource]:
         """Record what `source` holds now; returns the sources that must drop their blocks."""
-        key = id(source)
+        key = source.budget_key
         with self._lock:
+            self._settle_gone()
             if key not in self._sources:
                 self._sources[key] = weakref.ref(source)
-                weakref.finalize(source, self._forget, key)
-            self.total += nbytes - self._held.pop(key, 0)
+                # runs inside a garbage collection, maybe while this lock is held: it only
+                # appends (atomic), the next update settles it
+                weakref.finalize(source, self._gone.append, key)
+            self._total += nbytes - self._held.pop(key, 0)
             self._held[key] = nbytes
-            over = self.total - self.limit
+            over = self._total - self.limit
             victims = []
             for other, held in self._held.items():
                 if over <= 0:
@@ -59,9 +74,10 @@ class _BlockBudget:
                     over -= held
             return victims
 
-    def _forget(self, key: int) -> None:
-        with self._lock:
-            self.total -= self._held.pop(key, 0)
+    def _settle_gone(self) -> None:
+        while self._gone:
+            key = self._gone.pop()
+            self._total -= self._held.pop(key, 0)
             self._sources.pop(key, None)
 
 
@@ -73,6 +89,7 @@ class ByteSource:
         self.reader = reader
         self.size = size
         self.block = config.block_size
+        self.budget_key = _BUDGET.register()
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.fetched_at = -float("inf")  # when bytes last came from the source (If-Match)
