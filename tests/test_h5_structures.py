@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lazynwb_explorer.h5 import btree2, chunk_index, fractal_heap
+from lazynwb_explorer.h5 import btree2, chunk_index, filters, fractal_heap
 from lazynwb_explorer.h5.binary import FileContext
 from lazynwb_explorer.h5.btree2 import records
 from lazynwb_explorer.h5.checksum import lookup3
@@ -28,6 +28,7 @@ from lazynwb_explorer.h5.chunk_index import chunk_entries
 from lazynwb_explorer.h5.fractal_heap import read_objects
 from lazynwb_explorer.h5.io import FormatError, Parser, Unsupported, gather, over_bytes, run
 from lazynwb_explorer.h5.layout import Layout, parse_layout
+from lazynwb_explorer.h5.messages import Filter
 from lazynwb_explorer.h5.objheader import read_object_header
 
 LIBVERS = {"latest": "latest", "v110": ("v110", "latest")}
@@ -476,3 +477,24 @@ def test_bit_flips_raise_format_errors_or_read(chunked: tuple, dense: tuple, che
                 offset, size = rnd.choice(spans)
                 mutated[offset + rnd.randrange(size)] ^= 1 << rnd.randrange(8)
             _survives(bytes(mutated), make)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("declares_1tb", "declares 1099511627776 bytes"),
+    ("cut_short", "cut short"),
+    ("garbage_block", "lz4:"),
+])
+def test_hostile_lz4_chunks_raise_format_errors(damage: str, message: str) -> None:
+    """An lz4 chunk (HDF5 filter 32004) declaring a terabyte is refused before anything is
+    allocated; a block cut short or of garbage is a FormatError, not a codec crash."""
+    chunk_bytes = 4096
+    lz4 = [Filter(filters.LZ4, "lz4", 0, ())]
+    total, block = chunk_bytes, 1024
+    body = (100).to_bytes(4, "big") + b"\xff" * 100  # one 'compressed' block of garbage
+    if damage == "declares_1tb":
+        total = 1 << 40
+    elif damage == "cut_short":
+        body = body[:50]
+    data = total.to_bytes(8, "big") + block.to_bytes(4, "big") + body
+    with pytest.raises(FormatError, match=message):
+        filters.undo(data, lz4, 0, chunk_bytes)

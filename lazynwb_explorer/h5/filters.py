@@ -1,5 +1,5 @@
 """Chunk filters, undone in reverse pipeline order: deflate, shuffle, fletcher32, and
-blosc / zstd where numcodecs provides them."""
+blosc / zstd / lz4 with numcodecs' codecs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ MAX_CHUNK = 1 << 28
 
 
 def supported(pipeline: Sequence[Filter]) -> bool:
-    return all(f.id in (DEFLATE, SHUFFLE, FLETCHER32, BLOSC, ZSTD) for f in pipeline)
+    return all(f.id in (DEFLATE, SHUFFLE, FLETCHER32, BLOSC, ZSTD, LZ4) for f in pipeline)
 
 
 def h5py_names(pipeline: Sequence[Filter]) -> tuple[str, ...]:
@@ -31,9 +31,13 @@ def h5py_names(pipeline: Sequence[Filter]) -> tuple[str, ...]:
 
 
 def compression(pipeline: Sequence[Filter]) -> str | None:
+    """What h5py's Dataset.compression says: gzip / szip / lzf, 'unknown' for a plugin's
+    filter (blosc, zstd, lz4, ...), else None."""
     for f in pipeline:
         if f.id in COMPRESSION:
             return COMPRESSION[f.id]
+    if any(f.id not in (SHUFFLE, FLETCHER32, SCALEOFFSET) for f in pipeline):
+        return "unknown"
     return None
 
 
@@ -72,6 +76,8 @@ def undo(data: bytes, pipeline: Sequence[Filter], mask: int, chunk_bytes: int) -
             data = data[:-4]
         elif f.id in (BLOSC, ZSTD):
             data = _numcodecs(f.id, data, chunk_bytes)
+        elif f.id == LZ4:
+            data = _lz4(data, chunk_bytes)
         else:
             raise Unsupported(f"filter {NAMES.get(f.id, f.id)}")
     return data
@@ -94,6 +100,41 @@ def _numcodecs(fid: int, data: bytes, limit: int) -> bytes:
     if len(out) > limit:
         raise FormatError("a chunk decompresses beyond its size")
     return out
+
+
+def _lz4(data: bytes, limit: int) -> bytes:
+    """HDF5's LZ4 filter (32004, as hdf5plugin writes it): the total size (8 bytes) and the
+    block size (4 bytes), big-endian, then per block its stored size (4 bytes, big-endian)
+    and its bytes: LZ4-compressed, or as they were when compressing did not shrink them.
+    Each block goes through numcodecs' LZ4, given the little-endian size header it expects."""
+    import numcodecs
+
+    if len(data) < 12:
+        raise FormatError(f"an lz4 chunk of {len(data)} bytes, shorter than its header")
+    total, block = int.from_bytes(data[:8], "big"), int.from_bytes(data[8:12], "big")
+    if total > limit:  # checked before anything is allocated
+        raise FormatError(f"an lz4 chunk declares {total} bytes, more than its {limit}")
+    if total and not block:
+        raise FormatError("an lz4 chunk of blocks of 0 bytes")
+    codec, out, pos = numcodecs.LZ4(), bytearray(), 12
+    while len(out) < total:
+        n = min(block, total - len(out))
+        stored = int.from_bytes(data[pos : pos + 4], "big")
+        piece = data[pos + 4 : pos + 4 + stored]
+        pos += 4 + stored
+        if len(piece) != stored:
+            raise FormatError("an lz4 chunk cut short")
+        if stored == n:
+            out += piece
+            continue
+        try:
+            decoded = bytes(codec.decode(n.to_bytes(4, "little") + piece))
+        except Exception as exc:  # noqa: BLE001 - the codec's own errors vary
+            raise FormatError(f"lz4: {exc}") from exc
+        if len(decoded) != n:
+            raise FormatError(f"an lz4 block gave {len(decoded)} bytes, not {n}")
+        out += decoded
+    return bytes(out)
 
 
 def declared_size(codec: str, data: bytes) -> int | None:
