@@ -89,6 +89,7 @@ def test_disable_cache_stores_nothing(rich_hdf5: Path) -> None:
 def test_corrupt_catalog_is_rebuilt(rich_hdf5: Path, damage: str, caplog) -> None:
     expected = lazynwb.get_df(rich_hdf5, "/units", as_polars=True)
     lazynwb.clear_cache()
+    catalog_store.flush()  # catalogs are written by a background thread
     stored = catalog_store.catalog_file(str(rich_hdf5))
     data = stored.read_bytes()
     if damage == "truncate":
