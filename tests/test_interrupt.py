@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import _thread
 import gc
-import shutil
 import signal
 import threading
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from test_soak import _write_small
+from test_soak import write_copies
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import catalog_store
@@ -43,11 +42,7 @@ STALL_SECONDS = 1.5
 
 @pytest.fixture(scope="module")
 def many(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("interrupt")
-    first = _write_small(root / "f00.nwb", seed=7)
-    for i in range(1, N_FILES):
-        shutil.copyfile(first, root / f"f{i:02d}.nwb")
-    return root
+    return write_copies(tmp_path_factory.mktemp("interrupt"), N_FILES, seed=7)
 
 
 @pytest.fixture

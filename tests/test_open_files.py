@@ -9,12 +9,11 @@ and the files that fetched longest ago give their blocks up first.
 from __future__ import annotations
 
 import gc
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-from test_soak import _write_small
+from test_soak import write_copies
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import catalog, catalog_store
@@ -28,11 +27,7 @@ N_FILES = 6
 
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("open-files")
-    first = _write_small(root / "s0.nwb", seed=11)
-    for i in range(1, N_FILES):
-        shutil.copyfile(first, root / f"s{i}.nwb")
-    return root
+    return write_copies(tmp_path_factory.mktemp("open-files"), N_FILES, seed=11)
 
 
 def _cold(urls: list[str]) -> None:
@@ -48,7 +43,7 @@ def test_remote_catalogs_stay_open_past_the_file_handle_cap(sessions, monkeypatc
     fetches no byte of any file twice (the bytes fetched are at most the files' sizes)."""
     monkeypatch.setattr(catalog, "_MAX_OPEN", 2)
     with RangeHTTPServer(sessions) as server:
-        urls = [server.url(f"s{i}.nwb") for i in range(N_FILES)]
+        urls = [server.url(f"f{i:02d}.nwb") for i in range(N_FILES)]
         _cold(urls)
         scan = (lazynwb.scan_nwb(urls, "/units", disable_progress=True)
                 .filter(pl.col("presence_ratio") > 0.5).select("location", "spike_times"))
@@ -70,7 +65,7 @@ def test_open_remote_catalogs_are_bounded_by_their_nodes(sessions, monkeypatch) 
     """Open remote catalogs are also bounded by the size of their trees together: with room
     for two files' nodes, a read of six keeps the two most recent open."""
     with RangeHTTPServer(sessions) as server:
-        urls = [server.url(f"s{i}.nwb") for i in range(N_FILES)]
+        urls = [server.url(f"f{i:02d}.nwb") for i in range(N_FILES)]
         _cold(urls)
         lazynwb.get_internal_paths(urls[0])
         per_file = len(catalog._cache[urls[0]][1].nodes)  # the files are copies of one
@@ -88,12 +83,12 @@ def test_cached_blocks_of_all_files_share_one_budget(sessions, monkeypatch) -> N
     stays bounded by the budget, not by the number of files, and a dropped file fetches
     again when it is read again."""
     block = lazynwb.config.block_size
-    per_file = min(8, -(-(sessions / "s0.nwb").stat().st_size // block))  # one window
+    per_file = min(8, -(-(sessions / "f00.nwb").stat().st_size // block))  # one window
     budget = h5source._BlockBudget(2 * per_file * block)  # room for two files' windows
     monkeypatch.setattr(h5source, "_BUDGET", budget)
     sources = []
     for i in range(N_FILES):
-        reader = LocalReader(sessions / f"s{i}.nwb")
+        reader = LocalReader(sessions / f"f{i:02d}.nwb")
         src = h5source.ByteSource(reader, reader.size())
         src.read_round([(0, 64)])  # a metadata read: fetches the window around it
         sources.append(src)

@@ -17,6 +17,7 @@ import concurrent.futures
 import dataclasses
 import gc
 import random
+import shutil
 import threading
 import time
 from collections import Counter
@@ -74,6 +75,14 @@ def _write_small(path: Path, seed: int, fmt: str = "hdf5") -> Path:
     with NWBHDF5IO(str(path), "w") as io:
         io.write(f)
     return path
+
+
+def write_copies(root: Path, n: int, seed: int) -> Path:
+    """`root` holding n copies of one small session (one pynwb write): f00.nwb, f01.nwb..."""
+    first = _write_small(root / "f00.nwb", seed=seed)
+    for i in range(1, n):
+        shutil.copyfile(first, root / f"f{i:02d}.nwb")
+    return root
 
 
 @pytest.fixture(scope="module")
