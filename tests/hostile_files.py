@@ -105,13 +105,17 @@ def with_both(base: Path, out: Path, raw: Path, victim_h5: Path) -> Path:
     return out
 
 
-def nested_groups(out: Path, depth: int = 1500) -> Path:
-    """An NWB-looking file whose /acquisition holds groups nested `depth` deep."""
+def nested_groups(out: Path, depth: int = 1500, padding: int = 0) -> Path:
+    """An NWB-looking file whose /acquisition holds groups nested `depth` deep; with
+    `padding`, each level also holds that many bytes of data, written before its child, so
+    every level's metadata lies far from the last (one round trip per level)."""
     with h5py.File(out, "w") as f:
         f.attrs["nwb_version"] = "2.8.0"
         f.attrs["neurodata_type"] = "NWBFile"
         group = f.create_group("acquisition")
         for _ in range(depth):
+            if padding:
+                group["padding"] = np.zeros(padding, dtype="u1")
             group = group.create_group("g")
     return out
 
