@@ -4,8 +4,9 @@
 and keeps it in memory per source, so later calls about the same file cost no requests.
 The catalog is also stored on disk (catalog_store), so a later process opens the file with
 no request at all; what reads learn later (index arrays, chunk maps) is stored at exit.
-Local files are re-walked when their size or mtime changes, remote ones when their ETag
-does; `config.disable_cache` turns both caches off.
+Local files are re-walked when they change (local_identity: size, mtime, ctime and a
+fingerprint of their bytes; a Zarr store's metadata files), remote ones when the server
+says so (ETag, or Last-Modified and a fingerprint); `config.disable_cache` turns both off.
 
 `internal_paths(...)` implements lazynwb's get_internal_paths filtering rules.
 """
@@ -13,7 +14,6 @@ does; `config.disable_cache` turns both caches off.
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +24,7 @@ from . import catalog_store
 from .backends.base import Backend, Node
 from .config import config
 from .errors import InternalPathError, LazyNWBError, NotNWBError, get_logger
+from .local_identity import local_identity
 from .sources import Source, detect_format, is_immutable
 from .transport.readers import on_source_changed
 
@@ -112,13 +113,8 @@ _open_locks: dict[str, threading.Lock] = {}
 
 
 def _identity(source: Source) -> tuple:
-    if source.is_remote:
-        return ()
-    try:
-        st = os.stat(source.uri)
-        return (st.st_size, st.st_mtime_ns)
-    except OSError:
-        return ()
+    """A local source's identity (local_identity); remote ones are checked by the reader."""
+    return () if source.is_remote else local_identity(source.uri)
 
 
 def _build(source: Source) -> Catalog:
@@ -134,15 +130,17 @@ def _build(source: Source) -> Catalog:
 
 
 def _use_engine(source: Source) -> bool:
-    engine = config.hdf5_engine
-    return engine == "native" or (engine == "auto" and source.is_remote)
+    return config.hdf5_engine != "h5py"
 
 
 def _open_hdf5(source: Source) -> tuple[Backend, dict[str, Node]]:
-    """Our own engine for remote files (one round per level, not per pointer); h5py for
-    local files and for anything the engine does not read."""
+    """Our own engine, for local and remote files: it decides what is read before anything
+    reaches libhdf5 (a malformed file is refused, never handed on: libhdf5 may spin on it
+    holding the GIL). h5py reads files the engine has walked and found well formed but
+    holding objects it does not read (and config.hdf5_engine = "h5py")."""
     from .backends.hdf5 import HDF5Backend
 
+    outside: dict[str, Node] = {}
     if _use_engine(source):
         from .backends.h5engine import EngineFallback, EngineHDF5Backend
 
@@ -151,7 +149,8 @@ def _open_hdf5(source: Source) -> tuple[Backend, dict[str, Node]]:
             return engine, engine.walk()
         except EngineFallback as exc:
             log.warning("%s: read with h5py (%s)", source.label, exc)
-    backend = HDF5Backend(source)
+            outside = exc.outside
+    backend = HDF5Backend(source, outside)
     return backend, _walk(source, backend)
 
 
@@ -270,7 +269,9 @@ def _over_limits() -> list[Catalog]:
     return evicted
 
 
-def _opener(source: Source, kind: str, state: dict[str, Any] | None) -> Callable[[], Backend]:
+def _opener(
+    source: Source, kind: str, state: dict[str, Any] | None, nodes: dict[str, Node]
+) -> Callable[[], Backend]:
     def open_backend() -> Backend:
         if kind == "engine":
             from .backends.h5engine import EngineHDF5Backend
@@ -282,7 +283,7 @@ def _opener(source: Source, kind: str, state: dict[str, Any] | None) -> Callable
             return ZarrBackend(source)
         from .backends.hdf5 import HDF5Backend
 
-        return HDF5Backend(source)
+        return HDF5Backend(source, {p: n for p, n in nodes.items() if n.outside})
 
     return open_backend
 
@@ -304,9 +305,9 @@ def _from_store(source: Source, identity: tuple, key: str | None = None) -> Cata
         if source.is_remote:
             source.reader().expect(payload["identity"])
         kind = payload["kind"]
+        nodes = catalog_store.nodes_from_json(payload["nodes"])
         catalog = Catalog(
-            source, None, catalog_store.nodes_from_json(payload["nodes"]),
-            opener=_opener(source, kind, payload.get("state")), kind=kind,
+            source, None, nodes, opener=_opener(source, kind, payload.get("state"), nodes), kind=kind,
         )
         catalog.small_arrays.update(catalog_store.arrays_from_json(payload.get("arrays", {})))
     except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version

@@ -125,6 +125,7 @@ def nodes_to_json(nodes: dict[str, Node]) -> list[dict[str, Any]]:
             "dataset": _meta_to_json(n.dataset),
             "children": list(n.children),
             "link": n.is_link,
+            "outside": n.outside,
         }
         for n in nodes.values()
     ]
@@ -134,7 +135,7 @@ def nodes_from_json(items: list[dict[str, Any]]) -> dict[str, Node]:
     return {
         item["path"]: Node(
             item["path"], item["group"], item["attrs"], _meta_from_json(item["dataset"]),
-            tuple(item["children"]), item["link"],
+            tuple(item["children"]), item["link"], item.get("outside"),
         )
         for item in items
     }

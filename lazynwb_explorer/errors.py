@@ -155,3 +155,15 @@ class SchemaMismatchError(LazyNWBError, TypeError):
 
 class MalformedFileError(LazyNWBError, ValueError):
     """The file's structure is inconsistent (bad shapes, indexes out of range, ...)."""
+
+
+class OutsideSourceError(LazyNWBError, PermissionError):
+    """Reading this object would read outside the file: its values are stored in another
+    file (HDF5 external raw storage), mapped from other files (a virtual dataset), or it is
+    a link into another file. Refused for every remote file; for local files unless
+    `config.follow_external_paths` is set."""
+
+
+class ReadTooLargeError(LazyNWBError, MemoryError):
+    """One read would hold more than `config.max_read_bytes` in memory (a hostile shape, or
+    a read better done in parts)."""

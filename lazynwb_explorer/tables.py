@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from .backends.base import DatasetMeta, rows_to_spans
+from .backends.base import DatasetMeta, refuse_outside, rows_to_spans
 from .catalog import Catalog, normalize_path
 from .errors import InternalPathError, MalformedFileError, get_logger, redact
 
@@ -150,11 +150,16 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
     node = catalog.require(table_path)
     if not node.is_group:
         raise InternalPathError("not a table (a dataset)", source=catalog.label, path=table_path)
+    children = catalog.children(table_path)
     datasets = {
         child.path.rsplit("/", 1)[1]: child
-        for child in catalog.children(table_path)
+        for child in children
         if child.is_dataset and child.dataset is not None
     }
+    for child in children:
+        if child.outside and child.dataset is None:  # a link out of the file: never followed
+            refusal = refuse_outside(redact(catalog.label), child.path, child.outside, catalog.source.is_remote)
+            warnings.warn(f"column {child.path.rsplit('/', 1)[1]!r} skipped: {refusal}", stacklevel=3)
     index_of: dict[str, str] = {}  # target name -> index name
     for name, child in datasets.items():
         if child.neurodata_type == "VectorIndex" or (

@@ -22,11 +22,15 @@ CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
 
 # One child reads every case; a case's outcome is its values or its error's text.
 READ_COLUMN = """
+import warnings
 out = {}
 for name, path in CASES.items():
     try:
-        frame = lazynwb.get_df(path, "/intervals/trials", as_polars=True, disable_progress=True)
-        out[name] = frame["start_time"].to_list() if "start_time" in frame.columns else frame.columns
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = lazynwb.get_df(path, "/intervals/trials", as_polars=True, disable_progress=True)
+        out[name] = (frame["start_time"].to_list() if "start_time" in frame.columns
+                     else "; ".join(str(w.message) for w in caught) or frame.columns)
     except lazynwb.LazyNWBError as exc:
         out[name] = f"{type(exc).__name__}: {exc}"
 return out

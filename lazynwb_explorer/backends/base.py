@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import OutsideSourceError
+
 Selection = slice | np.ndarray | None  # rows along axis 0: all, a slice, or sorted unique ids
 
 
@@ -39,6 +41,7 @@ class Node:
     dataset: DatasetMeta | None = None  # for datasets
     children: tuple[str, ...] = ()  # names, for groups; links resolved
     is_link: bool = False  # a soft link to another object
+    outside: str | None = None  # why reading it would leave the file (never done unless allowed)
 
     @property
     def is_dataset(self) -> bool:
@@ -83,6 +86,15 @@ class Backend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the file (optional)."""
+
+
+def refuse_outside(label: str, path: str, reason: str, remote: bool) -> OutsideSourceError:
+    """The error for reading an object whose values lie outside the file."""
+    hint = ("never followed for a remote file" if remote else
+            "config.follow_external_paths = True follows paths written in a local file")
+    return OutsideSourceError(
+        f"refused: reading it would read outside the file: {reason} ({hint})", source=label, path=path
+    )
 
 
 def decode_scalar(value: Any) -> Any:

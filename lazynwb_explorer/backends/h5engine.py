@@ -26,7 +26,7 @@ from ..h5 import filters as h5filters
 from ..h5.binary import FileContext
 from ..h5.btree1 import chunk_entries as btree1_chunks
 from ..h5.datatypes import H5Type
-from ..h5.io import FormatError, Parser, Unsupported, check_source, gather, run
+from ..h5.io import FormatError, Parser, Refused, Unsupported, check_source, gather, run
 from ..h5.layout import ChunkEntry
 from ..h5.objects import DatasetInfo, dataset_info
 from ..h5.plan import Box, chunk_index, read_boxes
@@ -34,7 +34,7 @@ from ..h5.source import ByteSource
 from ..h5.superblock import read_superblock
 from ..h5.walk import resolve_refs, soft_target, walk_tree
 from ..sources import Source, is_immutable
-from .base import Backend, DatasetMeta, Node, Selection, selection_to_spans
+from .base import Backend, DatasetMeta, Node, Selection, refuse_outside, selection_to_spans
 
 log = get_logger(__name__)
 
@@ -46,7 +46,12 @@ _FULL_INDEX_CHUNKS = 4096  # chunk indexes up to this many chunks (on axis 0) ar
 
 
 class EngineFallback(Exception):
-    """The engine cannot read this file; the caller opens it with h5py instead."""
+    """The engine cannot read this file; the caller opens it with h5py instead. `outside`:
+    the objects the engine found reaching outside the file, which h5py must not open."""
+
+    def __init__(self, reason: str, outside: dict[str, Node] | None = None):
+        super().__init__(reason)
+        self.outside = outside or {}
 
 
 def _meta(info: DatasetInfo) -> DatasetMeta:
@@ -136,7 +141,8 @@ class EngineHDF5Backend(Backend):
                 attrs = {k: resolve_refs(v, refs) for k, v in info.attrs.items()}
                 if info.dataset is not None:
                     self.infos[path] = info.dataset
-                    nodes[path] = Node(path, False, attrs, dataset=_meta(info.dataset))
+                    nodes[path] = Node(path, False, attrs, dataset=_meta(info.dataset),
+                                       outside=info.dataset.outside)
                 else:
                     names = tuple(link.name for link in info.links or ())
                     nodes[path] = Node(path, True, attrs, children=names)
@@ -148,9 +154,23 @@ class EngineHDF5Backend(Backend):
                 if target is not None and target in nodes:
                     self._alias(nodes, path, target, hard=False)
                 else:
-                    nodes[path] = Node(path, False, {}, is_link=True)
+                    outside = f"it is an external link to {link.target!r}" if link.kind == "external" else None
+                    nodes[path] = Node(path, False, {}, is_link=True, outside=outside)
+            self._hand_over(tree.unsupported, {p: n for p, n in nodes.items() if n.outside})
             self.inline = {p: v for p, v in self.inline.items() if not nodes[p].is_link}
             return _depth_first(nodes)
+
+    def _hand_over(self, unsupported: dict[str, str], outside: dict[str, Node]) -> None:
+        """Files the engine cannot answer for alone go to h5py, only now that the walk has
+        found every structure it reads well formed: those holding objects it does not read,
+        and local files naming paths outside them when config.follow_external_paths asks
+        for those paths to be followed (libhdf5 follows them)."""
+        if unsupported:
+            path, reason = next(iter(unsupported.items()))
+            raise EngineFallback(f"{reason} at {path}", outside)
+        if outside and config.follow_external_paths and not self.source.is_remote:
+            raise EngineFallback("it names paths outside the file, and config.follow_external_paths "
+                                 "is set")
 
     def _refusal(self, exc: FormatError | Unsupported) -> Exception:
         """Valid HDF5 the engine does not read goes to h5py (EngineFallback). A malformed
@@ -172,7 +192,7 @@ class EngineHDF5Backend(Backend):
     def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
         """Small datasets (scalars, short strings, ids, index columns) are read during the
         walk, in its rounds, and kept (and stored with the catalog)."""
-        if info.shape is None or _has_references(info.type) or path.startswith(_NEVER_INLINE):
+        if info.shape is None or info.outside or _has_references(info.type) or path.startswith(_NEVER_INLINE):
             return None
         if int(np.prod(info.shape, dtype=np.int64)) * info.type.size > INLINE_BYTES:
             return None
@@ -255,6 +275,8 @@ class EngineHDF5Backend(Backend):
         except Unsupported as exc:
             log.info("%s: %s read by h5py (%s)", self.label, path, exc)
             return None  # type: ignore[return-value]
+        except Refused as exc:
+            raise refuse_outside(self.label, path, str(exc), self.source.is_remote) from None
         except FormatError as exc:
             raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
 
@@ -336,7 +358,7 @@ class EngineHDF5Backend(Backend):
         """A read that gives None (read later, one by one) instead of failing the batch."""
         try:
             return (yield from parser)
-        except (FormatError, Unsupported):
+        except (FormatError, Unsupported, Refused):
             return None
 
     def close(self) -> None:

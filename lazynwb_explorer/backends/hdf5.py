@@ -1,5 +1,11 @@
 """HDF5 through h5py: local files directly, remote files over our RangeFile.
 
+libhdf5 follows whatever paths a file names: a dataset's values stored in other files
+(external raw storage), mapped from them (virtual datasets), links into other files. So
+every path is resolved here link by link, and every dataset checked before it is read: such
+objects are refused (OutsideSourceError) unless the file is local and
+config.follow_external_paths asks for them.
+
 libhdf5 reads one piece at a time under a global lock. For remote data we do not let it
 discover byte ranges one by one: before h5py reads a row selection we compute the byte
 ranges it will touch (the contiguous span, or the chunks from the chunk index) and prefetch
@@ -9,6 +15,7 @@ them in one concurrent round; h5py's reads are then answered from memory.
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -16,7 +23,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..config import config
 from ..errors import MalformedFileError, NotNWBError, SourceError
+from ..h5.walk import MAX_DEPTH
 from ..sources import Source
 from ..transport import RangeFile
 from .base import (
@@ -26,8 +35,15 @@ from .base import (
     Selection,
     as_str_array,
     decode_scalar,
+    refuse_outside,
     selection_to_spans,
 )
+
+_MAX_SOFT_LINKS = 32  # soft links followed to resolve one path
+
+
+class OutsideReference(Exception):
+    """Resolving a path would leave the file (an external link); the text says how."""
 
 
 def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
@@ -50,10 +66,22 @@ def _open_local(path: str) -> h5py.File:
         return h5py.File(path, "r", locking=False)
 
 
+def _outside(ds: h5py.Dataset) -> str | None:
+    """Why a dataset's values lie outside its file, if they do."""
+    if ds.is_virtual:
+        return "it is a virtual dataset (its values are mapped from other files)"
+    if ds.external:
+        return "its values are stored in other files (HDF5 external raw storage)"
+    return None
+
+
 class HDF5Backend(Backend):
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, outside: dict[str, Node] | None = None):
+        """`outside`: objects our engine found reaching outside the file (never opened here)."""
         self.label = source.label
         self.source = source
+        self.follows_outside = config.follow_external_paths and not source.is_remote
+        self._outside = {} if self.follows_outside else dict(outside or {})
         self._rangefile: RangeFile | None = None
         self._lock = threading.RLock()
         self._chunk_maps: dict[str, dict[tuple[int, ...], tuple[int, int]]] = {}
@@ -129,47 +157,101 @@ class HDF5Backend(Backend):
         )
 
     def walk(self) -> dict[str, Node]:
+        """The tree, depth first in name order, with an explicit stack (no recursion)."""
         with self._lock:
             nodes: dict[str, Node] = {}
-            self._walk_group(self.file, "/", nodes, set())
+            seen: set = set()
+            stack: list[tuple[h5py.Group, str, str]] = []  # (parent, parent's path, name)
+
+            def enter(group: h5py.Group, path: str) -> None:
+                if path.count("/") > MAX_DEPTH:
+                    raise NotNWBError(f"groups nested deeper than {MAX_DEPTH} levels", source=self.label)
+                names = list(group.keys())
+                nodes[path] = Node(path, True, self._attrs(group), children=tuple(names))
+                seen.add(group.id.__hash__())
+                stack.extend((group, path, name) for name in reversed(names))
+
+            enter(self.file, "/")
+            while stack:
+                group, path, name = stack.pop()
+                child_path = f"{path.rstrip('/')}/{name}"
+                child = self._walk_child(group, path, name, child_path, seen)
+                if isinstance(child, Node):
+                    nodes[child_path] = child
+                elif child is not None:
+                    enter(child, child_path)
             return nodes
 
-    def _walk_group(self, group: h5py.Group, path: str, nodes: dict[str, Node], seen: set) -> None:
-        names = list(group.keys())
-        nodes[path] = Node(path, True, self._attrs(group), children=tuple(names))
-        seen.add(group.id.__hash__())
-        for name in names:
-            child_path = f"{path.rstrip('/')}/{name}"
-            link = group.get(name, getlink=True)
-            try:
-                obj = group[name]
-            except (KeyError, OSError):  # dangling soft / external link
-                nodes[child_path] = Node(child_path, False, {}, is_link=True)
+    def _walk_child(self, group: h5py.Group, path: str, name: str, child_path: str, seen: set):  # noqa: ANN202
+        """A child's Node, or the group to walk next (None: not part of the tree)."""
+        if child_path in self._outside:
+            return self._outside[child_path]
+        try:
+            obj, is_link = self._follow(group, path, name, 0)
+        except OutsideReference as exc:
+            return Node(child_path, False, {}, is_link=True, outside=str(exc))
+        except (KeyError, OSError, ValueError, TypeError):  # a dangling link
+            return Node(child_path, False, {}, is_link=True)
+        if isinstance(obj, h5py.Datatype):  # a named type: not part of an NWB tree
+            return None
+        if isinstance(obj, h5py.Group):
+            if is_link or obj.id.__hash__() in seen:
+                return Node(child_path, True, self._attrs(obj), children=tuple(obj.keys()), is_link=True)
+            return obj
+        outside = None if self.follows_outside else _outside(obj)
+        return Node(child_path, False, self._attrs(obj), dataset=self._meta(obj), is_link=is_link,
+                    outside=outside)
+
+    def _follow(self, group: h5py.Group, path: str, name: str, hops: int) -> tuple[h5py.HLObject, bool]:
+        """(the object `name` in `group` names, whether through a link), resolving soft links
+        here, so that no path leads through an external link unless that is allowed."""
+        link = group.get(name, getlink=True)
+        if link is None:
+            raise KeyError(name)
+        if isinstance(link, h5py.ExternalLink):
+            if not self.follows_outside:
+                raise OutsideReference(f"it is an external link to '{link.filename}:{link.path}'")
+            return group[name], True
+        if isinstance(link, h5py.SoftLink):
+            if hops >= _MAX_SOFT_LINKS:
+                raise ValueError("soft links lead on and on")
+            return self._lookup(posixpath.join(path, link.path), hops + 1), True
+        if not isinstance(link, h5py.HardLink):
+            raise OutsideReference(f"it is a link of another kind ({type(link).__name__})")
+        return group[name], False
+
+    def _lookup(self, path: str, hops: int = 0) -> h5py.HLObject:
+        """The object at an absolute path, link by link (see _follow)."""
+        obj: h5py.HLObject = self.file
+        current = "/"
+        for part in posixpath.normpath(path).strip("/").split("/"):
+            if not part:
                 continue
-            is_link = isinstance(link, h5py.SoftLink | h5py.ExternalLink)
-            if isinstance(obj, h5py.Datatype):  # a named type: not part of an NWB tree
-                continue
-            if isinstance(obj, h5py.Group):
-                if is_link or obj.id.__hash__() in seen:
-                    nodes[child_path] = Node(
-                        child_path, True, self._attrs(obj), children=tuple(obj.keys()), is_link=True
-                    )
-                else:
-                    self._walk_group(obj, child_path, nodes, seen)
-            else:
-                nodes[child_path] = Node(
-                    child_path, False, self._attrs(obj), dataset=self._meta(obj), is_link=is_link
-                )
+            if not isinstance(obj, h5py.Group):
+                raise KeyError(path)
+            obj, _ = self._follow(obj, current, part, hops)
+            current = posixpath.join(current, part)
+        return obj
 
     # -- data ---------------------------------------------------------------------------
 
     def _dataset(self, path: str) -> h5py.Dataset:
+        """The dataset at `path`, if reading it stays inside the file (or may leave it)."""
+        path = "/" + path.strip("/")
+        known = self._outside.get(path)
+        if known is not None and known.outside:
+            raise refuse_outside(self.label, path, known.outside, self.source.is_remote)
         try:
-            obj = self.file[path]
-        except KeyError as exc:
+            obj = self._lookup(path)
+        except OutsideReference as exc:
+            raise refuse_outside(self.label, path, str(exc), self.source.is_remote) from None
+        except (KeyError, ValueError) as exc:
             raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
         if not isinstance(obj, h5py.Dataset):
             raise MalformedFileError("not a dataset", source=self.label, path=path)
+        reason = None if self.follows_outside else _outside(obj)
+        if reason:
+            raise refuse_outside(self.label, path, reason, self.source.is_remote)
         return obj
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from . import btree1, filters
 from .binary import UNDEFINED, FileContext
 from .chunk_index import chunk_entries
-from .io import FormatError, Parser, Unsupported, fetch_data, fetch_many
+from .io import FormatError, Parser, Refused, Unsupported, fetch_data, fetch_many
 from .layout import ChunkEntry
 from .objects import DatasetInfo
 from .values import RefName, decode_array
@@ -55,6 +55,8 @@ def read_boxes(
     """The boxes' values stacked along axis 0 (every box spans the same other axes).
     `exact`: fetch exactly the bytes needed (data); else through cached metadata blocks
     (small datasets read during a walk, which sit among the metadata)."""
+    if info.outside:
+        raise Refused(info.outside)
     fetch = fetch_data if exact else fetch_many
     shape = info.shape
     if shape is None:
