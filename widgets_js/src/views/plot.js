@@ -1,7 +1,7 @@
 // TimeSeriesPlot front end: plotly (bundled, no CDN). Opens with a bounded overview; every
 // zoom or pan sends the x-range and the pixel width, and only the newest reply is drawn.
 import Plotly from "plotly.js-dist-min";
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "./common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
 
 // plotly parses a few HTML-like tags in names: escape them so file text stays text.
 const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -1,6 +1,6 @@
 // SchemaViewer front end: the schema of the selected path as text tables (columns of a
 // table; layout, unit, rate and attributes of a series or dataset).
-import { Channel, errorLine, h, sizeRoot } from "./common.js";
+import { Channel, errorLine, h, sizeRoot } from "../common.js";
 
 const show = (value) => {
   if (value === null || value === undefined) return "—";

@@ -1,7 +1,7 @@
 // TableGrid front end: a virtual-scrolling grid that asks the kernel for pages of rows (Arrow
 // IPC), prefetches the next page, and edits the filters / sort traitlets.
 import { tableFromIPC } from "apache-arrow";
-import { Channel, errorLine, formatValue, h, setTrait, sizeRoot } from "./common.js";
+import { Channel, errorLine, formatValue, h, setTrait, sizeRoot } from "../common.js";
 
 const ROW = 24;
 const OPS = ["==", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "in", "is_null", "not_null"];

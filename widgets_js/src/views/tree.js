@@ -1,7 +1,7 @@
 // TreeBrowser front end: an ARIA tree (role=tree / treeitem, aria-expanded, roving tabindex,
 // arrow keys), children requested when a group opens, a search box, and the access snippet
 // of the selection with a copy button.
-import { Channel, errorLine, h, setTrait, sizeRoot } from "./common.js";
+import { Channel, errorLine, h, setTrait, sizeRoot } from "../common.js";
 
 function label(node) {
   const parts = [h("span", { class: "lnx-name", text: node.name })];
