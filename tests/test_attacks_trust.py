@@ -192,7 +192,7 @@ def test_no_credentials_at_rest(server: RangeHTTPServer, cache: dict, tmp_path: 
     html = lazynwb.LazyNWB(URL)._repr_html_()
     lazynwb.convert_nwb_tables([URL], OUT, output_format="parquet", disable_progress=True)
     lazynwb.export_catalogs([URL], EXPORT)
-    lazynwb_explorer_catalog_store = __import__("lazynwb_explorer.catalog_store", fromlist=["x"])
+    lazynwb_explorer_catalog_store = __import__("lazynwb_explorer.catalog.store", fromlist=["x"])
     lazynwb_explorer_catalog_store.flush()
     return html
     """
