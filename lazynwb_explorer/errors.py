@@ -133,6 +133,10 @@ class SourceError(LazyNWBError, OSError):
     """The source cannot be opened or read: missing, unreachable, not NWB, truncated."""
 
 
+class NotFoundError(SourceError):
+    """The server has no object at that URL (404), or refuses to say (401, 403)."""
+
+
 class NotNWBError(SourceError):
     """The source is readable but is neither an HDF5 nor a Zarr NWB file."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..config import config
-from ..errors import LazyNWBError, NotNWBError, SourceError, get_logger
+from ..errors import LazyNWBError, NotFoundError, NotNWBError, SourceError, get_logger
 from ..sources import Source
 from ..transport import Reader
 from .base import Backend, Node
@@ -133,9 +133,14 @@ def detect_format(source: Source) -> Literal["hdf5", "zarr"]:
         return "zarr"
     try:
         head = reader.first_block()[:8]
-    except SourceError:
-        if not looks_zarr and _zarr_keys_exist(reader):
-            return "zarr"
+    except NotFoundError as failure:  # maybe a Zarr store's URL; if not, this is the error
+        if not looks_zarr:
+            try:
+                found = _zarr_keys_exist(reader)
+            except SourceError:
+                raise failure from None
+            if found:
+                return "zarr"
         raise
     if head == HDF5_SIGNATURE:
         return "hdf5"

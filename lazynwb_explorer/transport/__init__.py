@@ -2,11 +2,13 @@
 
 from .counters import Counters, counting, totals
 from .rangefile import RangeFile, coalesce
-from .readers import LocalReader, ObjectReader, Reader, forget_reader, open_reader
+from .readers import LocalReader, Reader, forget_reader, open_reader
+from .remote import HTTPReader, ObjectReader
 from .stores import clear_stores, discover_bucket_region
 
 __all__ = [
     "Counters",
+    "HTTPReader",
     "LocalReader",
     "ObjectReader",
     "RangeFile",

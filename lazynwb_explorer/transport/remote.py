@@ -1,0 +1,325 @@
+"""Remote readers: http(s) through our own checked requests (transport/http.py), s3 / gs / az
+through obstore (Rust, releases the GIL, pools connections per bucket).
+
+What they share (RemoteReader): the first read learns the object's size and validators (no
+separate HEAD); later reads are conditional on them, and every answer is compared with them
+too (a server may ignore the condition), so a file that changes on the server mid-session is
+an error, never a mix of two versions. The validators are the ETag; a server that sends none
+is held to its Last-Modified (If-Unmodified-Since), and to a fingerprint of the object's first
+bytes, re-read to confirm it (`confirm`). Retries are bounded (transport/retry.py) and stop at
+the call's deadline (transport/deadline.py). Whole objects (a Zarr store's keys) are capped at
+MAX_OBJECT_BYTES before any of their body is kept.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import re
+import threading
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import obstore
+from obstore.exceptions import (
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnauthenticatedError,
+)
+
+from ..errors import NotFoundError, SourceError, TransportError, redact
+from . import counters, http
+from .readers import Reader, _change_listeners, forget_reader
+from .retry import Retryable, with_retries
+from .stores import get_store
+
+MAX_OBJECT_BYTES = 512 << 20  # the most a whole object below a source (a Zarr key) may hold
+FINGERPRINT_BYTES = 4096  # the first bytes whose hash stands in for a missing ETag
+
+_CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
+_NOT_SATISFIABLE = re.compile(r"status code: 416\b")
+
+
+class Changed(Exception):
+    """The object is not the one first read (another ETag, Last-Modified, size or start)."""
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    """obstore's HTTP store reports a 404 as a generic error with the status in the text."""
+    if isinstance(exc, http.StatusError):
+        return exc.status == 404
+    return isinstance(exc, NotFoundError) or "404 Not Found" in str(exc)
+
+
+def _is_denied(exc: BaseException) -> bool:
+    if isinstance(exc, http.StatusError):
+        return exc.status in (401, 403)
+    return isinstance(exc, PermissionDeniedError | UnauthenticatedError)
+
+
+def _is_changed(exc: BaseException) -> bool:
+    if isinstance(exc, http.StatusError):
+        return exc.status == 412
+    return isinstance(exc, Changed | PreconditionError)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if _is_not_found(exc) or _is_denied(exc) or _is_changed(exc):
+        return False
+    if isinstance(exc, http.HTTPFailure):
+        return exc.retryable
+    if isinstance(exc, NotSupportedError):  # obstore: a 200 answer to a range request
+        return False
+    if _CLIENT_ERROR.search(str(exc)):  # 4xx other than 408 / 429: asking again cannot help
+        return False
+    return isinstance(exc, Exception)
+
+
+def _fingerprint(data: bytes) -> str:
+    return hashlib.blake2b(data[:FINGERPRINT_BYTES], digest_size=16).hexdigest()
+
+
+class RemoteReader(Reader):
+    """Validators, conditional reads, retries and errors; subclasses fetch."""
+
+    def __init__(self, url: str):
+        self.uri = url
+        self._size: int | None = None
+        self._etag: str | None = None
+        self._last_modified: str | None = None
+        self._fingerprint: str | None = None
+        self._meta_lock = threading.Lock()
+
+    # -- what a subclass provides ----------------------------------------------------------
+
+    def _fetch_range(self, start: int, end: int) -> tuple[dict[str, Any], bytes]:
+        """(meta: size, e_tag, last_modified as the server said them; the bytes)."""
+        raise NotImplementedError
+
+    def _fetch_object(self, key: str) -> bytes | None:
+        raise NotImplementedError
+
+    def _fetch_meta(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _error(self, exc: BaseException, attempts: int, what: str) -> BaseException:
+        if _is_not_found(exc):
+            return NotFoundError(f"not found (404) while reading {what}", source=self.uri)
+        if _is_denied(exc):
+            return NotFoundError(f"access denied while reading {what}", source=self.uri)
+        if _is_changed(exc):
+            forget_reader(self.uri)  # the next call starts afresh on the new version
+            for listener in list(_change_listeners):
+                listener(self.uri)
+            return SourceError("the file changed on the server while being read", source=self.uri)
+        if isinstance(exc, NotSupportedError):
+            detail = "the server ignores Range requests (it answers with the whole object)"
+        else:
+            detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return TransportError(f"reading {what} failed after {attempts} attempt(s): {detail}", source=self.uri)
+
+    def _retrying(self, attempt, what: str):  # noqa: ANN001, ANN202
+        return with_retries(attempt, is_retryable=_is_retryable,
+                            on_give_up=lambda e, n: self._error(e, n, what), what=what, source=self.uri)
+
+    # -- identity ----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        if self._size is None:
+            meta = self._retrying(self._fetch_meta, "the file size")
+            counters.record_request(0)
+            self._remember(meta)
+        assert self._size is not None
+        return self._size
+
+    def identity(self) -> dict[str, Any]:
+        """What the server said the object is: size and ETag; without an ETag, size,
+        Last-Modified and the fingerprint of its first bytes. Empty before the first read."""
+        if self._size is None:
+            return {}
+        if self._etag:
+            return {"size": self._size, "etag": self._etag}
+        if self._fingerprint is None:
+            self.read(0, FINGERPRINT_BYTES)
+        return {"size": self._size, "etag": None, "last_modified": self._last_modified,
+                "fingerprint": self._fingerprint}
+
+    def expect(self, identity: dict[str, Any]) -> None:
+        """Take a stored identity as known, so reads need no first request to learn it and
+        are conditional on it: a changed object is then an error, never mixed bytes."""
+        with self._meta_lock:
+            if self._size is None and identity.get("size") is not None:
+                self._size = int(identity["size"])
+                self._etag = identity.get("etag")
+                self._last_modified = identity.get("last_modified")
+                self._fingerprint = identity.get("fingerprint")
+
+    def matches(self, identity: dict[str, Any]) -> bool:
+        """Whether the object is still the one `identity` describes (one small request;
+        without an ETag, its first bytes are read again)."""
+        if self._size is None:
+            self.expect(identity)
+        try:
+            self.confirm()
+        except SourceError:
+            return False
+        return self.identity() == identity
+
+    def confirm(self) -> None:
+        """One conditional request (If-Match / If-Unmodified-Since); without an ETag the
+        first bytes too, whose fingerprint must not have changed."""
+        if self._etag or (self._last_modified and self._fingerprint is None):
+            self.read(0, 1)
+        else:
+            self.read(0, FINGERPRINT_BYTES)
+
+    def _remember(self, meta: dict[str, Any]) -> None:
+        with self._meta_lock:
+            if self._size is None and meta.get("size") is not None:
+                self._size = int(meta["size"])
+                self._etag = meta.get("e_tag")
+                self._last_modified = meta.get("last_modified")
+
+    def _check(self, meta: dict[str, Any], start: int, data: bytes) -> None:
+        """The answer is from the object first read (a server may ignore the condition)."""
+        if self._etag:
+            if meta.get("e_tag") not in (None, self._etag):
+                raise Changed("ETag changed")
+        elif self._last_modified and meta.get("last_modified") not in (None, self._last_modified):
+            raise Changed("Last-Modified changed")
+        if self._size is not None and meta.get("size") not in (None, self._size):
+            raise Changed("size changed")
+        if not self._etag and start == 0 and len(data) >= min(FINGERPRINT_BYTES, self._size or 0):
+            found = _fingerprint(data)
+            with self._meta_lock:
+                if self._fingerprint is None:
+                    self._fingerprint = found
+                elif found != self._fingerprint:
+                    raise Changed("the first bytes changed")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _read(self, start: int, end: int) -> bytes:
+        if self._size is not None:
+            end = min(end, self._size)
+        if end <= start:
+            return b""
+
+        def attempt() -> bytes:
+            meta, data = self._fetch_range(start, end)
+            counters.record_request(len(data))
+            self._remember(meta)
+            self._check(meta, start, data)
+            expected = max(0, min(end, self._size if self._size is not None else end) - start)
+            if len(data) != expected:
+                raise Retryable(f"short read: {len(data)} of {expected} bytes")
+            return data
+
+        return self._retrying(attempt, f"bytes {start}-{end}")
+
+    def _get(self, key: str) -> bytes | None:
+        def attempt() -> bytes | None:
+            data = self._fetch_object(key)
+            counters.record_request(len(data or b""))
+            return data
+
+        return self._retrying(attempt, repr(key))
+
+
+class HTTPReader(RemoteReader):
+    """An http(s) URL: our own requests (transport/http.py)."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        parts = urlsplit(url.split("#", 1)[0])
+        self._url = parts._replace(fragment="").geturl()
+        self._base = parts._replace(query="", fragment="").geturl().rstrip("/")
+        self._query = parts.query
+
+    def _conditions(self) -> dict[str, str]:
+        if self._etag:
+            return {"If-Match": self._etag}
+        if self._last_modified:
+            return {"If-Unmodified-Since": self._last_modified}
+        return {}
+
+    @staticmethod
+    def _meta(answer: http.Answer) -> dict[str, Any]:
+        return {"size": answer.total, "e_tag": answer.headers.get("etag"),
+                "last_modified": answer.headers.get("last-modified")}
+
+    def _fetch_range(self, start: int, end: int) -> tuple[dict[str, Any], bytes]:
+        answer = http.get_range(self._url, start, end, self._conditions())
+        return self._meta(answer), answer.body
+
+    def _fetch_object(self, key: str) -> bytes | None:
+        url = f"{self._base}/{quote(key)}" + (f"?{self._query}" if self._query else "")
+        answer = http.get_object(url, MAX_OBJECT_BYTES)
+        return None if answer is None else answer.body
+
+    def _fetch_meta(self) -> dict[str, Any]:
+        answer = http.head(self._url, self._conditions())
+        return self._meta(answer)
+
+
+class ObjectReader(RemoteReader):
+    """An object (or a Zarr store's prefix) in S3, GCS or Azure, through obstore."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.store, self.key = get_store(url)
+
+    @staticmethod
+    def _meta(meta: Any) -> dict[str, Any]:
+        modified = meta.get("last_modified")
+        return {"size": meta.get("size"), "e_tag": meta.get("e_tag"),
+                "last_modified": email.utils.format_datetime(modified, usegmt=True) if modified else None}
+
+    def _options(self) -> dict[str, Any]:
+        if self._etag:
+            return {"if_match": self._etag}
+        if self._last_modified:
+            return {"if_unmodified_since": email.utils.parsedate_to_datetime(self._last_modified)}
+        return {}
+
+    def _fetch_range(self, start: int, end: int) -> tuple[dict[str, Any], bytes]:
+        # obstore checks the answer's Content-Range against the range asked, and sizes its
+        # buffer from that range: what a server announces cannot make it allocate more
+        result = obstore.get(self.store, self.key, options={"range": (start, end), **self._options()})
+        return self._meta(result.meta), bytes(result.bytes())
+
+    def _fetch_object(self, key: str) -> bytes | None:
+        """A whole object, asked for as the range from byte 0 (object_store checks the
+        answer's range only for ranged requests); its announced size is checked against
+        MAX_OBJECT_BYTES before the body is read (obstore would allocate what it claims)."""
+        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
+        try:
+            result = obstore.get(self.store, full, options={"range": {"offset": 0}})
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            if _NOT_SATISFIABLE.search(str(exc)):
+                return b""  # an empty object has no byte 0
+            raise
+        size = int(result.meta.get("size") or 0)
+        if size > MAX_OBJECT_BYTES:
+            raise http.TooLarge(f"the server announces {size} bytes, more than the {MAX_OBJECT_BYTES} "
+                                "an object may hold here")
+        return bytes(result.bytes())
+
+    def _fetch_meta(self) -> dict[str, Any]:
+        return self._meta(obstore.head(self.store, self.key))
+
+
+def remote_reader(url: str) -> RemoteReader:
+    """The reader for a remote URL: our own requests for http(s), obstore for the rest."""
+    if urlsplit(url).scheme.lower() in ("http", "https"):
+        return HTTPReader(url)
+    if urlsplit(url).username and urlsplit(url).scheme.lower() not in ("az", "abfs", "abfss", "azure"):
+        raise SourceError("user:password@ in an object-store URL is not used: give credentials in "
+                          "config.storage_options", source=url)
+    return ObjectReader(url)
