@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import obstore
+from obstore.exceptions import NotFoundError as StoreNotFound
 from obstore.exceptions import (
-    NotFoundError,
     NotSupportedError,
     PermissionDeniedError,
     PreconditionError,
@@ -50,7 +50,7 @@ def _is_not_found(exc: BaseException) -> bool:
     """obstore's HTTP store reports a 404 as a generic error with the status in the text."""
     if isinstance(exc, http.StatusError):
         return exc.status == 404
-    return isinstance(exc, NotFoundError) or "404 Not Found" in str(exc)
+    return isinstance(exc, StoreNotFound) or "404 Not Found" in str(exc)
 
 
 def _is_denied(exc: BaseException) -> bool:
