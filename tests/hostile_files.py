@@ -200,14 +200,17 @@ def with_climbing_separator(base: Path, out: Path) -> tuple[Path, np.ndarray]:
 
 
 def with_declared_rows(base: Path, out: Path, rows: int = 10**9) -> Path:
-    """The trials columns declare `rows` rows in chunks of 10^6; no chunk exists beyond the
-    first."""
+    """The trials columns declare `rows` rows in chunks of 10^6, and hold no chunk."""
     shutil.copytree(base, out)
     top = json.loads((out / ".zmetadata").read_text())["metadata"]
     for key, meta in top.items():
         if key.startswith("intervals/trials/") and key.endswith("/.zarray") and len(meta["shape"]) == 1 \
                 and meta["dtype"][1] in "fiu" and "_index" not in key:
-            edit_zarray(out, key[: -len("/.zarray")], lambda m: m.update(shape=[rows], chunks=[10**6]))
+            array = key[: -len("/.zarray")]
+            edit_zarray(out, array, lambda m: m.update(shape=[rows], chunks=[10**6]))
+            for chunk in (out / array).iterdir():
+                if not chunk.name.startswith("."):
+                    chunk.unlink()
     return out
 
 

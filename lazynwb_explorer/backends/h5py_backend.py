@@ -28,16 +28,18 @@ from ..errors import MalformedFileError, NotNWBError, SourceError
 from ..sources import Source
 from ..transport import RangeFile
 from .base import (
+    MAX_DEPTH,
+    UNBACKED_LIMIT,
     Backend,
     DatasetMeta,
     Node,
     Selection,
     as_str_array,
+    check_read_size,
     decode_scalar,
     refuse_outside,
     selection_to_spans,
 )
-from .hdf5.walk import MAX_DEPTH
 
 _MAX_SOFT_LINKS = 32  # soft links followed to resolve one path
 
@@ -254,6 +256,10 @@ class HDF5Backend(Backend):
         reason = None if self.follows_outside else _outside(obj)
         if reason:
             raise refuse_outside(self.label, path, reason, self.source.is_remote)
+        declared = int(np.prod(obj.shape or (), dtype=object)) * obj.dtype.itemsize
+        if declared > UNBACKED_LIMIT and obj.id.get_storage_size() == 0:
+            raise MalformedFileError(f"declares shape {obj.shape} ({declared} bytes) but stores none "
+                                     "of its data", source=self.label, path=path)
         return obj
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
@@ -267,6 +273,7 @@ class HDF5Backend(Backend):
         with self._lock:
             ds = self._dataset(path)
             spans = [(a, b) for a, b in spans if b > a]
+            check_read_size(self.label, path, (sum(b - a for a, b in spans), *ds.shape[1:]), ds.dtype.itemsize)
             if not spans:
                 return self._decode(ds, np.empty((0, *ds.shape[1:]), dtype=ds.dtype))
             try:
@@ -301,6 +308,8 @@ class HDF5Backend(Backend):
         """Only the chunks the box touches on every axis (remote: one prefetch round)."""
         with self._lock:
             ds = self._dataset(path)
+            shape = tuple(len(range(*s.indices(n))) for s, n in zip(box, ds.shape))
+            check_read_size(self.label, path, shape, ds.dtype.itemsize)
             try:
                 if self._rangefile is not None:
                     ranges = self._box_byte_ranges(path, ds, box)

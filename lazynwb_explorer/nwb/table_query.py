@@ -91,15 +91,16 @@ def read_table_rows(
     frame: pl.DataFrame | None = None
     if request.predicate is not None:
         needed = [c for c in request.predicate.meta.root_names() if c in table.columns]
-        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows
-        probe = with_internal(read_rows(catalog, table, needed, rows), source, table, candidates)
+        probe = read_rows(catalog, table, needed, rows)  # first: a file's declared length is
+        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows  # checked
+        probe = with_internal(probe, source, table, candidates)
         probe = align(probe, request.schema, source.label, table.path, fill_only=True)
         keep = probe.with_row_index("__pos").filter(request.predicate)
         positions = keep["__pos"].to_numpy()
         rows = candidates[positions]
         frame = keep.drop("__pos").select(needed)
     if request.n_rows is not None:
-        rows = (np.arange(table.length, dtype=np.int64) if rows is None else rows)[: request.n_rows]
+        rows = np.arange(min(table.length, request.n_rows), dtype=np.int64) if rows is None else rows[: request.n_rows]
         if frame is not None:
             frame = frame.head(request.n_rows)
     done = set(frame.columns) if frame is not None else set()

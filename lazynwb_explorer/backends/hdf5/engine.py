@@ -23,7 +23,15 @@ import numpy as np
 from ...config import config
 from ...errors import MalformedFileError, NotNWBError, SourceError, get_logger
 from ...sources import Source, is_immutable
-from ..base import Backend, DatasetMeta, Node, Selection, refuse_outside, selection_to_spans
+from ..base import (
+    Backend,
+    DatasetMeta,
+    Node,
+    Selection,
+    check_read_size,
+    refuse_outside,
+    selection_to_spans,
+)
 from . import filters as h5filters
 from .binary import FileContext
 from .btree1 import chunk_entries as btree1_chunks
@@ -270,6 +278,10 @@ class EngineHDF5Backend(Backend):
             rest = tuple((0, n) for n in shape[1:])
             boxes = [((a, b), *rest) for a, b in spans if b > a]
         rows = (min(b[0][0] for b in boxes), max(b[0][1] for b in boxes)) if boxes else None
+        if boxes:
+            out_rows = sum(b[0][1] - b[0][0] for b in boxes)
+            check_read_size(self.label, path, (out_rows, *(hi - lo for lo, hi in boxes[0][1:])),
+                            info.type.decoded.itemsize)
         return read_boxes(self.ctx, info, boxes, self._entries(path, info, rows), self._ref_name, exact)
 
     def _execute(self, path: str, parser: Parser[np.ndarray]) -> np.ndarray:

@@ -14,13 +14,13 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from ..base import MAX_DEPTH
 from .binary import FileContext
 from .io import FormatError, Parser, Task, Unsupported, pool
 from .messages import Link
 from .objects import DatasetInfo, Messages, ObjectInfo, Ref, read_attributes, read_structure
 
 MAX_OBJECTS = 1 << 20
-MAX_DEPTH = 256  # groups nested deeper than this are hostile (NWB files nest about 6 deep)
 
 
 @dataclasses.dataclass

@@ -13,25 +13,31 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import zarr
 from zarr.storage import BaseStore
 
-from ...errors import LazyNWBError, MalformedFileError, NotNWBError, SourceError
+from ...errors import LazyNWBError, MalformedFileError, NotNWBError, ReadTooLargeError, SourceError
 from ...sources import Source
 from ...transport import LocalReader, Reader
+from ...transport.readers import checked_key
 from ..base import (
+    MAX_DEPTH,
+    UNBACKED_LIMIT,
     Backend,
     DatasetMeta,
     Node,
     Selection,
     as_str_array,
+    check_read_size,
     decode_scalar,
     selection_to_spans,
 )
@@ -39,6 +45,8 @@ from .codecs import MAX_CHUNK_BYTES, SAFE_PICKLE_ID, Bounded, register_safe_code
 
 _METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
 MAX_ELEMENTS = 1 << 48  # as the HDF5 engine: an array declaring more is hostile, not data
+MAX_CHUNKS_PER_READ = 1 << 20  # one read touching more chunks is hopeless (a hang), not data
+_SEPARATORS = (None, ".", "/")  # dimension separators; any other could name keys anywhere
 
 
 def _make_pickle_safe(raw: bytes) -> bytes:
@@ -129,16 +137,35 @@ class ZarrBackend(Backend):
         self.label = source.label
         self.source = source
         self._lock = threading.RLock()
+        self._arrays_seen: dict[str, zarr.Array] = {}
         self.store = ReaderStore(source.reader())
         try:
             if ".zmetadata" in self.store:
+                self._check_consolidated()
                 self.root = zarr.open_consolidated(self.store, mode="r")
             else:
                 self.root = zarr.open_group(self.store, mode="r")
-        except SourceError:
+        except LazyNWBError:
             raise
         except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
             raise NotNWBError(f"cannot be opened as Zarr: {exc}", source=self.label) from exc
+
+    def _check_consolidated(self) -> None:
+        """The consolidated metadata's keys each name a key below the store (a key like
+        '/units/.zattrs' sent zarr into endless recursion)."""
+        try:
+            top = json.loads(self.store[".zmetadata"])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise NotNWBError(f"cannot be opened as Zarr: .zmetadata is not JSON ({exc})", source=self.label) from exc
+        metadata = top.get("metadata") if isinstance(top, dict) else None
+        if not isinstance(metadata, dict):
+            raise NotNWBError("cannot be opened as Zarr: .zmetadata holds no metadata mapping", source=self.label)
+        for key in metadata:
+            try:
+                checked_key(key, self.label)
+            except MalformedFileError:
+                raise NotNWBError(f"cannot be opened as Zarr: metadata key {key!r} does not name a key "
+                                  "below the store", source=self.label) from None
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -160,6 +187,10 @@ class ZarrBackend(Backend):
         zarr 2 decodes chunks with the array's `_compressor` and `_filters`: those are
         wrapped in `Bounded`, limited to the bytes one chunk holds."""
         shape, chunks = arr.shape, arr.chunks
+        separator = getattr(arr, "_dimension_separator", None)
+        if separator not in _SEPARATORS:
+            raise MalformedFileError(f"dimension_separator {separator!r} (only '.' or '/'): its chunk keys "
+                                     "could name files outside the store", source=self.label, path=path)
         if not all(isinstance(n, int) and n >= 0 for n in shape) or len(chunks) != len(shape) or not all(
             isinstance(n, int) and n >= 1 for n in chunks
         ):
@@ -198,17 +229,28 @@ class ZarrBackend(Backend):
         )
 
     def walk(self) -> dict[str, Node]:
+        """The tree, depth first in name order, with an explicit stack (no recursion)."""
         with self._lock:
             nodes: dict[str, Node] = {}
-            self._walk_group(self.root, "/", nodes)
+            stack: list[tuple[zarr.Group, str] | tuple[None, str]] = [(self.root, "/")]
+            while stack:
+                group, path = stack.pop()
+                if group is None:  # an array, described when its turn comes (name order)
+                    nodes[path] = self._array_node(path)
+                    continue
+                if path.count("/") > MAX_DEPTH:
+                    raise NotNWBError(f"groups nested deeper than {MAX_DEPTH} levels", source=self.label)
+                stack.extend(reversed(self._walk_group(group, path, nodes)))
             return nodes
 
-    def _walk_group(self, group: zarr.Group, path: str, nodes: dict[str, Node]) -> None:
+    def _walk_group(self, group: zarr.Group, path: str, nodes: dict[str, Node]) -> list:
+        """The group's node (and its links'); its children still to walk, in name order."""
         raw = dict(group.attrs)  # hdmf-zarr's links, taken before their dicts decode to paths
         links = {link.get("name"): link for link in raw.pop("zarr_link", None) or [] if isinstance(link, dict)}
         attrs = {k: self._decode_attr(v) for k, v in raw.items()}
         names = sorted(set(group.keys()) | set(links))
         nodes[path] = Node(path, True, attrs, children=tuple(names))
+        below: list = []
         for name in names:
             child_path = f"{path.rstrip('/')}/{name}"
             if name in links and name not in group:
@@ -217,16 +259,23 @@ class ZarrBackend(Backend):
                 continue
             try:
                 obj = group[name]
-                if isinstance(obj, zarr.Group):
-                    self._walk_group(obj, child_path, nodes)
-                    continue
-                meta = self._meta(self._checked(obj, child_path))
-                attrs = self._attrs(obj)
-            except LazyNWBError:
-                raise
             except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
                 raise MalformedFileError(f"cannot read metadata: {exc}", source=self.label, path=child_path) from exc
-            nodes[child_path] = Node(child_path, False, attrs, dataset=meta)
+            below.append((obj if isinstance(obj, zarr.Group) else None, child_path))
+            if not isinstance(obj, zarr.Group):
+                self._arrays_seen[child_path] = obj
+        return below
+
+    def _array_node(self, path: str) -> Node:
+        obj = self._arrays_seen.pop(path)
+        try:
+            meta = self._meta(self._checked(obj, path))
+            attrs = self._attrs(obj)
+        except LazyNWBError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
+            raise MalformedFileError(f"cannot read metadata: {exc}", source=self.label, path=path) from exc
+        return Node(path, False, attrs, dataset=meta)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -250,17 +299,62 @@ class ZarrBackend(Backend):
         spans = [(a, b) for a, b in spans if b > a]
         if not spans:
             return self._decode(arr, np.empty((0, *arr.shape[1:]), dtype=arr.dtype))
-        index = np.concatenate([np.arange(a, b) for a, b in spans])
-        try:
-            if len(spans) == 1:
-                data = arr[spans[0][0] : spans[0][1]]
-            else:  # one orthogonal selection: zarr fetches every chunk in one getitems round
-                data = arr.get_orthogonal_selection((index,))
-        except SourceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
-            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
+        rows = sum(b - a for a, b in spans)
+        rest = [range(-(-n // c)) for n, c in zip(arr.shape[1:], arr.chunks[1:])]
+        first = sorted({i for a, b in spans for i in range(a // arr.chunks[0], (b - 1) // arr.chunks[0] + 1)})
+        with self._backed(arr, path, (rows, *arr.shape[1:]), [first, *rest]):
+            index = np.concatenate([np.arange(a, b) for a, b in spans])
+            try:
+                if len(spans) == 1:
+                    data = arr[spans[0][0] : spans[0][1]]
+                else:  # one orthogonal selection: zarr fetches every chunk in one getitems round
+                    data = arr.get_orthogonal_selection((index,))
+            except LazyNWBError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
+                raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
         return self._decode(arr, np.asarray(data))
+
+    @contextlib.contextmanager
+    def _backed(self, arr: zarr.Array, path: str, shape: tuple[int, ...], chunk_ranges: list) -> Iterator[None]:
+        """Refuses a read that would hold more than config.max_read_bytes, touch more than
+        MAX_CHUNKS_PER_READ chunks, or be (almost) all fill: an array declaring more than
+        UNBACKED_LIMIT bytes with no chunk stored (a local store's directory is listed), or
+        a read of which under 1% exists as chunks and more than 4 x UNBACKED_LIMIT bytes do
+        not. The chunks fetched to count them (remote) serve the read."""
+        check_read_size(self.label, path, shape, arr.dtype.itemsize)
+        n_chunks = math.prod(len(r) for r in chunk_ranges)
+        if n_chunks > MAX_CHUNKS_PER_READ:
+            raise ReadTooLargeError(f"the read touches {n_chunks} chunks, more than {MAX_CHUNKS_PER_READ}",
+                                    source=self.label, path=path)
+        itemsize = arr.dtype.itemsize
+        local = isinstance(self.store.reader, LocalReader)
+        declared = math.prod(arr.shape) * itemsize
+        if local and declared > UNBACKED_LIMIT and not _stores_chunks(self.store.reader.path / path.strip("/")):
+            raise MalformedFileError(f"declares shape {arr.shape} ({declared} bytes) but stores none of its data",
+                                     source=self.label, path=path)
+        fetched: dict[str, bytes] = {}
+        if math.prod(shape) * itemsize > 4 * UNBACKED_LIMIT:
+            keys = _keys(arr, path, chunk_ranges)
+            if local:
+                present = sum(1 for k in keys if (self.store.reader.path / k).is_file())
+            else:
+                fetched = self.store.getitems([k for k in keys if k not in self.store.prefetched])
+                self.store.prefetched.update(fetched)
+                present = sum(1 for k in keys if k in self.store.prefetched)
+            missing_bytes = (len(keys) - present) * math.prod(arr.chunks) * itemsize
+            if missing_bytes > 4 * UNBACKED_LIMIT and present * 100 < len(keys):
+                for key in fetched:
+                    self.store.prefetched.pop(key, None)
+                raise MalformedFileError(
+                    f"declares shape {arr.shape} but stores {present} of the {len(keys)} chunks read",
+                    source=self.label, path=path,
+                )
+        try:
+            yield
+        finally:
+            for key in fetched:
+                self.store.prefetched.pop(key, None)
 
     @contextlib.contextmanager
     def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
@@ -283,12 +377,16 @@ class ZarrBackend(Backend):
     def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
         """Only the chunks the box touches on every axis (one getitems round)."""
         arr = self._array(path)
-        try:
-            data = arr[box]
-        except SourceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
-            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
+        bounds = [s.indices(n)[:2] for s, n in zip(box, arr.shape)]
+        shape = tuple(max(0, hi - lo) for lo, hi in bounds)
+        ranges = [range(lo // c, (hi - 1) // c + 1) if hi > lo else range(0) for (lo, hi), c in zip(bounds, arr.chunks)]
+        with self._backed(arr, path, shape, ranges):
+            try:
+                data = arr[box]
+            except LazyNWBError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
+                raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
         return self._decode(arr, np.asarray(data))
 
     def _decode(self, arr: zarr.Array, data: np.ndarray) -> np.ndarray:
@@ -307,6 +405,22 @@ class ZarrBackend(Backend):
                     out[name] = self._decode(arr, data[name])
             return out
         return data
+
+
+def _keys(arr: zarr.Array, path: str, chunk_ranges: list) -> list[str]:
+    """The store keys of the chunks at these chunk indexes (one iterable per axis)."""
+    separator = getattr(arr, "_dimension_separator", None) or "."
+    prefix = path.strip("/")
+    return [f"{prefix}/{separator.join(str(i) for i in index)}" for index in itertools.product(*chunk_ranges)]
+
+
+def _stores_chunks(directory: Path) -> bool:
+    """Whether a local array's directory holds any chunk (anything but its metadata)."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(not e.name.startswith(".") for e in entries)
+    except OSError:
+        return False
 
 
 def _chunk_keys(arr: zarr.Array, path: str, spans: Sequence[tuple[int, int]]) -> list[str]:

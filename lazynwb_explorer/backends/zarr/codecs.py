@@ -7,6 +7,12 @@ file from the internet can run anything, so we decode with an Unpickler whose
 bytes, int, float, bool, None, list, tuple, dict) and numpy object arrays of them can be
 built, and a few known data-only classes (hdmf-zarr's ZarrReference, a dict) are rebuilt as
 their plain base type. Anything else raises `UnsafePickleError`.
+
+A pickle may also share references: 300 bytes can describe a list of two references to a list
+of two references ... 22 deep, four million leaves once expanded as a tree (a "billion
+laughs"), which decoding then walks. So what was built is counted as a tree (shared objects
+once per use) before it is used: at most MAX_PICKLE_DEPTH deep and 16 nodes per pickled
+byte (a reference column pickles at well under one node per byte).
 """
 
 from __future__ import annotations
@@ -55,8 +61,35 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"refusing to load {module}.{name} from a pickled value")
 
 
+MAX_PICKLE_DEPTH = 32
+_NODES_PER_BYTE = 16
+
+
 def safe_loads(data: bytes) -> Any:
-    return _RestrictedUnpickler(io.BytesIO(data)).load()
+    value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    _check_tree(value, _NODES_PER_BYTE * len(data) + 4096)
+    return value
+
+
+def _check_tree(value: Any, budget: int) -> None:
+    """UnsafePickleError when `value`, expanded as a tree, is deeper than MAX_PICKLE_DEPTH or
+    has more than `budget` nodes (an explicit stack: no recursion, stops at the bound)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > budget:
+            raise UnsafePickleError(f"a pickled value expands to more than {budget} objects "
+                                    "(shared references)")
+        if depth > MAX_PICKLE_DEPTH:
+            raise UnsafePickleError(f"a pickled value nested more than {MAX_PICKLE_DEPTH} deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for kv in item.items() for v in kv)
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, np.ndarray) and item.dtype.hasobject:
+            stack.extend((v, depth + 1) for v in item.reshape(-1).tolist())
 
 
 class SafePickle(Codec):
