@@ -137,6 +137,10 @@ class NotFoundError(SourceError):
     """The server has no object at that URL (404), or refuses to say (401, 403)."""
 
 
+class SourceChangedError(SourceError):
+    """The remote object is not the one first read (or the one a catalog describes)."""
+
+
 class NotNWBError(SourceError):
     """The source is readable but is neither an HDF5 nor a Zarr NWB file."""
 

@@ -73,9 +73,6 @@ def _build(source: Source) -> Catalog:
     return _checked(source, *open_and_walk(source))
 
 
-_METADATA_SCOPE = "#metadata"  # the key suffix of a stored metadata-only catalog
-
-
 def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Catalog:
     """A catalog that at least holds the paths `in_scope` accepts (and their parents): the
     full one when it is known (memory or disk), else a walk of just those parts (a fraction
@@ -92,13 +89,12 @@ def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Ca
         return hit[1]
     if store.exists(key):
         return open_catalog(source)
-    partial_key = key + _METADATA_SCOPE
-    catalog = persist.from_store(source, identity, partial_key)
+    catalog = persist.from_store(source, identity, store.METADATA)
     if catalog is None:
         catalog = _metadata_walk(source, in_scope)
         if catalog is None:
             return open_catalog(source)
-        persist.save(catalog, identity, partial_key)
+        persist.save(catalog, identity, store.METADATA)
     with _cache_lock:
         _partial[key] = (identity, catalog)
         while len(_partial) > _MAX_OPEN:
@@ -181,7 +177,7 @@ def forget(uri: str) -> None:
     """Drop a source's stored and in-memory catalogs (it changed on the server, or the user
     asked to forget it)."""
     store.drop(uri)
-    store.drop(uri + _METADATA_SCOPE)
+    store.drop(uri, store.METADATA)
     with _cache_lock:
         hits = [_cache.pop(uri, None), _partial.pop(uri, None)]
     for hit in hits:

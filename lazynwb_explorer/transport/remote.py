@@ -29,7 +29,7 @@ from obstore.exceptions import (
     UnauthenticatedError,
 )
 
-from ..errors import NotFoundError, SourceError, TransportError, redact
+from ..errors import NotFoundError, SourceChangedError, SourceError, TransportError, redact
 from . import counters, http
 from .readers import Reader, _change_listeners, forget_reader
 from .retry import Retryable, with_retries
@@ -115,7 +115,7 @@ class RemoteReader(Reader):
             forget_reader(self.uri)  # the next call starts afresh on the new version
             for listener in list(_change_listeners):
                 listener(self.uri)
-            return SourceError("the file changed on the server while being read", source=self.uri)
+            return SourceChangedError("the file changed on the server while being read", source=self.uri)
         if isinstance(exc, NotSupportedError):
             detail = "the server ignores Range requests (it answers with the whole object)"
         else:
@@ -138,8 +138,10 @@ class RemoteReader(Reader):
 
     def identity(self) -> dict[str, Any]:
         """What the server said the object is: size and ETag; without an ETag, size,
-        Last-Modified and the fingerprint of its first bytes. Empty before the first read."""
-        if self._size is None:
+        Last-Modified and the fingerprint of its first bytes. Empty before the first read,
+        and for a server that sends neither ETag nor Last-Modified: such an object cannot be
+        recognised later (no catalog of it is stored)."""
+        if self._size is None or not (self._etag or self._last_modified):
             return {}
         if self._etag:
             return {"size": self._size, "etag": self._etag}
@@ -159,14 +161,10 @@ class RemoteReader(Reader):
                 self._fingerprint = identity.get("fingerprint")
 
     def matches(self, identity: dict[str, Any]) -> bool:
-        """Whether the object is still the one `identity` describes (one small request;
-        without an ETag, its first bytes are read again)."""
+        """Whether the object is still the one `identity` describes, by what the server says
+        now (one small request; without an ETag, of the first bytes, for their fingerprint)."""
         if self._size is None:
-            self.expect(identity)
-        try:
-            self.confirm()
-        except SourceError:
-            return False
+            self.read(0, 1 if identity.get("etag") else FINGERPRINT_BYTES)
         return self.identity() == identity
 
     def confirm(self) -> None:
