@@ -26,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 MARK = "@@victim@@"
 
 _CHILD = """
-import json, os, resource, sys, time, traceback
+import faulthandler, json, os, resource, sys, time, traceback
+faulthandler.dump_traceback_later({dump_after}, exit=True)  # a hang shows where it hangs
 sys.path.insert(0, {here!r})
 import numpy as np
 import polars as pl
@@ -85,9 +86,9 @@ class Victim:
 
     def describe(self) -> str:
         if self.hung:
-            return f"hung: killed after {self.seconds:.0f} s"
+            return f"hung: killed after {self.seconds:.0f} s; stderr: {self.stderr[-3000:]}"
         if self.result is None:
-            return f"crashed: exit {self.returncode}; stderr: {self.stderr[-1500:]}"
+            return f"crashed or stopped by its watchdog: exit {self.returncode}; stderr: {self.stderr[-3000:]}"
         if self.result["ok"]:
             return f"returned in {self.result['seconds']:.1f} s: {str(self.result['value'])[:600]}"
         return (f"raised {self.result['type']} in {self.result['seconds']:.1f} s: "
@@ -117,7 +118,7 @@ def run_victim(
     body: str,
     *,
     headroom_mb: int = 3072,
-    timeout: float = 60.0,
+    timeout: float = 180.0,
     settings: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     **names: Any,
@@ -127,6 +128,7 @@ def run_victim(
     (their reprs); `settings` are set on lazynwb.config before the call."""
     code = _CHILD.format(
         here=str(HERE), settings=settings or {}, headroom=headroom_mb << 20, mark=MARK,
+        dump_after=max(1.0, timeout - 3),
         names="\n".join(f"{k} = {v!r}" for k, v in names.items()),
         body=textwrap.indent(textwrap.dedent(body).strip(), "    "),
     )

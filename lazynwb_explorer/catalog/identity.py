@@ -18,7 +18,7 @@ import os
 
 from ..config import config
 
-FINGERPRINT_BYTES = 64 * 1024  # from the start and from the end of an HDF5 file
+FINGERPRINT_BYTES = 4096  # from the start (superblock, root group) and the end of an HDF5 file
 _ZARR_METADATA = (".zmetadata", ".zgroup", ".zattrs", ".zarray")
 
 

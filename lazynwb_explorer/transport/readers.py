@@ -79,6 +79,7 @@ class Reader:
 
     uri: str
     _first_block: bytes | None = None
+    confirm_bytes = 1  # bytes from 0 a read must cover to confirm the object (see confirm)
 
     def size(self) -> int:
         raise NotImplementedError

@@ -167,13 +167,16 @@ class RemoteReader(Reader):
             self.read(0, 1 if identity.get("etag") else FINGERPRINT_BYTES)
         return self.identity() == identity
 
+    @property
+    def confirm_bytes(self) -> int:
+        """1 when the server gives validators (a conditional request says it all); else the
+        first bytes, whose fingerprint must not have changed."""
+        return 1 if (self._etag or self._last_modified) else FINGERPRINT_BYTES
+
     def confirm(self) -> None:
-        """One conditional request (If-Match / If-Unmodified-Since); without an ETag the
-        first bytes too, whose fingerprint must not have changed."""
-        if self._etag or (self._last_modified and self._fingerprint is None):
-            self.read(0, 1)
-        else:
-            self.read(0, FINGERPRINT_BYTES)
+        """One conditional request (If-Match / If-Unmodified-Since, and the answer compared
+        with the validators); without validators, the first bytes' fingerprint."""
+        self.read(0, self.confirm_bytes)
 
     def _remember(self, meta: dict[str, Any]) -> None:
         with self._meta_lock:

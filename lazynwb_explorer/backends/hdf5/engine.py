@@ -228,7 +228,7 @@ class EngineHDF5Backend(Backend):
 
     def _ensure_current(self) -> None:
         if self._needs_check():
-            self.bytes.reader.read(0, 1)  # sends If-Match: a changed file raises SourceError
+            self.bytes.reader.confirm()  # conditional: a changed file raises SourceError
             self._checked_at = time.monotonic()
 
     def _info(self, path: str) -> DatasetInfo:
