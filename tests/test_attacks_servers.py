@@ -92,9 +92,11 @@ def test_redirects_stay_on_the_same_host(root: Path, server: RangeHTTPServer) ->
         assert elsewhere.stats.requests == 0
         same = run_victim(body, URL=server.url("same/file.nwb"), settings=QUICK)
         assert same.value > 5, same.describe()
-        allowed = run_victim(body, URL=server.url("away/file.nwb"),
+        with_password = server.url("away/file.nwb").replace("http://", "http://reader:Pa55word@")
+        allowed = run_victim(body, URL=with_password,
                              settings={**QUICK, "allowed_redirect_hosts": [f"127.0.0.1:{elsewhere.port}"]})
         assert allowed.value == same.value and elsewhere.stats.requests > 0, allowed.describe()
+        assert set(elsewhere.stats.authorizations) == {None}  # credentials stay with their host
 
 
 def test_one_call_has_a_total_deadline(server: RangeHTTPServer) -> None:
@@ -129,6 +131,13 @@ def test_http_failure_names_the_request_that_failed(server: RangeHTTPServer) -> 
                         settings={**QUICK, "max_retries": 1})
     message = victim.refused("TransportError", "bytes 0-", "500")
     assert ".zmetadata" not in message
+
+
+def test_userinfo_in_an_object_store_url_is_an_error() -> None:
+    """Item 15: user:password@ where it cannot be used (s3://) is an error, never dropped."""
+    victim = run_victim('return lazynwb.get_internal_paths("s3://reader:Pa55word@bucket/file.nwb")')
+    message = victim.refused("SourceError", "user:password@", "storage_options")
+    assert "Pa55word" not in message
 
 
 def test_userinfo_becomes_basic_auth(server: RangeHTTPServer) -> None:
