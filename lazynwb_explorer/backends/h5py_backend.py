@@ -15,7 +15,6 @@ them in one concurrent round; h5py's reads are then answered from memory.
 from __future__ import annotations
 
 import contextlib
-import posixpath
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -40,12 +39,7 @@ from .base import (
     refuse_outside,
     selection_to_spans,
 )
-
-_MAX_SOFT_LINKS = 32  # soft links followed to resolve one path
-
-
-class OutsideReference(Exception):
-    """Resolving a path would leave the file (an external link); the text says how."""
+from .h5py_paths import OutsideReference, follow, lookup, outside_reason
 
 
 def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
@@ -66,15 +60,6 @@ def _open_local(path: str) -> h5py.File:
         if "lock" not in str(exc).lower():
             raise
         return h5py.File(path, "r", locking=False)
-
-
-def _outside(ds: h5py.Dataset) -> str | None:
-    """Why a dataset's values lie outside its file, if they do."""
-    if ds.is_virtual:
-        return "it is a virtual dataset (its values are mapped from other files)"
-    if ds.external:
-        return "its values are stored in other files (HDF5 external raw storage)"
-    return None
 
 
 class HDF5Backend(Backend):
@@ -191,7 +176,7 @@ class HDF5Backend(Backend):
         if child_path in self._outside:
             return self._outside[child_path]
         try:
-            obj, is_link = self._follow(group, path, name, 0)
+            obj, is_link = follow(self.file, group, path, name, self.follows_outside)
         except OutsideReference as exc:
             return Node(child_path, False, {}, is_link=True, outside=str(exc))
         except (KeyError, OSError, ValueError, TypeError):  # a dangling link
@@ -202,40 +187,9 @@ class HDF5Backend(Backend):
             if is_link or obj.id.__hash__() in seen:
                 return Node(child_path, True, self._attrs(obj), children=tuple(obj.keys()), is_link=True)
             return obj
-        outside = None if self.follows_outside else _outside(obj)
+        outside = None if self.follows_outside else outside_reason(obj)
         return Node(child_path, False, self._attrs(obj), dataset=self._meta(obj), is_link=is_link,
                     outside=outside)
-
-    def _follow(self, group: h5py.Group, path: str, name: str, hops: int) -> tuple[h5py.HLObject, bool]:
-        """(the object `name` in `group` names, whether through a link), resolving soft links
-        here, so that no path leads through an external link unless that is allowed."""
-        link = group.get(name, getlink=True)
-        if link is None:
-            raise KeyError(name)
-        if isinstance(link, h5py.ExternalLink):
-            if not self.follows_outside:
-                raise OutsideReference(f"it is an external link to '{link.filename}:{link.path}'")
-            return group[name], True
-        if isinstance(link, h5py.SoftLink):
-            if hops >= _MAX_SOFT_LINKS:
-                raise ValueError("soft links lead on and on")
-            return self._lookup(posixpath.join(path, link.path), hops + 1), True
-        if not isinstance(link, h5py.HardLink):
-            raise OutsideReference(f"it is a link of another kind ({type(link).__name__})")
-        return group[name], False
-
-    def _lookup(self, path: str, hops: int = 0) -> h5py.HLObject:
-        """The object at an absolute path, link by link (see _follow)."""
-        obj: h5py.HLObject = self.file
-        current = "/"
-        for part in posixpath.normpath(path).strip("/").split("/"):
-            if not part:
-                continue
-            if not isinstance(obj, h5py.Group):
-                raise KeyError(path)
-            obj, _ = self._follow(obj, current, part, hops)
-            current = posixpath.join(current, part)
-        return obj
 
     # -- data ---------------------------------------------------------------------------
 
@@ -246,14 +200,14 @@ class HDF5Backend(Backend):
         if known is not None and known.outside:
             raise refuse_outside(self.label, path, known.outside, self.source.is_remote)
         try:
-            obj = self._lookup(path)
+            obj = lookup(self.file, path, self.follows_outside)
         except OutsideReference as exc:
             raise refuse_outside(self.label, path, str(exc), self.source.is_remote) from None
         except (KeyError, ValueError) as exc:
             raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
         if not isinstance(obj, h5py.Dataset):
             raise MalformedFileError("not a dataset", source=self.label, path=path)
-        reason = None if self.follows_outside else _outside(obj)
+        reason = None if self.follows_outside else outside_reason(obj)
         if reason:
             raise refuse_outside(self.label, path, reason, self.source.is_remote)
         declared = int(np.prod(obj.shape or (), dtype=object)) * obj.dtype.itemsize

@@ -1,8 +1,14 @@
 """Zarr (v2, as written by hdmf-zarr) through zarr-python over our own read-only store.
 
-The store maps zarr keys to Reader.get: one GET per key, and `getitems` fetches all the
-chunks of a selection in one concurrent round. Consolidated metadata (.zmetadata, which
-hdmf-zarr writes) gives the whole tree in one GET.
+The store (store.py) maps zarr keys to Reader.get: one GET per key, and `getitems` fetches
+all the chunks of a selection in one concurrent round. Consolidated metadata (.zmetadata,
+which hdmf-zarr writes) gives the whole tree in one GET; its keys are checked first (each
+names a key below the store).
+
+What a file declares is checked before it is trusted: a dimension_separator other than '.'
+or '/' (its keys could name files anywhere), shapes and chunks, an array declaring more than
+UNBACKED_LIMIT bytes with no chunk stored, a read that is almost all missing chunks, and a
+read larger than config.max_read_bytes are refused, naming the array.
 
 hdmf-zarr may store object references (and other object columns) with numcodecs' Pickle
 codec. Unpickling runs code chosen by the file's author, so the store rewrites that codec id
@@ -23,11 +29,10 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.storage import BaseStore
 
-from ...errors import LazyNWBError, MalformedFileError, NotNWBError, ReadTooLargeError, SourceError
+from ...errors import LazyNWBError, MalformedFileError, NotNWBError, ReadTooLargeError
 from ...sources import Source
-from ...transport import LocalReader, Reader
+from ...transport import LocalReader
 from ...transport.readers import checked_key
 from ..base import (
     MAX_DEPTH,
@@ -41,92 +46,12 @@ from ..base import (
     decode_scalar,
     selection_to_spans,
 )
-from .codecs import MAX_CHUNK_BYTES, SAFE_PICKLE_ID, Bounded, register_safe_codecs
+from .codecs import MAX_CHUNK_BYTES, Bounded, register_safe_codecs
+from .store import ReaderStore
 
-_METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
 MAX_ELEMENTS = 1 << 48  # as the HDF5 engine: an array declaring more is hostile, not data
 MAX_CHUNKS_PER_READ = 1 << 20  # one read touching more chunks is hopeless (a hang), not data
 _SEPARATORS = (None, ".", "/")  # dimension separators; any other could name keys anywhere
-
-
-def _make_pickle_safe(raw: bytes) -> bytes:
-    if b'"pickle"' not in raw:
-        return raw
-    return raw.replace(b'"id": "pickle"', f'"id": "{SAFE_PICKLE_ID}"'.encode()).replace(
-        b'"id":"pickle"', f'"id":"{SAFE_PICKLE_ID}"'.encode()
-    )
-
-
-class ReaderStore(BaseStore):
-    """A read-only zarr v2 store over a Reader (local directory or object-store prefix)."""
-
-    _writeable = False
-    _erasable = False
-
-    def __init__(self, reader: Reader):
-        self.reader = reader
-        self._metadata: dict[str, bytes | None] = {}  # metadata keys are read once
-        self.prefetched: dict[str, bytes] = {}  # chunks fetched ahead by ZarrBackend.prefetched
-
-    def _fix(self, key: str, value: bytes) -> bytes:
-        return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in _METADATA_KEYS else value
-
-    def __getitem__(self, key: str) -> bytes:
-        if key in self.prefetched:
-            return self.prefetched[key]
-        is_metadata = key.rsplit("/", 1)[-1] in _METADATA_KEYS
-        if is_metadata and key in self._metadata:
-            value = self._metadata[key]
-        else:
-            value = self.reader.get(key)
-            if is_metadata:
-                self._metadata[key] = value
-        if value is None:
-            raise KeyError(key)
-        return self._fix(key, value)
-
-    def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, bytes]:
-        out = {k: self.prefetched[k] for k in keys if k in self.prefetched}
-        found = self.reader.get_many([k for k in keys if k not in out])
-        out.update({k: self._fix(k, v) for k, v in found.items() if v is not None})
-        return out
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            return False
-        return True
-
-    def listdir(self, path: str = "") -> list[str]:
-        if isinstance(self.reader, LocalReader):
-            try:
-                return sorted(os.listdir(self.reader.path / path))
-            except OSError:
-                return []
-        raise SourceError(
-            "remote Zarr store without consolidated metadata (.zmetadata) cannot be listed",
-            source=self.reader.uri,
-        )
-
-    def __iter__(self) -> Iterator[str]:
-        if not isinstance(self.reader, LocalReader):
-            return iter(())
-        root = self.reader.path
-        return (
-            os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
-            for d, _, files in os.walk(root)
-            for f in files
-        )
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
-
-    def __delitem__(self, key: str) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
 
 
 class ZarrBackend(Backend):
