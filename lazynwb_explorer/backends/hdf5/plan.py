@@ -194,7 +194,9 @@ def _chunked(
                 if all(o < hi and o + k > lo for o, k, (lo, hi) in zip(e.offset[1:], chunk[1:], box[1:])):
                     pieces.append((i, starts[i], e))
     if exact:
-        row = _row_bytes(info)
+        # a row inside a chunk is chunk-wide (edge chunks are stored whole), which may be
+        # wider than the dataset's row when the chunk outgrows the shape on other axes
+        row = math.prod(chunk[1:]) * info.type.size
         ranges = []
         for i, _, e in pieces:
             lo = max(boxes[i][0][0], e.offset[0])
