@@ -211,16 +211,25 @@ class HDF5Backend(Backend):
         if reason:
             raise refuse_outside(self.label, path, reason, self.source.is_remote)
         declared = int(np.prod(obj.shape or (), dtype=object)) * obj.dtype.itemsize
-        if declared > UNBACKED_LIMIT and obj.id.get_storage_size() == 0:
+        if declared > UNBACKED_LIMIT and self._storage_size(obj, path) == 0:
             raise MalformedFileError(f"declares shape {obj.shape} ({declared} bytes) but stores none "
                                      "of its data", source=self.label, path=path)
         return obj
+
+    def _storage_size(self, ds: h5py.Dataset, path: str) -> int:
+        try:
+            return ds.id.get_storage_size()
+        except (OSError, ValueError, RuntimeError) as exc:  # libhdf5 walks the chunk index
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
         with self._lock:
             ds = self._dataset(path)
             if ds.ndim == 0:
-                return self._decode(ds, np.asarray(ds[()]))
+                try:
+                    return self._decode(ds, np.asarray(ds[()]))
+                except (OSError, ValueError, RuntimeError) as exc:
+                    raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             return self.read_spans(path, selection_to_spans(rows, ds.shape[0]))
 
     def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -238,7 +247,7 @@ class HDF5Backend(Backend):
                     parts = [ds[a:b] for a, b in spans]
             except SourceError:
                 raise
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RuntimeError) as exc:
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             data = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
             return self._decode(ds, data)
@@ -273,7 +282,7 @@ class HDF5Backend(Backend):
                     data = ds[box]
             except SourceError:
                 raise
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RuntimeError) as exc:
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             return self._decode(ds, data)
 

@@ -33,7 +33,7 @@ from ..base import (
     selection_to_spans,
 )
 from . import filters as h5filters
-from .binary import FileContext
+from .binary import UNDEFINED, FileContext
 from .btree1 import chunk_entries as btree1_chunks
 from .datatypes import H5Type
 from .driver import ByteSource
@@ -177,13 +177,29 @@ class EngineHDF5Backend(Backend):
         """Files the engine cannot answer for alone go to h5py, only now that the walk has
         found every structure it reads well formed: those holding objects it does not read,
         and local files naming paths outside them when config.follow_external_paths asks
-        for those paths to be followed (libhdf5 follows them)."""
+        for those paths to be followed (libhdf5 follows them). Their chunk indexes are read
+        first: libhdf5 walks those too, and a hostile one can make it loop."""
+        follows = bool(outside) and config.follow_external_paths and not self.source.is_remote
+        if not unsupported and not follows:
+            return
+        try:
+            self._run(gather([self._checked_index(p, i) for p, i in list(self.infos.items())
+                              if i.layout.kind == "chunked" and p not in self.indexes]))
+        except FormatError as exc:
+            raise self._refusal(exc) from exc
         if unsupported:
             path, reason = next(iter(unsupported.items()))
             raise EngineFallback(f"{reason} at {path}", outside)
-        if outside and config.follow_external_paths and not self.source.is_remote:
-            raise EngineFallback("it names paths outside the file, and config.follow_external_paths "
-                                 "is set")
+        raise EngineFallback("it names paths outside the file, and config.follow_external_paths is set")
+
+    def _checked_index(self, path: str, info: DatasetInfo) -> Parser[None]:
+        """A chunk index read whole and kept (an index the engine does not read is left)."""
+        if info.layout.address == UNDEFINED:
+            return
+        try:
+            self.indexes[path] = yield from chunk_index(self.ctx, info)
+        except Unsupported:
+            return
 
     def _refusal(self, exc: FormatError | Unsupported) -> Exception:
         """Valid HDF5 the engine does not read goes to h5py (EngineFallback). A malformed

@@ -66,7 +66,14 @@ _NODES_PER_BYTE = 16
 
 
 def safe_loads(data: bytes) -> Any:
-    value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    try:
+        value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    except MemoryError:  # a bytes opcode's length is allocated before it is read
+        failed = True
+    else:
+        failed = False
+    if failed:  # raised outside the except block: no MemoryError rides along as context
+        raise UnsafePickleError(f"a pickled value declares more bytes than its {len(data)} hold")
     _check_tree(value, _NODES_PER_BYTE * len(data) + 4096)
     return value
 
