@@ -68,6 +68,8 @@ def parse_layout(data: bytes, ctx: FileContext, rank: int) -> Layout:
         raise FormatError(f"unknown layout class {kind}")
     if version == 3:
         ndims = c.u8()
+        if not ndims:  # the element size is the last dimension: there is always one
+            raise FormatError("chunked layout without dimensions")
         address = c.address()
         dims = tuple(c.u32() for _ in range(ndims))
         return Layout("chunked", address=address, chunk_shape=dims[:-1], index="btree1",
