@@ -190,8 +190,8 @@ def _chunked(
     for i, box in enumerate(boxes):
         (lo0, hi0) = box[0]
         for c in range(lo0 // chunk[0], (hi0 - 1) // chunk[0] + 1):
-            for e in by_row.get(c, ()):
-                if all(o < hi and o + k > lo for o, k, (lo, hi) in zip(e.offset[1:], chunk[1:], box[1:])):
+            for e in by_row.get(c, ()):  # (a hostile index may hold offsets off the grid)
+                if all(o < hi and o + k > lo for o, k, (lo, hi) in zip(e.offset, chunk, box)):
                     pieces.append((i, starts[i], e))
     if exact:
         # a row inside a chunk is chunk-wide (edge chunks are stored whole), which may be
