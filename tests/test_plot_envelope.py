@@ -18,8 +18,7 @@ from hdmf.backends.hdf5.h5_utils import H5DataIO
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
 from lazynwb_explorer.transport import counting
-from lazynwb_explorer.widgets import TimeSeriesPlot
-from lazynwb_explorer.widgets import plot_data
+from lazynwb_explorer.widgets import TimeSeriesPlot, plot_data
 from lazynwb_explorer.widgets.plot_data import WindowTooLargeError
 
 import nwb_factory as nf
