@@ -4,6 +4,7 @@ what it shows (and in under 3 rounds once the file is open)."""
 
 from __future__ import annotations
 
+import datetime
 import io
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lazynwb_explorer import get_timeseries
 from lazynwb_explorer.transport import counting
 from lazynwb_explorer.widgets import Explorer, SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 from lazynwb_explorer.widgets.grid_engine import MAX_REPLY_BYTES, encode_page
+from lazynwb_explorer.widgets.tree import SelectionError
 
 import nwb_factory as nf
 
@@ -184,11 +186,11 @@ def test_page_replies_are_capped() -> None:
     assert pl.read_ipc(io.BytesIO(data)).height == rows
 
 
-def test_grid_bad_filter_is_an_error_reply(rich_hdf5) -> None:
+def test_grid_bad_requests_are_error_replies(rich_hdf5) -> None:
     grid = TableGrid(rich_hdf5, "/units")
-    reply, _ = grid.handle_message({"type": "info", "gen": 7, "filters": [
-        {"column": "presence_ratio", "op": ">", "value": "lots"}]})
-    assert reply["type"] == "error" and reply["gen"] == 7 and "presence_ratio" in reply["message"]
+    reply, _ = grid.handle_message({"type": "page", "gen": 7, "offset": 0, "sort": [
+        {"column": "nope", "descending": True}]})
+    assert reply["type"] == "error" and reply["gen"] == 7 and "nope" in reply["message"]
     reply, _ = grid.handle_message({"type": "nonsense", "gen": 8})
     assert reply["type"] == "error" and "nonsense" in reply["message"]
     reply, _ = grid.handle_message(["not", "a", "dict"])
@@ -271,26 +273,65 @@ def test_plot_state_resets_for_another_series(rich_hdf5) -> None:
     assert plot.x_range == [] and plot.channels == [] and plot.n_channels == 0
     reply, _ = ask(plot, "open", 2, width=300)
     assert reply["n_channels"] == 1 and reply["unit"] != "volts" and plot.n_channels == 1
-    # a window asked for the series shown before is refused, not drawn over this one
-    reply, _ = plot.handle_message({"type": "window", "gen": 3, "series_path": "/acquisition/raw_data",
-                                    "x0": 0, "x1": 1, "width": 300})
-    assert reply["type"] == "error" and reply["request"] == "window"
+    # a window asked for the series shown before is answered as stale, not read or drawn
+    with counting() as c:
+        reply, buffers = ask(plot, "window", 3, series_path="/acquisition/raw_data", x0=0, x1=1, width=300)
+    assert reply["stale"] and reply["series_path"] == "/acquisition/raw_data" and not buffers
+    assert c.requests == 0
 
 
 # -- explorer -----------------------------------------------------------------------------
 
 def test_explorer_follows_selection(rich_hdf5) -> None:
     explorer = Explorer(rich_hdf5)
+    assert explorer.panel is explorer.session is not None  # it opens on the session
+    metadata = lazynwb.get_metadata_df(rich_hdf5, as_polars=True)
+    assert explorer.lazyframe().collect().equals(metadata)
+    reply, _ = ask(explorer.session, "metadata")
+    session = dict(reply["sections"][0]["fields"])
+    subject = dict(reply["sections"][1]["fields"])
+    assert session["session_description"] == metadata["session_description"][0]
+    start = datetime.datetime.fromisoformat(session["session_start_time"])  # as the file says it
+    assert start == metadata["session_start_time"][0] and start.utcoffset() is not None
+    assert subject["species"] == metadata["species"][0] and "age" in subject
     explorer.selected_path = "/units"
     assert explorer.tree.selected_path == "/units" and explorer.schema.selected_path == "/units"
-    assert explorer.grid.table_path == "/units" and explorer.grid.layout.display != "none"
+    assert explorer.panel is explorer.grid and explorer.grid.table_path == "/units"
     assert explorer.lazyframe().collect().height == 50
     explorer.tree.selected_path = "/acquisition/running_speed"  # as the browser would
-    assert explorer.plot is not None and explorer.plot.series_path == "/acquisition/running_speed"
-    assert explorer.grid.layout.display == "none" and explorer.plot.layout.display != "none"
+    assert explorer.panel is explorer.plot and explorer.plot.series_path == "/acquisition/running_speed"
     assert explorer.lazyframe().collect().columns == ["time", "value"]
-    explorer.selected_path = "/general"
-    assert explorer.schema.selected_path == "/general"
+    explorer.plot.x_range = [1.0, 2.0]  # a zoom is the Explorer's time axis
+    assert explorer.time_range == [1.0, 2.0]
+    explorer.plot.channels = [0]
+    explorer.selected_path = "/acquisition/raw_data"  # another series: its own state
+    assert explorer.plot.x_range == [] and explorer.time_range == [] and explorer.plot.channels == []
+    explorer.selected_path = "/general/subject"
+    assert explorer.panel is explorer.session and explorer.schema.selected_path == "/general/subject"
+    explorer.selected_path = "/units/spike_times"  # a dataset: no panel, the tree's frame
+    assert explorer.panel is None and not explorer.problem
+    assert explorer.lazyframe().collect().columns == ["spike_times"]
+    assert [type(p).__name__ for p in explorer.panels] == ["SessionPanel", "TableGrid", "TimeSeriesPlot"]
+
+
+def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:
+    explorer = Explorer(rich_hdf5, selected_path="/no/such/table")
+    assert explorer.panel is None and "/no/such/table is not in" in explorer.problem
+    reply, _ = ask(explorer.tree, "children", path="/")  # the tree still answers
+    assert "units" in [n["name"] for n in reply["nodes"]]
+    explorer.selected_path = "/units"
+    assert explorer.problem == "" and explorer.panel is explorer.grid
+
+
+def test_tree_lazyframe_of_an_index_and_of_2d_series(rich_hdf5) -> None:
+    tree = TreeBrowser(rich_hdf5, selected_path="/units/spike_times_index")
+    with pytest.raises(SelectionError, match="index of the ragged column 'spike_times'"):
+        tree.lazyframe()
+    tree.selected_path = "/acquisition/raw_data"
+    frame = tree.lazyframe().collect()
+    raw = get_timeseries(rich_hdf5, "/acquisition/raw_data").data[:]
+    assert frame.schema["data"] == pl.Array(pl.Int16, 16)
+    np.testing.assert_array_equal(frame["data"].to_numpy(), raw)
 
 
 def test_a_failing_file_is_reported_inside_the_views(served, rich_hdf5) -> None:

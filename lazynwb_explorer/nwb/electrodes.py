@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import Catalog, normalize_path
+from .kinds import is_table
 from .tables import describe_table, read_rows
 
 _NAME_COLUMNS = ("label", "channel_name", "name")
@@ -26,7 +27,7 @@ def region_target(catalog: Catalog, path: str) -> str | None:
     if node.neurodata_type != "DynamicTableRegion" or not isinstance(target, str):
         return None
     target = normalize_path(target)
-    return target if catalog.get(target) is not None else None
+    return target if is_table(catalog, target) else None
 
 
 def channel_labels(catalog: Catalog, series_path: str) -> list[str] | None:

@@ -41,6 +41,7 @@ class Column:
     description: str = ""
     neurodata_type: str | None = None
     rate: float | None = None  # timestamps computed as starting_time (data_path) + row / rate
+    region: str | None = None  # a DynamicTableRegion: the table its row numbers point into
 
     @property
     def is_ragged(self) -> bool:
@@ -175,6 +176,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
             index_paths=tuple(reversed(chain)),
             description=str(child.attrs.get("description", "")),
             neurodata_type=child.neurodata_type,
+            region=_region_target(catalog, child.neurodata_type, child.attrs.get("table")),
         )
     length = _table_length(catalog, table_path, columns)
     start = datasets.get("starting_time")
@@ -200,6 +202,14 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
             )
             del columns[name]
     return Table(catalog.label, table_path, length, dict(sorted(columns.items())))
+
+
+def _region_target(catalog: Catalog, neurodata_type: str | None, target: object) -> str | None:
+    """The table a DynamicTableRegion points into, when it is in this file."""
+    if neurodata_type != "DynamicTableRegion" or not isinstance(target, str):
+        return None
+    path = normalize_path(target)
+    return path if is_table(catalog, path) else None
 
 
 def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column]) -> int:

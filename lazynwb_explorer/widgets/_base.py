@@ -74,7 +74,7 @@ class View(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the view
             trace = "".join(traceback.format_exception(exc))
             logger.error("%s request failed: %s", kind, redact(trace))  # URLs may hold tokens
-            return error_reply(gen, kind, f"{type(exc).__name__}: {exc}", type(exc).__name__), []
+            return error_reply(gen, kind, str(exc) or type(exc).__name__, type(exc).__name__), []
         reply = {"type": kind, **reply, "gen": gen}
         return reply, out
 

@@ -142,9 +142,9 @@ class TimeSeriesPlot(View):
         return {**reply, **meta}, buffers
 
     def _req_window(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
-        if content.get("series_path") not in (None, self.series_path):
-            raise ValueError(f"the plot now shows {self.series_path!r}, not "
-                             f"{content.get('series_path')!r}")
+        asked = content.get("series_path")
+        if asked is not None and asked != self.series_path:  # sent before the series changed
+            return {"series_path": asked, "stale": True, "mode": "empty", "traces": []}, []
         channels = self._channels(content)
         view = self.windows.view(content.get("x0"), content.get("x1"),
                                  content.get("width") or 800, channels)
