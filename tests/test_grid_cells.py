@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import SHARED_DATA
 from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile
 
@@ -18,7 +19,6 @@ import lazynwb_explorer as lazynwb
 from lazynwb_explorer.widgets import TableGrid
 
 import nwb_factory as nf
-from conftest import SHARED_DATA
 
 ALM = SHARED_DATA / "real" / "sub_anm00239123_ses_20170627T093549_ecephys_and_ogen.nwb"
 

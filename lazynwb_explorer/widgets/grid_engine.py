@@ -25,6 +25,7 @@ from ..api.frames import unify_dtypes
 from ..catalog import open_catalog
 from ..errors import LazyNWBError, redact
 from ..multifile import Missing, map_sources
+from ..nwb.cells import read_cell
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -32,7 +33,6 @@ from ..nwb.table_query import (
     TableRequest,
     read_table_rows,
 )
-from ..nwb.cells import read_cell
 from ..nwb.tables import Table, describe_table, resolve_table_path
 from ..sources import Source
 from . import grid_query

@@ -12,10 +12,10 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..api.metadata import get_metadata_df
 from ..api.scan import scan_nwb
 from ..api.series_frames import scan_series
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..api.metadata import get_metadata_df
 from ..errors import LazyNWBError, redact
 from ..nwb.kinds import is_series, is_table
 from ..nwb.tables import describe_table
