@@ -46,7 +46,14 @@ class View(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.layout.height = f"{self.height}px"
         self.on_msg(self._on_custom_msg)
+
+    @traitlets.observe("height")
+    def _height_changed(self, change: dict[str, Any]) -> None:
+        # ipywidgets' layout owns the element's inline style (it clears what it does not
+        # know), so the height goes through it as well as through the front end
+        self.layout.height = f"{change['new']}px"
 
     # -- dispatch -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ panel below the schema is never shorter than a plot needs. Each view is still it
 (its own traitlets and requests, usable alone); the Explorer only routes the selection.
 
 Panels are chosen through registry.PANELS (the first whose `shows(catalog, path)` is true) and
-created on first use, so a view for a new neurodata type is one registry line. Panels with an
+created on first use (as `View(sources, path)`), so a view for a new neurodata type is one registry line. Panels with an
 `x_range` share one time axis, `time_range`.
 """
 
@@ -38,7 +38,8 @@ class Explorer(View):
     shows the first file; tables are shown over all of them - e.g. DANDI asset URLs).
 
     Traitlets: `selected_path` (the tree's selection), `height` (px, default 700),
-    `tree_width` and `schema_height` (px, set by the dividers), `time_range` (the shared time
+    `tree_width` and `schema_height` (px, set by the dividers; `tree_height` when the
+    Explorer is under 640 px wide and stacks the tree above the rest), `time_range` (the shared time
     axis of the time-based panels, [t0, t1]; empty = everything), `problem` (why the
     selection cannot be shown, '' when it can).
     Views: `.tree`, `.schema`, `.panels` (created on first use), `.panel` (the one shown, or
@@ -50,6 +51,8 @@ class Explorer(View):
     height = traitlets.Int(700, help="height of the Explorer in pixels").tag(sync=True)
     selected_path = traitlets.Unicode("", help="the selected path (the tree's)").tag(sync=True)
     tree_width = traitlets.Int(300, help="width of the tree in pixels").tag(sync=True)
+    tree_height = traitlets.Int(220, help="height of the tree when the Explorer is too narrow "
+                                "to put it beside the rest").tag(sync=True)
     schema_height = traitlets.Int(170, help="height of the schema in pixels").tag(sync=True)
     time_range = traitlets.List(traitlets.Float(), help="shared time axis [t0, t1]").tag(sync=True)
     problem = traitlets.Unicode("", help="why the selection is not shown").tag(sync=True)
@@ -79,11 +82,10 @@ class Explorer(View):
         """The panel of a view class name (e.g. "TableGrid") if created, else None."""
         return next((p for p in self.panels if type(p).__name__ == name), None)
 
-    def _panel(self, name: str) -> View:
+    def _panel(self, name: str, path: str) -> View:
         panel = self.panel_of(name)
-        if panel is None:
-            module = importlib.import_module(f".{VIEWS[name]}", __package__)
-            panel = getattr(module, name)(self._sources)
+        if panel is None:  # opened showing the path: its first state is complete
+            panel = self._class(name)(self._sources, path)
             if "x_range" in panel.trait_names():
                 traitlets.link((panel, "x_range"), (self, "time_range"))
             self.panels = [*self.panels, panel]
@@ -123,7 +125,7 @@ class Explorer(View):
         if name is None:
             self._show(None, "")
             return
-        panel = self._panel(name)
+        panel = self._panel(name, path)
         panel.show(path)
         self._show(panel, "")
 

@@ -56,8 +56,9 @@ class TimeSeriesPlot(View):
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         self._windows: SeriesWindows | None = None
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
-        self.series_path = series_path
+        # the series is in the state the widget opens with, not an update that may come
+        # before the front end has the model
+        super().__init__(source=redact(self._sources[0].label), series_path=series_path, **kwargs)
 
     # -- the Explorer's panel protocol ----------------------------------------------------
 

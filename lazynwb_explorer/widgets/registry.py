@@ -6,9 +6,9 @@ static/), one JS module in widgets_js/src/views/ (bundled by build.mjs, which bu
 file there) and one line in VIEWS. The package root and `lazynwb_explorer.widgets` import
 views from this map on first use, so `import lazynwb_explorer` never pays for anywidget.
 
-A view that can show a selected path in the Explorer is also a panel: it has
-`shows(catalog, path) -> bool` (a staticmethod, from the catalog alone) and `show(path)`, and
-its name goes in PANELS. For a selection the Explorer shows the first panel whose `shows` is
+A view that can show a selected path in the Explorer is also a panel: it is created as
+`View(sources, path)`, has `shows(catalog, path) -> bool` (a staticmethod, from the catalog
+alone) and `show(path)`, and its name goes in PANELS. For a selection the Explorer shows the first panel whose `shows` is
 true, so a view for one neurodata type (a units raster, say) goes before the general views.
 A panel with an `x_range` traitlet shares the Explorer's time axis (`Explorer.time_range`).
 """

@@ -44,7 +44,8 @@ class SessionPanel(View):
     _esm = STATIC / "session.js"
     source = traitlets.Unicode("", help="label of the file").tag(sync=True)
 
-    def __init__(self, source: Any, **kwargs: Any) -> None:
+    def __init__(self, source: Any, path: str = "", **kwargs: Any) -> None:
+        """`path` is accepted as every panel's is (the panel shows the whole session)."""
         self._sources: list[Source] = as_sources(source)
         super().__init__(source=redact(self._sources[0].label), **kwargs)
 

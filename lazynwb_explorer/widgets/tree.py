@@ -41,8 +41,7 @@ class TreeBrowser(View):
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
-        self.selected_path = selected_path
+        super().__init__(source=redact(self._sources[0].label), selected_path=selected_path, **kwargs)
 
     @property
     def catalog(self) -> Catalog:

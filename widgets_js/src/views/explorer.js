@@ -3,16 +3,17 @@
 // the arrow keys). Each view is a widget of its own, rendered here through the widget manager
 // (anywidget's model.widget_manager), so its traitlets and requests are its own. Sizes are
 // traitlets (tree_width, schema_height), clamped by layout.js so the panel keeps room for a
-// plot of at least 300 px and the right side for its controls.
+// plot of at least 300 px and the right side for its controls. Narrower than layout.NARROW,
+// the tree goes above the rest, full width (its height is then tree_height).
 import { h, setTrait, sizeRoot } from "../common.js";
-import { guardTyping, handled } from "../keys.js";
-import { dividerKey, schemaHeight, treeWidth } from "../layout.js";
+import { guardKeys, handled } from "../keys.js";
+import { dividerKey, isNarrow, schemaHeight, treeHeight, treeWidth } from "../layout.js";
 
 const modelId = (ref) => String(ref || "").replace(/^IPY_MODEL_/, "");
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-explorer");
-  const unguard = guardTyping(el);
+  const unguard = guardKeys(el);
   const manager = model.widget_manager;
   const treePane = h("div", { class: "lnx-pane lnx-tree-pane" });
   const vbar = h("div", { class: "lnx-divider lnx-divider-v", role: "separator", tabindex: "0",
@@ -46,47 +47,75 @@ function render({ model, el }) {
   }
 
   // -- sizes ----------------------------------------------------------------------------------
+  // The tree's divider sizes its width, or - stacked, when the Explorer is narrow - its
+  // height; the schema's divider sizes the schema's height.
+  const stacked = () => split.classList.contains("lnx-narrow");
+  const sizers = {
+    tree: {
+      read: () => (stacked() ? treePane.getBoundingClientRect().height : treePane.getBoundingClientRect().width),
+      clamp: (size) => (stacked() ? treeHeight(size, split.clientHeight) : treeWidth(size, split.clientWidth)),
+      apply: (size) => {
+        treePane.style.width = stacked() ? "" : `${size}px`;
+        treePane.style.height = stacked() ? `${size}px` : "";
+      },
+      trait: () => (stacked() ? "tree_height" : "tree_width"),
+      vertical: () => !stacked(),
+    },
+    schema: {
+      read: () => schemaPane.getBoundingClientRect().height,
+      clamp: (size) => schemaHeight(size, right.clientHeight),
+      apply: (size) => {
+        schemaPane.style.height = `${size}px`;
+      },
+      trait: () => "schema_height",
+      vertical: () => false,
+    },
+  };
+
   function applySizes() {
     const width = split.clientWidth || el.clientWidth;
-    const height = right.clientHeight || model.get("height");
-    if (width) treePane.style.width = `${treeWidth(model.get("tree_width"), width)}px`;
-    if (height) schemaPane.style.height = `${schemaHeight(model.get("schema_height"), height)}px`;
+    if (!width) return;
+    const narrow = isNarrow(width);
+    split.classList.toggle("lnx-narrow", narrow);
+    vbar.setAttribute("aria-orientation", narrow ? "horizontal" : "vertical");
+    const tree = sizers.tree;
+    tree.apply(tree.clamp(model.get(tree.trait())));
+    const schema = sizers.schema;
+    schema.apply(schema.clamp(model.get("schema_height")));
   }
 
-  function drag(bar, vertical) {
+  function drag(bar, sizer) {
     bar.addEventListener("pointerdown", (start) => {
       start.preventDefault();
       bar.setPointerCapture(start.pointerId);
       bar.classList.add("lnx-dragging");
+      const vertical = sizer.vertical();
       const origin = vertical ? start.clientX : start.clientY;
-      const size0 = vertical ? treePane.getBoundingClientRect().width : schemaPane.getBoundingClientRect().height;
+      const size0 = sizer.read();
       let size = size0;
       const move = (event) => {
-        size = size0 + (vertical ? event.clientX : event.clientY) - origin;
-        if (vertical) treePane.style.width = `${treeWidth(size, split.clientWidth)}px`;
-        else schemaPane.style.height = `${schemaHeight(size, right.clientHeight)}px`;
+        size = sizer.clamp(size0 + (vertical ? event.clientX : event.clientY) - origin);
+        sizer.apply(size);
+        if (sizer === sizers.tree) sizers.schema.apply(sizers.schema.clamp(model.get("schema_height")));
       };
       const up = () => {
         bar.removeEventListener("pointermove", move);
         bar.classList.remove("lnx-dragging");
-        if (vertical) setTrait(model, "tree_width", treeWidth(size, split.clientWidth));
-        else setTrait(model, "schema_height", schemaHeight(size, right.clientHeight));
+        setTrait(model, sizer.trait(), size);
       };
       bar.addEventListener("pointermove", move);
       bar.addEventListener("pointerup", up, { once: true });
       bar.addEventListener("pointercancel", up, { once: true });
     });
     bar.addEventListener("keydown", (event) => {
-      const size = vertical ? treePane.getBoundingClientRect().width : schemaPane.getBoundingClientRect().height;
-      const next = dividerKey(event.key, size, vertical);
+      const next = dividerKey(event.key, sizer.read(), sizer.vertical());
       if (next === null) return;
       handled(event);
-      if (vertical) setTrait(model, "tree_width", treeWidth(next, split.clientWidth));
-      else setTrait(model, "schema_height", schemaHeight(next, right.clientHeight));
+      setTrait(model, sizer.trait(), sizer.clamp(next));
     });
   }
-  drag(vbar, true);
-  drag(hbar, false);
+  drag(vbar, sizers.tree);
+  drag(hbar, sizers.schema);
   const resize = new ResizeObserver(applySizes);
   resize.observe(split);
 
@@ -111,7 +140,7 @@ function render({ model, el }) {
   showPanels();
   const events = ["change:panels", "change:shown", "change:problem"];
   events.forEach((e) => model.on(e, showPanels));
-  const sizes = ["change:tree_width", "change:schema_height", "change:height"];
+  const sizes = ["change:tree_width", "change:tree_height", "change:schema_height", "change:height"];
   sizes.forEach((e) => model.on(e, applySizes));
   return () => {
     alive = false;

@@ -4,12 +4,11 @@
 // histogram or sparkline); a region cell (DynamicTableRegion) is a link to the rows it names.
 import { tableFromIPC } from "apache-arrow";
 import { Channel, errorLine, float64, formatValue, h, setTrait, sizeRoot } from "../common.js";
-import { guardTyping, handled } from "../keys.js";
+import { guardKeys, handled } from "../keys.js";
 import { geometry, pagesFor, ROW, rowValues } from "../paging.js";
 import { draw as drawPicture } from "../sparkline.js";
 
 const OPS = ["==", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "in", "is_null", "not_null"];
-const SCROLL_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End", " "]);
 
 /** Full text of a value (the hover): numbers as JS writes them, exactly. */
 const fullText = (value) => (value === null || value === undefined ? "" : typeof value === "bigint" ? value.toString() : String(value));
@@ -30,7 +29,7 @@ function decode(bytes) {
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-grid");
-  const unguard = guardTyping(el);
+  const unguard = guardKeys(el);
   const error = errorLine();
   const channel = new Channel(model, (msg) => {
     error.show(msg);
@@ -54,7 +53,7 @@ function render({ model, el }) {
   const spacer = h("div", { class: "lnx-grid-spacer" });
   const body = h("div", { class: "lnx-grid-body", role: "rowgroup" }, spacer);
   const scroller = h("div", { class: "lnx-grid-scroll", tabindex: "0", role: "grid", "aria-label": "Table rows" }, header, body);
-  const cellView = h("div", { class: "lnx-cellview", hidden: true, role: "region", "aria-label": "Cell value" });
+  const cellView = h("div", { class: "lnx-cellview", hidden: true, role: "region", "aria-label": "Cell value", "data-lnx-escape": true });
   el.replaceChildren(h("div", { class: "lnx-col" },
     h("div", { class: "lnx-toolbar" }, title, count),
     h("div", { class: "lnx-toolbar lnx-filters" }, colSelect, opSelect, value, add),
@@ -235,9 +234,6 @@ function render({ model, el }) {
       handled(e);
       add.click();
     }
-  });
-  scroller.addEventListener("keydown", (e) => {
-    if (SCROLL_KEYS.has(e.key) && !e.ctrlKey && !e.metaKey) e.stopPropagation(); // it scrolls the grid
   });
   let frame = 0;
   scroller.addEventListener("scroll", () => {

@@ -4,9 +4,9 @@
 // the envelope of every sample, or sampled blocks with NaN gaps; the status line says which.
 // Channels are stacked (labelled on the y axis) or overlaid. Colours follow the --jp-* theme,
 // live: a theme switch re-colours the plot without a redraw of its data.
-import Plotly from "plotly.js-dist-min";
+import Plotly from "plotly.js-cartesian-dist-min";
 import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
-import { guardTyping } from "../keys.js";
+import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
 import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
 
@@ -33,7 +33,7 @@ function themeLayout(el) {
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-plot");
-  const unguard = guardTyping(el);
+  const unguard = guardKeys(el);
   const error = errorLine();
   const channel = new Channel(model, (msg) => error.show(msg));
   const requests = new PlotRequests();
@@ -46,7 +46,7 @@ function render({ model, el }) {
   const stackLabel = h("label", { class: "lnx-check", hidden: true }, stacked, " stacked");
   const plot = h("div", { class: "lnx-plot-area" });
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar" }, title, picker, stackLabel),
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel),
     h("div", { class: "lnx-toolbar" }, status), error.node, plot));
   let meta = null; // the open reply of the series shown
   let last = null; // {msg, x, ys, range} of the last drawing

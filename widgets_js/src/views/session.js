@@ -1,6 +1,7 @@
 // SessionPanel front end: the session and subject metadata of the file, as name / value
 // tables (text only), with the fields the file does not have listed after them.
 import { Channel, errorLine, h, sizeRoot } from "../common.js";
+import { guardKeys } from "../keys.js";
 
 function section({ title, fields }) {
   if (!fields.length) return h("p", { class: "lnx-meta", text: `${title}: nothing recorded` });
@@ -13,6 +14,7 @@ function section({ title, fields }) {
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-session");
+  const unguard = guardKeys(el);
   const error = errorLine();
   const content = h("div", { class: "lnx-scroll" });
   const channel = new Channel(model, (msg) => error.show(msg));
@@ -28,6 +30,7 @@ function render({ model, el }) {
   });
   return () => {
     unsize();
+    unguard();
     channel.close();
   };
 }

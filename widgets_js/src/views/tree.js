@@ -4,7 +4,7 @@
 // Keys the tree handles stay in the widget (keys.js); a failed request shows its error above
 // a tree that keeps working.
 import { Channel, errorLine, h, setTrait, sizeRoot } from "../common.js";
-import { guardTyping, handled, isCharacter } from "../keys.js";
+import { guardKeys, handled, isCharacter } from "../keys.js";
 import { listKey, treeKey, TypeAhead, typeAhead } from "../tree_keys.js";
 
 function metaText(node) {
@@ -27,7 +27,7 @@ function label(node, name = node.name) {
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-tree");
-  const unguard = guardTyping(el);
+  const unguard = guardKeys(el);
   const error = errorLine();
   const channel = new Channel(model, (msg) => error.show(msg));
   const nodes = new Map(); // path -> node description
@@ -41,14 +41,15 @@ function render({ model, el }) {
   const title = h("div", { class: "lnx-title lnx-source", text: model.get("source"), title: model.get("source") });
   const search = h("input", {
     class: "lnx-input lnx-search", type: "search", placeholder: "Search paths…", "aria-label": "Search paths",
-    role: "combobox", "aria-expanded": "false", "aria-autocomplete": "list",
+    role: "combobox", "aria-expanded": "false", "aria-autocomplete": "list", "data-lnx-escape": true,
   });
-  const results = h("div", { class: "lnx-results", role: "listbox", "aria-label": "Search results", hidden: true, id: `lnx-results-${Math.random().toString(36).slice(2)}` });
+  const results = h("div", { class: "lnx-results", role: "listbox", "aria-label": "Search results", hidden: true, "data-lnx-escape": true, id: `lnx-results-${Math.random().toString(36).slice(2)}` });
   search.setAttribute("aria-controls", results.id);
   const tree = h("div", { class: "lnx-treebox", role: "tree", "aria-label": "NWB file tree" });
   const snippet = h("pre", { class: "lnx-snippet", "aria-label": "Access snippet", tabindex: "0" });
-  const copy = h("button", { class: "lnx-button", type: "button", text: "Copy" });
-  const snippetBox = h("div", { class: "lnx-snippet-box" }, snippet, copy);
+  const copy = h("button", { class: "lnx-button", type: "button", text: "Copy", "aria-label": "Copy the snippet" });
+  const snippetBox = h("div", { class: "lnx-snippet-box" },
+    h("div", { class: "lnx-toolbar" }, h("span", { class: "lnx-meta", text: "Read it in Python" }), copy), snippet);
   el.replaceChildren(h("div", { class: "lnx-col" }, title, search, results, error.node, tree, snippetBox));
 
   function visible() {
