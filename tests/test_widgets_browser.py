@@ -15,6 +15,7 @@ from browser_helpers import CHROMIUM, Bridge, harness_page, launch, mount
 from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
+import lazynwb_explorer as lazynwb
 from lazynwb_explorer.widgets import SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 
 import nwb_factory as nf
@@ -178,3 +179,43 @@ def test_hostile_strings_render_as_text(page, bridge, hostile_file) -> None:
     assert page.locator("#mounts img, #mounts script").count() == 0
     assert page.evaluate("window.__pwned") is None
     assert IMG in page.locator("#w-grid").inner_text()
+
+
+def test_grid_cell_in_full_and_region_link(page, bridge, rich_hdf5) -> None:
+    grid = TableGrid(rich_hdf5, "/units", height=560)
+    root = mount(page, bridge.add("grid", grid), "grid")
+    root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
+    headers = root.locator(".lnx-head-cell .lnx-head-name").all_inner_texts()
+    expected = lazynwb.get_df(rich_hdf5, "/units", exclude_array_columns=False, as_polars=True)
+
+    def cell(row: int, column: str) -> Any:
+        return root.locator(f'.lnx-row[aria-rowindex="{row + 1}"] .lnx-cell:nth-child({headers.index(column) + 1})')
+
+    # a ragged cell opens below the grid: every value, at full precision, with a histogram
+    cell(0, "spike_times").click()
+    view = root.get_by_role("region", name="Cell value")
+    view.locator("canvas[data-kind=histogram]").wait_for()
+    values = [float(v) for v in view.locator("pre").inner_text().split(", ")]
+    assert values == expected["spike_times"][0].to_list()
+    view.locator("pre").focus()
+    page.keyboard.press("Escape")
+    assert view.is_hidden()
+    # a scalar keeps its full value on hover
+    shown = cell(0, "presence_ratio")
+    assert float(shown.get_attribute("title")) == expected["presence_ratio"][0]
+    # a region cell is a link to the rows it names in its table
+    referenced = sorted(set(expected["electrodes"][3].to_list()))
+    cell(3, "electrodes").get_by_role("button").click()
+    page.wait_for_function(
+        f"document.querySelector('#w-grid [role=status]').textContent === '{len(referenced)} of 16 rows'")
+    assert grid.table_path == "/general/extracellular_ephys/electrodes"
+    page.wait_for_function(f"document.querySelectorAll('#w-grid .lnx-row:not(.lnx-loading)').length === {len(referenced)}")
+    ids = root.locator(".lnx-row:not(.lnx-loading) .lnx-cell:nth-child(1)").all_inner_texts()
+    assert [int(i) for i in ids] == referenced
+    assert "_table_index in" in root.locator(".lnx-chip").first.inner_text()
+    # the sort arrow of a header stays inside its cell
+    root.get_by_role("columnheader", name="location").click()
+    page.wait_for_selector("#w-grid [aria-sort=ascending] .lnx-sort")
+    header = root.locator("[aria-sort=ascending]").bounding_box()
+    arrow = root.locator("[aria-sort=ascending] .lnx-sort").bounding_box()
+    assert arrow["width"] > 0 and arrow["x"] + arrow["width"] <= header["x"] + header["width"]

@@ -170,9 +170,17 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
                  ".lnx-plot .scatterlayer .trace")
-    set_theme(page, THEMES[theme])
-    page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")  # not over the shots
     explorer = page.locator(".lnx-explorer")
+    ticks = explorer.locator(".lnx-plot .xtick text").first
+    drawn_in = ticks.evaluate("el => getComputedStyle(el).fill")
+    set_theme(page, THEMES[theme])
+    if theme == "dark":  # drawn in the light theme, the plot follows the switch without a redraw
+        page.wait_for_function("(before) => getComputedStyle(document.querySelector("
+                               "'.lnx-plot .xtick text')).fill !== before", arg=drawn_in)
+        channels = [int(c) for c in ticks.evaluate("el => getComputedStyle(el).fill")
+                    .split("(")[1].split(")")[0].split(",")[:3]]
+        assert min(channels) > 200, channels  # light text on the dark background
+    page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")  # not over the shots
     problems: list[str] = []
     for width, height, sidebar in VIEWPORTS:
         page.set_viewport_size({"width": width, "height": height})
