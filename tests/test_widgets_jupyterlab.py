@@ -286,7 +286,8 @@ def test_switching_selection_resets_view_state(lab, page) -> None:
     scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
     page.wait_for_function("document.querySelector('.lnx-grid .lnx-grid-scroll').scrollTop > 0")
     _open_path(page, explorer, "/intervals", "/intervals/trials")
-    page.wait_for_function("document.querySelector('.lnx-grid [role=status]').textContent === '120 rows'")
+    page.wait_for_function("[...document.querySelectorAll('.lnx-grid .lnx-head-name')]"
+                           ".some(h => h.textContent === 'stimulus_name')")
     assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
     # back to the ElectricalSeries: the first 16 channels, not zoomed
     _open_path(page, explorer, "/acquisition", EPHYS)

@@ -3,14 +3,16 @@ the selection (session metadata, a table grid, a time-series plot), split by dra
 
 Why one widget holding the views (rather than an ipywidgets HBox of them): a Box lets its
 children's heights follow their content, so the schema and grid lost their room and the plot
-got 81 px. Here the front end lays the views out itself (widgets_js/src/views/explorer.js):
+got 81 px. Here the front end lays the views out itself (widgets_js/src/views/explorer.js,
+through anywidget's composition API: WidgetTrait references, rendered with host.getWidget,
+which JupyterLab, Notebook 7 and marimo all provide):
 the Explorer has a height, the tree and schema sizes are traitlets the dividers set, and the
 panel below the schema is never shorter than a plot needs. Each view is still its own widget
 (its own traitlets and requests, usable alone); the Explorer only routes the selection.
 
-Panels are chosen through registry.PANELS (the first whose `shows(catalog, path)` is true) and
-created on first use (as `View(sources, path)`), so a view for a new neurodata type is one registry line. Panels with an
-`x_range` share one time axis, `time_range`.
+Panels are chosen through registry.PANELS (the first whose `shows(catalog, path)` is true);
+each is opened with the Explorer (as `View(sources, path)`), so a view for a new neurodata type
+is one registry line. Panels with an `x_range` share one time axis, `time_range`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import ipywidgets
+import anywidget
 import polars as pl
 import traitlets
 
@@ -42,9 +44,8 @@ class Explorer(View):
     Explorer is under 640 px wide and stacks the tree above the rest), `time_range` (the shared time
     axis of the time-based panels, [t0, t1]; empty = everything), `problem` (why the
     selection cannot be shown, '' when it can).
-    Views: `.tree`, `.schema`, `.panels` (created on first use), `.panel` (the one shown, or
-    None); `.grid`, `.plot`, `.session` are the table grid, the plot and the session panel
-    once created (else None).
+    Views: `.tree`, `.schema`, `.panels` (one per registry.PANELS), `.panel` (the one shown,
+    or None); `.grid`, `.plot`, `.session` are the table grid, the plot and the session panel.
     """
 
     _esm = STATIC / "explorer.js"
@@ -56,17 +57,25 @@ class Explorer(View):
     schema_height = traitlets.Int(170, help="height of the schema in pixels").tag(sync=True)
     time_range = traitlets.List(traitlets.Float(), help="shared time axis [t0, t1]").tag(sync=True)
     problem = traitlets.Unicode("", help="why the selection is not shown").tag(sync=True)
-    tree = traitlets.Instance(TreeBrowser).tag(sync=True, **ipywidgets.widget_serialization)
-    schema = traitlets.Instance(SchemaViewer).tag(sync=True, **ipywidgets.widget_serialization)
-    panels = traitlets.List(traitlets.Instance(View), help="the panels created so far").tag(
-        sync=True, **ipywidgets.widget_serialization)
+    tree = anywidget.WidgetTrait().tag(sync=True)
+    schema = anywidget.WidgetTrait().tag(sync=True)
+    panels = traitlets.List(traitlets.Instance(View), help="one view per registry.PANELS").tag(
+        sync=True, to_json=lambda views, _widget: [f"anywidget:{v.model_id}" for v in views])
     shown = traitlets.Int(-1, help="index in panels of the panel shown (-1: none)").tag(sync=True)
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         tree = TreeBrowser(self._sources)
         schema = SchemaViewer(self._sources)
-        super().__init__(tree=tree, schema=schema, **kwargs)
+        # every panel is opened now, the one for the selection already showing it: widgets
+        # opened later (from a front-end event) are not delivered by every host (marimo)
+        chosen, _problem = self._choose(tree, selected_path)
+        panels = [self._class(n)(self._sources, selected_path if n == chosen else "")
+                  for n in PANELS]
+        super().__init__(tree=tree, schema=schema, panels=panels, **kwargs)
+        for panel in panels:
+            if "x_range" in panel.trait_names():
+                traitlets.link((panel, "x_range"), (self, "time_range"))
         traitlets.link((self, "selected_path"), (self.tree, "selected_path"))
         self.selected_path = selected_path
         if not selected_path:
@@ -79,17 +88,8 @@ class Explorer(View):
     # -- panels ---------------------------------------------------------------------------
 
     def panel_of(self, name: str) -> View | None:
-        """The panel of a view class name (e.g. "TableGrid") if created, else None."""
+        """The panel of a view class name (e.g. "TableGrid")."""
         return next((p for p in self.panels if type(p).__name__ == name), None)
-
-    def _panel(self, name: str, path: str) -> View:
-        panel = self.panel_of(name)
-        if panel is None:  # opened showing the path: its first state is complete
-            panel = self._class(name)(self._sources, path)
-            if "x_range" in panel.trait_names():
-                traitlets.link((panel, "x_range"), (self, "time_range"))
-            self.panels = [*self.panels, panel]
-        return panel
 
     @property
     def panel(self) -> View | None:
@@ -108,26 +108,26 @@ class Explorer(View):
     def session(self) -> Any:
         return self.panel_of("SessionPanel")
 
+    def _choose(self, tree: TreeBrowser, path: str) -> tuple[str | None, str]:
+        """(the panel that shows `path`, or None; why it cannot be shown, or '')."""
+        try:
+            catalog = tree.catalog
+            path = normalize_path(path) if path else ""
+            if path and catalog.get(path) is None:
+                return None, f"{path} is not in {redact(self._sources[0].label)}"
+            return next((n for n in PANELS if self._class(n).shows(catalog, path)), None), ""
+        except LazyNWBError as exc:  # the tree and schema show it too
+            return None, str(exc)
+
     @traitlets.observe("selected_path")
     def _follow(self, change: dict[str, Any]) -> None:
         path = change["new"]
         self.schema.selected_path = path
-        try:
-            catalog = self.tree.catalog
-            path = normalize_path(path) if path else ""
-            if path and catalog.get(path) is None:
-                self._show(None, f"{path} is not in {redact(self._sources[0].label)}")
-                return
-            name = next((n for n in PANELS if self._class(n).shows(catalog, path)), None)
-        except LazyNWBError as exc:  # the tree and schema show it too
-            self._show(None, str(exc))
-            return
-        if name is None:
-            self._show(None, "")
-            return
-        panel = self._panel(name, path)
-        panel.show(path)
-        self._show(panel, "")
+        name, problem = self._choose(self.tree, path)
+        panel = self.panel_of(name) if name else None
+        if panel is not None:
+            panel.show(normalize_path(path) if path else "")
+        self._show(panel, problem)
 
     @staticmethod
     def _class(name: str) -> Any:

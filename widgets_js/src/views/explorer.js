@@ -1,7 +1,7 @@
 // Explorer front end: lays out the views it holds - the tree on the left, the schema and the
 // panel that shows the selection on the right - split by draggable dividers (also moved with
-// the arrow keys). Each view is a widget of its own, rendered here through the widget manager
-// (anywidget's model.widget_manager), so its traitlets and requests are its own. Sizes are
+// the arrow keys). Each view is a widget of its own (a WidgetTrait reference), rendered here
+// through anywidget's host.getWidget, so its traitlets and requests are its own. Sizes are
 // traitlets (tree_width, schema_height), clamped by layout.js so the panel keeps room for a
 // plot of at least 300 px and the right side for its controls. Narrower than layout.NARROW,
 // the tree goes above the rest, full width (its height is then tree_height).
@@ -9,12 +9,9 @@ import { h, setTrait, sizeRoot } from "../common.js";
 import { guardKeys, handled } from "../keys.js";
 import { dividerKey, isNarrow, schemaHeight, treeHeight, treeWidth } from "../layout.js";
 
-const modelId = (ref) => String(ref || "").replace(/^IPY_MODEL_/, "");
-
-function render({ model, el }) {
+function render({ model, el, host }) {
   const unsize = sizeRoot(el, model, "lnx-explorer");
   const unguard = guardKeys(el);
-  const manager = model.widget_manager;
   const treePane = h("div", { class: "lnx-pane lnx-tree-pane" });
   const vbar = h("div", { class: "lnx-divider lnx-divider-v", role: "separator", tabindex: "0",
     "aria-orientation": "vertical", "aria-label": "Resize the tree" });
@@ -29,21 +26,23 @@ function render({ model, el }) {
   const split = h("div", { class: "lnx-split" }, treePane, vbar, right);
   el.replaceChildren(split);
 
-  const views = new Map(); // model id -> Promise<view>
+  const views = new Map(); // widget reference -> Promise<{el, remove}>
   let alive = true;
 
+  // A child view, rendered into a pane through anywidget's host (JupyterLab, Notebook 7,
+  // marimo): its own model, traitlets and requests; removed by aborting its signal.
   async function viewOf(ref, pane) {
-    const id = modelId(ref);
-    if (!views.has(id)) {
-      views.set(id, (async () => {
-        const child = await manager.get_model(id);
-        const view = await manager.create_view(child);
-        view.el.classList.add("lnx-child");
-        if (alive) pane.append(view.el);
-        return view;
+    if (!views.has(ref)) {
+      views.set(ref, (async () => {
+        const widget = await host.getWidget(ref);
+        const view = h("div", { class: "lnx-child" });
+        const controller = new AbortController();
+        if (alive) pane.append(view);
+        await widget.render({ el: view, signal: controller.signal });
+        return { el: view, remove: () => controller.abort() };
       })());
     }
-    return views.get(id);
+    return views.get(ref);
   }
 
   // -- sizes ----------------------------------------------------------------------------------
@@ -149,7 +148,7 @@ function render({ model, el }) {
     resize.disconnect();
     events.forEach((e) => model.off(e, showPanels));
     sizes.forEach((e) => model.off(e, applySizes));
-    for (const pending of views.values()) pending.then((view) => view.remove());
+    for (const pending of views.values()) pending.then((view) => view.remove(), () => {});
   };
 }
 
