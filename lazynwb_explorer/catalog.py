@@ -23,7 +23,15 @@ from typing import Any
 from . import catalog_store
 from .backends.base import Backend, Node
 from .config import config
-from .errors import InternalPathError, LazyNWBError, NotNWBError, get_logger
+from .errors import (
+    InternalPathError,
+    LazyNWBError,
+    NotNWBError,
+    SourceError,
+    UnsupportedFileError,
+    get_logger,
+    with_path,
+)
 from .sources import Source, detect_format, is_immutable
 from .transport.readers import on_source_changed
 
@@ -168,6 +176,12 @@ def _walk(source: Source, backend: Backend) -> dict[str, Node]:
 
 def _checked(source: Source, backend: Backend, nodes: dict[str, Node], kind: str) -> Catalog:
     root = nodes.get("/")
+    if root is not None and "nwb_version" not in root.attrs and "nwb_version" in root.children:
+        backend.close()  # NWB 1.x keeps its version in a dataset; its layout is another schema
+        raise UnsupportedFileError(
+            "NWB 1.x is not supported (a /nwb_version dataset and no nwb_version attribute on "
+            "the root group); convert it to NWB 2 first", source=source.label,
+        )
     if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
         backend.close()
         raise NotNWBError("not an NWB file (no nwb_version on the root group)", source=source.label)
@@ -248,6 +262,15 @@ def open_catalog(source: Source) -> Catalog:
         if old is not None:
             old[1].close()
         return catalog
+
+
+def open_catalog_for(source: Source, path: str) -> Catalog:
+    """open_catalog for a call about one internal path: a file that cannot be read (not NWB,
+    NWB 1.x, unreachable) is reported naming the path asked for as well as the file."""
+    try:
+        return open_catalog(source)
+    except SourceError as exc:
+        raise with_path(exc, normalize_path(path)) from exc
 
 
 def _holds_no_file(catalog: Catalog) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from .catalog import open_catalog
+from .catalog import open_catalog_for
 from .errors import redact
 from .multifile import Missing, is_skipped, map_sources
 from .sources import Source
@@ -31,7 +31,7 @@ from .timeseries import SeriesFieldError, TimeSeries, find_series
 
 
 def _series(source: Source, path: str, exact_path: bool = True) -> TimeSeries:
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, path)
     found = find_series(catalog, path, exact_path=exact_path)
     if not found:
         from .errors import InternalPathError

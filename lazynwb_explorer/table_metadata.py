@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from .backends.base import DatasetMeta, Node
-from .catalog import Catalog, open_catalog
+from .catalog import Catalog, open_catalog_for
 from .errors import InternalPathError
 from .internal_path import absolute_path, normalize_internal_file_path
 from .multifile import name_errors
@@ -183,7 +183,7 @@ def get_table_column_metadata(
     naming the file and the path.
     """
     source = to_source(file_path)
-    catalog = name_errors(source, lambda: open_catalog(source))
+    catalog = name_errors(source, lambda: open_catalog_for(source, table_path))
     nodes = _table_nodes(catalog, table_path, skip_references)
     names = frozenset(nodes)
     shapes = {n: (node.dataset.shape if node.dataset else None) for n, node in nodes.items()}

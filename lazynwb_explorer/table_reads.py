@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from .catalog import open_catalog
+from .catalog import open_catalog_for
 from .errors import ColumnError, SchemaMismatchError
 from .sources import Source
 from .tables import Table, describe_table, read_rows, resolve_table_path
@@ -36,7 +36,7 @@ def table_path_label(path: str) -> str:
 
 
 def open_table(source: Source, search_term: str, exact_path: bool = False) -> Table:
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, search_term)
     return describe_table(catalog, resolve_table_path(catalog, search_term, exact_path))
 
 
@@ -76,7 +76,7 @@ def read_table_rows(
 ) -> pl.DataFrame:
     """The request's columns for `rows` (None = all) of one file's table, filtered. Pass
     `table` when the caller has already described it (saves describing it again)."""
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, request.search_term)
     if table is None:
         table = describe_table(
             catalog, resolve_table_path(catalog, request.search_term, request.exact_path)

@@ -160,7 +160,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
         if child.neurodata_type == "VectorIndex" or (
             name.endswith("_index") and name.removesuffix("_index") in datasets
         ):
-            target = child.attrs.get("target")
+            target = child.attr("target")
             target_name = target.rsplit("/", 1)[-1] if isinstance(target, str) else name.removesuffix("_index")
             index_of[target_name] = name
     index_names = set(index_of.values())
@@ -181,12 +181,12 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
             data_path=child.path,
             meta=child.dataset,
             index_paths=tuple(reversed(chain)),
-            description=str(child.attrs.get("description", "")),
+            description=str(child.attr("description", "")),
             neurodata_type=child.neurodata_type,
         )
     length = _table_length(catalog, table_path, columns)
     start = datasets.get("starting_time")
-    rate = start.attrs.get("rate") if start is not None else None
+    rate = start.attr("rate") if start is not None else None
     if "data" in columns and "timestamps" not in columns and isinstance(rate, int | float) and rate > 0:
         # a TimeSeries sampled at a rate: its timestamps, computed as lazynwb does
         columns["timestamps"] = Column(
@@ -230,15 +230,30 @@ def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column])
 
 
 def _index(catalog: Catalog, path: str) -> np.ndarray:
-    """A VectorIndex, read once per open file (they are small: one integer per row)."""
+    """A VectorIndex's row ends, read once per open file (they are small: one integer per
+    row). An index of HDF5 region references (MatNWB 2.0b) holds each row's selection of
+    the data instead: its ends are kept here and its starts under path + '#starts'."""
     store = catalog.small_arrays
     if path not in store:
-        store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
+        if catalog.require(path).dataset.is_reference:  # type: ignore[union-attr]
+            spans = np.asarray(catalog.backend.read_region_spans(path), dtype=np.int64)
+            store[path + _STARTS] = spans[:, 0].copy()
+            store[path] = spans[:, 1].copy()
+        else:
+            store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
     return store[path]
 
 
-def _bounds(index: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+_STARTS = "#starts"
+
+
+def _bounds(catalog: Catalog, path: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's [start, stop) in the level below (data, or the next index)."""
+    index = _index(catalog, path)
     stops = index[rows]
+    explicit = catalog.small_arrays.get(path + _STARTS)
+    if explicit is not None:
+        return explicit[rows], stops
     starts = np.where(rows > 0, index[np.maximum(rows - 1, 0)], 0)
     return starts, stops
 
@@ -285,7 +300,9 @@ class _RaggedPlan:
         return _merge_adjacent([(int(a), int(b)) for a, b in zip(self.starts, self.stops) if b > a])
 
 
-def _plan_ragged(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> _RaggedPlan:
+def _plan_ragged(
+    catalog: Catalog, column: Column, rows: np.ndarray | None, length: int, table_path: str = ""
+) -> _RaggedPlan:
     """Walk the index chain outermost -> innermost, turning row ids into element spans."""
     current = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
     offsets_levels: list[np.ndarray] = []
@@ -294,10 +311,15 @@ def _plan_ragged(catalog: Catalog, column: Column, rows: np.ndarray | None, leng
         index = _index(catalog, index_path)
         if len(current) and (current.max() >= len(index)):
             raise MalformedFileError("row outside the index", source=catalog.label, path=index_path)
-        starts, stops = _bounds(index, current)
+        starts, stops = _bounds(catalog, index_path, current)
         counts = stops - starts
         if np.any(counts < 0):
             raise MalformedFileError("index is not monotonic", source=catalog.label, path=index_path)
+        below = _level_length(catalog, column, level)
+        if len(stops) and int(stops.max()) > below:
+            _warn_past_end(catalog, column, table_path, index_path, int(stops.max()), below)
+            starts, stops = np.minimum(starts, below), np.minimum(stops, below)
+            counts = stops - starts
         offsets_levels.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
         if level < len(column.index_paths) - 1:
             current = (
@@ -307,6 +329,28 @@ def _plan_ragged(catalog: Catalog, column: Column, rows: np.ndarray | None, leng
     needed = int((stops - starts).sum()) if len(starts) else 0
     read_all = bool(needed) and needed >= _FULL_READ_SHARE * int(column.meta.shape[0])
     return _RaggedPlan(offsets_levels, starts, stops, read_all)
+
+
+def _level_length(catalog: Catalog, column: Column, level: int) -> int:
+    """How many elements the index at `level` points into: the next index's rows, or the
+    data's for the innermost level."""
+    if level + 1 < len(column.index_paths):
+        below = catalog.require(column.index_paths[level + 1]).dataset
+        return int(below.shape[0]) if below is not None and below.shape else 0
+    return int(column.meta.shape[0]) if column.meta.shape else 0
+
+
+def _warn_past_end(
+    catalog: Catalog, column: Column, table_path: str, index_path: str, end: int, n: int
+) -> None:
+    """A ragged index pointing past its data (truncated exports do this): read the rows as
+    h5py and pynwb slice them - short, or empty past the end - and say so."""
+    warnings.warn(
+        f"column {column.name!r} of table {table_path or index_path.rsplit('/', 1)[0]} in "
+        f"{redact(catalog.label)}: its index {index_path} points to element {end} but there are "
+        f"only {n}; rows past the end are read short or empty (as pynwb reads them)",
+        stacklevel=4,
+    )
 
 
 def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Series:
@@ -386,7 +430,7 @@ def read_rows(
     data: dict[str, pl.Series] = {}
     ragged = [c for c in columns if c.index_paths]
     if not unknown_indexes:  # indexes known (e.g. from a stored catalog): one round for all
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        plans = {c.name: _plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         first_round += _data_round(table, plans)
     with catalog.backend.prefetched(first_round):
         for column in columns:
@@ -398,7 +442,7 @@ def read_rows(
             for name, plan in plans.items():
                 data[name] = _read_ragged(catalog, table.columns[name], plan)
     if unknown_indexes:
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        plans = {c.name: _plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         with catalog.backend.prefetched(_data_round(table, plans)):
             for name, plan in plans.items():
                 data[name] = _read_ragged(catalog, table.columns[name], plan)

@@ -24,7 +24,8 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from .catalog import Catalog, normalize_path, open_catalog
+from .backends.base import one_value
+from .catalog import Catalog, normalize_path, open_catalog, open_catalog_for
 from .errors import InternalPathError, LazyNWBError, get_logger, redact
 from .lazy_array import LazyDataset, RateTimestamps, searchsorted
 from .sources import PathLike, to_source
@@ -63,7 +64,8 @@ class TimeSeries:
 
     @property
     def _group_attrs(self) -> dict[str, Any]:
-        return dict(self._cat.require(self._table_path).attrs)
+        node = self._cat.require(self._table_path)
+        return {name: node.attr(name) for name in node.attrs}
 
     def _child(self, name: str) -> LazyDataset | None:
         node = self._cat.get(f"{self._table_path}/{name}")
@@ -97,13 +99,13 @@ class TimeSeries:
             raise self._missing("no timestamps and no starting_time + rate: times unknown")
         data = self._child("data")
         n = data.shape[0] if data is not None and data.shape else 0
-        return RateTimestamps(_scalar(start), float(rate), n, start.attrs.get("unit"))
+        return RateTimestamps(_scalar(start), float(rate), n, one_value(start.attrs.get("unit")))
 
     @property
     def rate(self) -> float | None:
         """Sampling rate (Hz) from starting_time's `rate` attribute, or None."""
         start = self._cat.get(f"{self._table_path}/starting_time")
-        value = start.attrs.get("rate") if start is not None else None
+        value = start.attr("rate") if start is not None else None
         return float(value) if value is not None else None
 
     @property
@@ -128,7 +130,7 @@ class TimeSeries:
     def _data_attr(self, name: str) -> Any:
         node = self._cat.get(f"{self._table_path}/data")
         if node is not None and name in node.attrs:
-            return node.attrs[name]
+            return node.attr(name)
         return None
 
     @property
@@ -165,7 +167,7 @@ class TimeSeries:
         for name in ("timestamps", "starting_time"):
             node = self._cat.get(f"{self._table_path}/{name}")
             if node is not None and node.dataset is not None:
-                unit = node.attrs.get("unit")
+                unit = node.attr("unit")
                 return None if unit is None else str(unit)
         raise self._missing("no timestamps or starting_time: no timestamps unit")
 
@@ -344,7 +346,7 @@ def get_timeseries(
         nwb_path, "__fspath__"
     ):
         raise TypeError("get_timeseries reads one file: pass a single path or URL")
-    catalog = open_catalog(to_source(nwb_path))
+    catalog = open_catalog_for(to_source(nwb_path), search_term or "/")
     paths = find_series(catalog, search_term, exact_path=exact_path, match_all=match_all)
     if match_all:
         return {p: TimeSeries(nwb_path, p, catalog) for p in paths}
