@@ -68,7 +68,7 @@ class TimeSeries:
         return {name: node.attr(name) for name in node.attrs}
 
     def _child(self, name: str) -> LazyDataset | None:
-        node = self._cat.get(f"{self._table_path}/{name}")
+        node = self._cat.resolved(f"{self._table_path}/{name}")
         if node is None or node.dataset is None:
             return None
         return LazyDataset(self._cat, node.path)
@@ -256,7 +256,7 @@ def is_series(catalog: Catalog, path: str) -> bool:
         return False
     datasets = {
         name for name in node.children
-        if (child := catalog.get(f"{node.path.rstrip('/')}/{name}")) is not None and child.dataset
+        if (child := catalog.resolved(f"{node.path.rstrip('/')}/{name}")) is not None and child.dataset
     }
     if "timestamps" in datasets:
         return True

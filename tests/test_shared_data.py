@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import warnings
 
-import h5py
 import pytest
-from conftest import SHARED_DATA, SHARED_FILES
+from conftest import SHARED_DATA, SHARED_FILES, SHARED_SOURCES, is_nwb1
 from h5py_reference import h5py_table_columns, h5py_tables
 from test_tables import _assert_table_matches
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.errors import UnsupportedFileError
+from lazynwb_explorer.errors import SourceError, UnsupportedFileError
 
 from pynwb_reference import pynwb_reads, reference_columns, tables_pynwb_reads
 
 assert SHARED_FILES, f"no shared data files found under {SHARED_DATA}"
 
 
-def is_nwb1(path) -> bool:
-    """NWB 1.x keeps its version in a /nwb_version dataset (2.x: a root attribute)."""
-    if path.is_dir():
-        return False
-    with h5py.File(path, "r") as f:
-        return isinstance(f.get("nwb_version"), h5py.Dataset) and "nwb_version" not in f.attrs
-
-
 @pytest.mark.parametrize("where", ["local", "http"])
-@pytest.mark.parametrize("name", [f.relative_to(SHARED_DATA).as_posix() for f in SHARED_FILES])
+@pytest.mark.parametrize("name", [f.relative_to(SHARED_DATA).as_posix() for f in SHARED_SOURCES])
 def test_shared_file(served, locate, name: str, where: str) -> None:
     path = served / "shared" / name
     source = locate(path, where)
@@ -38,6 +29,12 @@ def test_shared_file(served, locate, name: str, where: str) -> None:
             with pytest.raises(UnsupportedFileError, match="NWB 1.x is not supported") as info:
                 call()
             assert source in str(info.value)
+        return
+    if where == "http" and path.is_dir() and not (path / ".zmetadata").exists():
+        # plain HTTP cannot list a directory: a store without consolidated metadata is refused
+        with pytest.raises(SourceError, match="without consolidated metadata") as info:
+            lazynwb.get_internal_paths(source)
+        assert source in str(info.value)
         return
     paths = lazynwb.get_internal_paths(source)
     info = lazynwb.get_internal_path_info(source, include_metadata=True)
