@@ -6,6 +6,7 @@ runs existing code unchanged.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import pandas as pd
 import polars as pl
 
 from .config import resolve_as_polars
-from .errors import ColumnError, InternalPathError, SchemaMismatchError
+from .errors import ColumnError, InternalPathError, SchemaMismatchError, redact
 from .multifile import Missing, is_skipped, map_sources, report_missing
 from .sources import PathLike, Source, to_source, to_sources
 from .table_reads import (
@@ -36,20 +37,22 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
 
 
 def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
-    """The common type of a column seen as `a` in one file and `b` in another, or None."""
+    """The common type of a column seen as `a` in one file and `b` in another, or None
+    (string vs number, ...: the caller raises SchemaMismatchError).
+
+    Numbers widen by numpy's promotion rules (Int32 + Int64 -> Int64, UInt8 + Int8 -> Int16,
+    Float32 + Int64 -> Float64, Int64 + UInt64 -> Float64, Boolean + Int8 -> Int8): one
+    rule whatever the polars version, and a type pandas and Arrow both hold (polars 2's own
+    supertype of Int64 and UInt64 is Int128). Lists and arrays unify by their items; arrays
+    of different shapes become lists."""
     if a == b:
         return a
     if a == pl.Null:
         return b
     if b == pl.Null:
         return a
-    if a.is_numeric() and b.is_numeric():
-        try:
-            return pl.concat(
-                [pl.Series([], dtype=a), pl.Series([], dtype=b)], how="vertical_relaxed"
-            ).dtype
-        except pl.exceptions.PolarsError:
-            return None
+    if _is_number(a) and _is_number(b):
+        return _numeric_supertype(a, b)
     if isinstance(a, pl.List) and isinstance(b, pl.List):
         inner = unify_dtypes(a.inner, b.inner)
         return pl.List(inner) if inner is not None else None
@@ -60,6 +63,27 @@ def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
         inner = unify_dtypes(a.inner, b.inner)  # differing shapes: fall back to lists
         return pl.List(inner) if inner is not None else None
     return None
+
+
+def _is_number(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype == pl.Boolean
+
+
+def _numeric_supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+    try:
+        common = np.result_type(_numpy_dtype(a), _numpy_dtype(b))
+        return pl.Series(np.empty(0, dtype=common)).dtype
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass
+    try:  # a type numpy does not have (Decimal, Int128): polars' own supertype
+        empty = [pl.DataFrame(schema={"x": t}) for t in (a, b)]
+        return pl.concat(empty, how="vertical_relaxed").schema["x"]
+    except pl.exceptions.PolarsError:
+        return None
+
+
+def _numpy_dtype(dtype: pl.DataType) -> np.dtype:
+    return pl.Series([], dtype=dtype).to_numpy().dtype
 
 
 def unified_schema(
@@ -74,9 +98,13 @@ def unified_schema(
 ) -> tuple[dict[str, pl.DataType], list[Source]]:
     """The union of the files' columns with unified types, and the sources that have the table.
 
-    Raises SchemaMismatchError naming the column, both types and both files on a conflict."""
+    A column whose type differs between files is widened to the common type (see
+    unify_dtypes) with a warning naming the column, both types and both files, as lazynwb
+    warns; types that have none (text in one file, numbers in another) raise
+    SchemaMismatchError naming the same."""
     schema: dict[str, pl.DataType] = {}
     seen_in: dict[str, str] = {}
+    warned: set[str] = set()
     present: list[Source] = []
     missing: list[InternalPathError] = []
     results = map_sources(
@@ -105,6 +133,15 @@ def unified_schema(
                     source=source.label,
                     path=table.path,
                 )
+            if common != schema[name] or common != dtype:
+                if name not in warned:
+                    warned.add(name)
+                    warnings.warn(
+                        f"column {name!r} of {table.path} is {schema[name]} in "
+                        f"{redact(seen_in[name])!r} but {dtype} in {redact(source.label)!r}: "
+                        f"read as {common} in every file",
+                        stacklevel=3,
+                    )
             schema[name] = common
     report_missing(missing, len(sources), raise_on_missing)
     return dict(sorted(schema.items())), present
@@ -155,9 +192,9 @@ def get_df(
     sources = to_sources(nwb_data_sources)
     include = _names(include_column_names)
     exclude = _names(exclude_column_names)
-    schema, present = unified_schema(
+    schema, present = unified_schema(  # array columns stay when named, as lazynwb
         sources, search_term, exact_path=exact_path, raise_on_missing=raise_on_missing,
-        ignore_errors=ignore_errors,
+        ignore_errors=ignore_errors, exclude_array_columns=exclude_array_columns and include is None,
     )
     if include is not None:
         unknown = [c for c in include if c not in schema and c not in INTERNAL_SCHEMA]
@@ -188,18 +225,12 @@ def get_df(
     out_schema = {
         name: dtype
         for name, dtype in schema.items()
-        if (include is None or name in include)
-        and name not in set(exclude or ())
-        and not (include is None and exclude_array_columns and _is_array(dtype))
+        if (include is None or name in include) and name not in set(exclude or ())
     }
     out_schema.update(INTERNAL_SCHEMA)
     frames = [f.select([_col(f, n, t) for n, t in out_schema.items()]) for f in frames]
     df = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=out_schema)
     return df if resolve_as_polars(as_polars) else df.to_pandas()
-
-
-def _is_array(dtype: pl.DataType) -> bool:
-    return isinstance(dtype, pl.List | pl.Array)
 
 
 def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:

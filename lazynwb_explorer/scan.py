@@ -77,12 +77,16 @@ def scan_nwb(
     schema_overrides: dict[str, pl.DataType] | None = None,
     disable_progress: bool = False,
 ) -> pl.LazyFrame:
-    """A lazy table over one or many NWB files, with projection and predicate pushdown."""
+    """A lazy table over one or many NWB files, with projection and predicate pushdown.
+
+    `table_path` is the table's path (or a shortcut: units, trials, ...), never a guess: as
+    in lazynwb, a path no file has raises InternalPathError naming it (get_df alone also
+    accepts part of a path)."""
     sources = to_sources(source)
     if schema is None:
         infer_from = sources if infer_schema_length is None else sources[: max(1, infer_schema_length)]
         inferred, _ = unified_schema(
-            infer_from, table_path, exclude_array_columns=exclude_array_columns,
+            infer_from, table_path, exact_path=True, exclude_array_columns=exclude_array_columns,
             raise_on_missing=raise_on_missing, ignore_errors=ignore_errors,
         )
         full_schema = {**inferred, **INTERNAL_SCHEMA}
@@ -104,7 +108,7 @@ def scan_nwb(
         files = prune_sources(sources, table_path, predicate)
         remaining = n_rows
         request = TableRequest(
-            table_path, columns=wanted, predicate=predicate, schema=full_schema,
+            table_path, exact_path=True, columns=wanted, predicate=predicate, schema=full_schema,
             n_rows=n_rows,
         )
         missing = []
@@ -120,9 +124,9 @@ def scan_nwb(
         for src, frame in results:
             if not isinstance(frame, pl.DataFrame):
                 if not is_skipped(frame):
-                    missing.append(src)
-                    if raise_on_missing:
-                        raise frame.error  # type: ignore[union-attr]
+                    missing.append(frame.error)  # type: ignore[union-attr]
+                    if raise_on_missing or len(missing) == len(files):
+                        raise missing[0]  # in no file at all: a typo, not "no rows"
                 continue
             frame = align(frame, full_schema, src.label, table_path).select(out_columns)
             if remaining is not None:

@@ -28,12 +28,9 @@ from .errors import InternalPathError
 from .internal_path import absolute_path, normalize_internal_file_path
 from .multifile import name_errors
 from .sources import PathLike, to_source
-from .tables import polars_dtype
+from .tables import SESSION_ROOT_DATASETS, polars_dtype
 
-_ROOT_METADATA = (
-    "session_start_time", "session_description", "identifier", "timestamps_reference_time",
-    "file_create_date",
-)
+_ROOT_METADATA = SESSION_ROOT_DATASETS
 _REFERENCE_COLUMNS = {"timeseries": "TimeSeriesReferenceVectorData"}
 _NAMED_FILTERS = ("shuffle", "fletcher32", "scaleoffset")
 

@@ -9,7 +9,7 @@ This is the unit of work that get_df, scan_nwb and the widgets share:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import polars as pl
@@ -90,7 +90,7 @@ def read_table_rows(
             )
     frame: pl.DataFrame | None = None
     if request.predicate is not None:
-        needed = [c for c in request.predicate.meta.root_names() if c in table.columns]
+        needed = predicate_columns(request.predicate, table.columns)
         candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows
         probe = with_internal(read_rows(catalog, table, needed, rows), source, table, candidates)
         probe = align(probe, request.schema, source.label, table.path, fill_only=True)
@@ -110,6 +110,12 @@ def read_table_rows(
     index = np.arange(table.length, dtype=np.int64) if rows is None else rows
     out = with_internal(rest, source, table, index)
     return align(out, request.schema, source.label, table.path)
+
+
+def predicate_columns(predicate: pl.Expr, available: Collection[str]) -> list[str]:
+    """The columns a predicate reads, each once, in first-use order (`root_names` repeats a
+    column the predicate names twice, as any window `(c > a) & (c < b)` does)."""
+    return [c for c in dict.fromkeys(predicate.meta.root_names()) if c in available]
 
 
 def with_internal(frame: pl.DataFrame, source: Source, table: Table, rows: np.ndarray) -> pl.DataFrame:

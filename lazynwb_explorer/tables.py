@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from .backends.base import DatasetMeta, rows_to_spans
+from .backends.base import DatasetMeta, Node, rows_to_spans
 from .catalog import Catalog, normalize_path
 from .errors import InternalPathError, MalformedFileError, get_logger, redact
 
@@ -49,6 +49,10 @@ class Column:
     description: str = ""
     neurodata_type: str | None = None
     rate: float | None = None  # timestamps computed as starting_time (data_path) + row / rate
+    # A one-row (metadata) table's field: the whole dataset is the one row's value, a
+    # scalar as itself and an array as a list
+    whole: bool = False
+    scalar: bool = False
 
     @property
     def is_ragged(self) -> bool:
@@ -56,16 +60,23 @@ class Column:
 
     @property
     def is_ndarray(self) -> bool:
-        return not self.index_paths and len(self.meta.shape) > 1
+        return not self.index_paths and not self.whole and len(self.meta.shape) > 1
 
     @property
     def is_array(self) -> bool:
-        """lazynwb's 'array column': ragged or multi-dimensional per row."""
+        """lazynwb's 'array column': ragged or multi-dimensional per row (a metadata list,
+        such as the session's keywords, is not one: lazynwb returns it by default)."""
         return self.is_ragged or self.is_ndarray
 
     @property
     def dtype(self) -> pl.DataType:
         inner = polars_dtype(self.meta)
+        if self.whole:
+            if self.scalar:
+                return inner
+            if len(self.meta.shape) > 1:
+                inner = pl.Array(inner, self.meta.shape[1:])
+            return pl.List(inner)
         if len(self.meta.shape) > 1:
             inner = pl.Array(inner, self.meta.shape[1:])
         for _ in self.index_paths:
@@ -108,7 +119,9 @@ def polars_dtype(meta: DatasetMeta) -> pl.DataType:
 
 
 def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = False) -> str:
-    """A table path from an exact path, a shortcut (units, trials, ...) or part of a path."""
+    """A table path from an exact path, a shortcut (units, trials, ...) or, unless
+    exact_path, part of a path or a close spelling (as lazynwb's get_df: with a warning when
+    the term is not part of the path used)."""
     term = str(search_term).strip()
     shortcut = TABLE_SHORTCUTS.get(term.strip("/"))
     candidates = [normalize_path(term)] + ([shortcut] if shortcut else [])
@@ -116,20 +129,29 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
         node = catalog.get(path)
         if node is not None and node.is_group:
             return path
-    if exact_path:
-        raise InternalPathError("table not found", source=catalog.label, path=normalize_path(term))
     tables = [p for p, n in catalog.nodes.items() if n.is_group and (
         "colnames" in n.attrs or catalog.is_timeseries(p))]
+    not_found = InternalPathError(
+        f"table {search_term!r} not found; tables in this file: {sorted(tables)}",
+        source=catalog.label,
+        path=normalize_path(term),
+    )
+    if exact_path:
+        raise not_found
     needle = term.strip("/").lower()
     ends = [p for p in tables if p.lower().endswith("/" + needle)]
     contains = [p for p in tables if needle in p.lower()]
-    matches = ends or contains or difflib.get_close_matches(normalize_path(term), tables, n=3, cutoff=0.5)
+    matches = ends or contains
     if not matches:
-        raise InternalPathError(
-            f"table {search_term!r} not found; tables in this file: {sorted(tables)}",
-            source=catalog.label,
-            path=normalize_path(term),
-        )
+        matches = difflib.get_close_matches(normalize_path(term), tables, n=3, cutoff=0.5)
+        if matches:
+            warnings.warn(
+                f"no table {search_term!r} in {redact(catalog.label)}: using {matches[0]!r}, "
+                f"the closest spelling (pass exact_path=True to refuse)",
+                stacklevel=3,
+            )
+    if not matches:
+        raise not_found
     if len(matches) > 1:
         warnings.warn(
             f"{search_term!r} matches several paths in {redact(catalog.label)}: {matches}; using {matches[0]!r}",
@@ -143,13 +165,80 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
 # -- describing a table -------------------------------------------------------------------
 
 
+# The root's datasets that belong to the session's one-row table ('/general', as lazynwb)
+SESSION_ROOT_DATASETS = (
+    "session_start_time", "session_description", "identifier", "timestamps_reference_time",
+    "file_create_date",
+)
+
+
+def is_scalar_dataset(node: Node) -> bool:
+    """One value: HDF5's scalar dataspace, or hdmf-zarr's scalar (shape (1,), marked)."""
+    meta = node.dataset
+    if meta is None:
+        return False
+    return meta.shape == () or (meta.shape == (1,) and node.attrs.get("zarr_dtype") == "scalar")
+
+
+def one_row_fields(catalog: Catalog, table_path: str) -> dict[str, Node] | None:
+    """The fields of a group read as ONE row (name -> dataset node), or None when the group
+    is not such a group. As lazynwb: '/general' (its datasets, the root's session datasets
+    and /general/metadata's), and a group holding only datasets, none multi-dimensional and
+    at least one scalar (e.g. /general/subject)."""
+    path = normalize_path(table_path)
+    node = catalog.get(path)
+    if node is None or not node.is_group or "colnames" in node.attrs:
+        return None
+    children = {child.path.rsplit("/", 1)[1]: child for child in catalog.children(path)}
+    if path == "/general":
+        for name in SESSION_ROOT_DATASETS:
+            root_child = catalog.get(f"/{name}")
+            if root_child is not None:
+                children.setdefault(name, root_child)
+        extra = catalog.get("/general/metadata")
+        for child in catalog.children(extra.path) if extra is not None and extra.is_group else ():
+            children.setdefault(child.path.rsplit("/", 1)[1], child)
+        return {n: c for n, c in children.items() if c.dataset is not None}
+    if not children or any(c.dataset is None for c in children.values()):
+        return None
+    if any(len(c.dataset.shape) > 1 for c in children.values()):  # type: ignore[union-attr]
+        return None
+    if not any(is_scalar_dataset(c) for c in children.values()):
+        return None
+    if "data" in children and ("timestamps" in children or "starting_time" in children):
+        return None  # a time series: one row per sample
+    return children
+
+
+def _one_row_table(catalog: Catalog, table_path: str, fields: dict[str, Node]) -> Table:
+    columns = {
+        name: Column(
+            name=name, data_path=node.path, meta=node.dataset,  # type: ignore[arg-type]
+            description=str(node.attr("description", "")), neurodata_type=node.neurodata_type,
+            whole=True, scalar=is_scalar_dataset(node),
+        )
+        for name, node in fields.items()
+    }
+    return Table(catalog.label, table_path, 1, dict(sorted(columns.items())))
+
+
+def _what(node: Node) -> str:
+    kind = node.neurodata_type
+    return f"a {kind} group" if kind else "a group"
+
+
 def describe_table(catalog: Catalog, table_path: str) -> Table:
     """A table's columns and length from metadata only. Misaligned columns are skipped
-    with a warning that names them."""
+    with a warning that names them. A group that is neither a table, a time series nor a
+    one-row metadata group (a Device, an ImagingPlane, a ProcessingModule) raises
+    InternalPathError naming the path and what it is."""
     table_path = normalize_path(table_path)
     node = catalog.require(table_path)
     if not node.is_group:
         raise InternalPathError("not a table (a dataset)", source=catalog.label, path=table_path)
+    fields = one_row_fields(catalog, table_path)
+    if fields is not None:
+        return _one_row_table(catalog, table_path, fields)
     datasets = {
         child.path.rsplit("/", 1)[1]: child
         for child in catalog.children(table_path)
@@ -207,6 +296,11 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
                 stacklevel=3,
             )
             del columns[name]
+    if not columns and "colnames" not in node.attrs:
+        raise InternalPathError(
+            f"not a table: {_what(node)} with no table columns (children: "
+            f"{sorted(node.children)[:10]})", source=catalog.label, path=table_path,
+        )
     return Table(catalog.label, table_path, length, dict(sorted(columns.items())))
 
 
@@ -229,7 +323,7 @@ def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column])
 # -- reading ------------------------------------------------------------------------------
 
 
-def _index(catalog: Catalog, path: str) -> np.ndarray:
+def index_ends(catalog: Catalog, path: str) -> np.ndarray:
     """A VectorIndex's row ends, read once per open file (they are small: one integer per
     row). An index of HDF5 region references (MatNWB 2.0b) holds each row's selection of
     the data instead: its ends are kept here and its starts under path + '#starts'."""
@@ -249,13 +343,19 @@ _STARTS = "#starts"
 
 def _bounds(catalog: Catalog, path: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's [start, stop) in the level below (data, or the next index)."""
-    index = _index(catalog, path)
+    index = index_ends(catalog, path)
     stops = index[rows]
     explicit = catalog.small_arrays.get(path + _STARTS)
     if explicit is not None:
         return explicit[rows], stops
     starts = np.where(rows > 0, index[np.maximum(rows - 1, 0)], 0)
     return starts, stops
+
+
+def row_span(catalog: Catalog, index_path: str, row: int) -> tuple[int, int]:
+    """One row's [start, stop) in the level below a VectorIndex (integer or region index)."""
+    starts, stops = _bounds(catalog, index_path, np.array([row], dtype=np.int64))
+    return int(starts[0]), int(stops[0])
 
 
 def _to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
@@ -308,7 +408,7 @@ def _plan_ragged(
     offsets_levels: list[np.ndarray] = []
     starts = stops = np.empty(0, np.int64)
     for level, index_path in enumerate(column.index_paths):
-        index = _index(catalog, index_path)
+        index = index_ends(catalog, index_path)
         if len(current) and (current.max() >= len(index)):
             raise MalformedFileError("row outside the index", source=catalog.label, path=index_path)
         starts, stops = _bounds(catalog, index_path, current)
@@ -367,7 +467,24 @@ def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Seri
     return _wrap_lists(column.name, series, plan.offsets_levels)
 
 
+def _read_whole(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
+    """A one-row table's field: the dataset's value (a scalar) or all of it (a list)."""
+    n = 1 if rows is None else len(rows)
+    if n == 0:
+        return pl.Series(column.name, [], dtype=column.dtype)
+    values = np.asarray(catalog.backend.read(column.data_path))
+    if column.scalar:
+        value = values.reshape(-1)[0] if values.size else None
+        item = value.item() if isinstance(value, np.generic) else value
+        return pl.Series(column.name, [item] * n, dtype=column.dtype)
+    cell = _to_series(column.name, values, polars_dtype(column.meta) if values.ndim <= 1
+                      else column.dtype.inner)  # type: ignore[attr-defined]
+    return pl.Series(column.name, [cell] * n, dtype=column.dtype)
+
+
 def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
+    if column.whole:
+        return _read_whole(catalog, column, rows)
     if column.rate is not None:
         start = float(np.asarray(catalog.backend.read(column.data_path)).reshape(-1)[0])
         index = np.arange(column.meta.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -424,7 +541,10 @@ def read_rows(
     unknown_indexes = {
         path for c in columns for path in c.index_paths if path not in catalog.small_arrays
     }
-    first_round = [(c.data_path, spans) for c in columns if not c.index_paths and c.rate is None] + [
+    first_round = [
+        (c.data_path, [(0, c.meta.shape[0])] if c.whole else spans)
+        for c in columns if not c.index_paths and c.rate is None and (c.meta.shape or not c.whole)
+    ] + [
         (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
     ]
     data: dict[str, pl.Series] = {}
@@ -437,7 +557,7 @@ def read_rows(
             if not column.index_paths:
                 data[column.name] = _read_flat(catalog, column, rows)
         for path in unknown_indexes:
-            _index(catalog, path)
+            index_ends(catalog, path)
         if not unknown_indexes:
             for name, plan in plans.items():
                 data[name] = _read_ragged(catalog, table.columns[name], plan)

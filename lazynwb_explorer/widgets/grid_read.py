@@ -20,20 +20,12 @@ from ..backends.base import rows_to_spans
 from ..catalog import Catalog
 from ..sources import Source
 from ..table_reads import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..tables import Column, Table
+from ..tables import Column, Table, index_ends, row_span
 
 PREVIEW_ITEMS = 6
 PREVIEW_CHARS = 120
 TEXT_CHARS = 500
 SMALL_CELL_BYTES = 4096
-
-
-def _index(catalog: Catalog, path: str) -> np.ndarray:
-    """A VectorIndex, kept per open file (the same cache tables.py uses)."""
-    store = catalog.small_arrays
-    if path not in store:
-        store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
-    return store[path]
 
 
 def _fmt(value: Any) -> str:
@@ -67,14 +59,17 @@ class _Ragged:
         self.counts = np.zeros(len(rows), dtype=np.int64)
         self.spans: list[tuple[int, int]] = []
         self.leaf_totals = np.zeros(len(rows), dtype=np.int64)
-        indexes = [_index(catalog, p) for p in column.index_paths]
+        n_data = int(column.meta.shape[0]) if column.meta.shape else 0
         for i, row in enumerate(rows.tolist()):
-            lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
-            self.counts[i] = hi - lo
-            for index in indexes[1:]:  # descend into the first sub-list
+            lo, hi = row_span(catalog, column.index_paths[0], row)
+            if len(column.index_paths) == 1:  # an index past its data: rows read short
+                lo, hi = min(lo, n_data), min(hi, n_data)
+            self.counts[i] = max(hi - lo, 0)
+            for path in column.index_paths[1:]:  # descend into the first sub-list
                 if hi <= lo:
                     break
-                lo, hi = (int(index[lo - 1]) if lo else 0), int(index[lo])
+                lo, hi = row_span(catalog, path, lo)
+            lo, hi = min(lo, n_data), min(hi, n_data)
             self.leaf_totals[i] = max(hi - lo, 0)
             self.spans.append((lo, min(hi, lo + PREVIEW_ITEMS)) if hi > lo else (lo, lo))
 
@@ -114,7 +109,7 @@ def read_page(
         frame = read_table_rows(source, request, rows)
         nd_values = {c.name: backend.read(c.data_path, rows) for c in small_nd}
         for path in unknown:
-            _index(catalog, path)
+            index_ends(catalog, path)
         texts.update(_ragged_texts(catalog, table, plans))
     if unknown:
         plans = {c.name: _Ragged(catalog, c, rows) for c in ragged}
