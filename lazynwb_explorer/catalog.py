@@ -112,11 +112,28 @@ class Catalog:
         return bool(node and node.is_group and "colnames" in node.attrs)
 
     def is_timeseries(self, path: str) -> bool:
+        """A group holding a time series, by lazynwb's rules: timestamps (events-like
+        series such as NWB 2.8's Events have nothing else), data with timestamps or
+        starting_time, a starting_time with a rate (a series whose data is missing), or data
+        in a group whose neurodata_type names a series. DynamicTables are tables."""
         node = self.get(path)
-        if node is None or not node.is_group:
+        if node is None or not node.is_group or "colnames" in node.attrs:
             return False
-        names = set(node.children)
-        return "data" in names and ("timestamps" in names or "starting_time" in names)
+        if node.path.startswith("/specifications"):
+            return False
+        base = node.path.rstrip("/")
+        datasets = {
+            name: child for name in node.children
+            if (child := self.resolved(f"{base}/{name}")) is not None and child.dataset is not None
+        }
+        if "timestamps" in datasets:
+            return True
+        start = datasets.get("starting_time")
+        if start is not None and ("data" in datasets or "rate" in start.attrs):
+            return True
+        kind = (node.neurodata_type or "").lower()
+        series_type = "timeseries" in kind or kind.endswith("series") or kind == "events"
+        return series_type and "data" in datasets
 
 
 def normalize_path(path: str) -> str:

@@ -159,8 +159,8 @@ def get_table_schema(
     sources = to_sources(file_paths)
     if first_n_files_to_infer_schema is not None:
         sources = sources[: max(1, first_n_files_to_infer_schema)]
-    schema, _ = unified_schema(
-        sources, table_path, exclude_array_columns=exclude_array_columns,
+    schema, _ = unified_schema(  # a path or shortcut, never a guess (as lazynwb)
+        sources, table_path, exact_path=True, exclude_array_columns=exclude_array_columns,
         raise_on_missing=raise_on_missing,
     )
     if not exclude_internal_columns:
@@ -186,7 +186,8 @@ def get_df(
 ) -> pd.DataFrame | pl.DataFrame:
     """A table from one or many NWB files as one DataFrame, rows in source order.
 
-    Only the chosen columns are read; with `nwb_path_to_row_indices` only those rows.
+    Only the chosen columns are read; with `nwb_path_to_row_indices` only those rows, in
+    the order given (a repeated index gives a repeated row).
     `use_process_pool` is accepted for compatibility (threads are used: reads release the GIL).
     """
     sources = to_sources(nwb_data_sources)
@@ -254,9 +255,9 @@ def merge_array_column(df: Any, column_name: str, missing_ok: bool = True) -> An
     parts = []
     keys = frame.select(NWB_PATH_COLUMN_NAME, TABLE_PATH_COLUMN_NAME).unique(maintain_order=True)
     for nwb_path, table_path in keys.iter_rows():
-        rows = frame.filter(
+        rows = np.unique(frame.filter(  # each row's value once: the join repeats it
             (pl.col(NWB_PATH_COLUMN_NAME) == nwb_path) & (pl.col(TABLE_PATH_COLUMN_NAME) == table_path)
-        )[TABLE_INDEX_COLUMN_NAME].to_numpy()
+        )[TABLE_INDEX_COLUMN_NAME].to_numpy())
         source = to_source(nwb_path)
         table = open_table(source, "/" + table_path, exact_path=True)
         if column_name not in table.columns:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import polars as pl
 
-from .catalog import open_catalog_for
+from .catalog import Catalog, open_catalog_for
 from .errors import ColumnError, SchemaMismatchError
 from .sources import Source
 from .tables import Table, describe_table, read_rows, resolve_table_path
@@ -82,9 +82,9 @@ def read_table_rows(
             catalog, resolve_table_path(catalog, request.search_term, request.exact_path)
         )
     wanted = choose_columns(table, request.columns, None, request.exclude_array_columns)
-    if rows is not None:
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
-        if len(rows) and (rows[0] < 0 or rows[-1] >= table.length):
+    if rows is not None:  # in the order given, repeats kept (the caller built the list)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= table.length):
             raise ColumnError(
                 f"row index out of range (table has {table.length} rows)", source=source.label, path=table.path
             )
@@ -92,7 +92,7 @@ def read_table_rows(
     if request.predicate is not None:
         needed = predicate_columns(request.predicate, table.columns)
         candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows
-        probe = with_internal(read_rows(catalog, table, needed, rows), source, table, candidates)
+        probe = with_internal(_read_in_order(catalog, table, needed, rows), source, table, candidates)
         probe = align(probe, request.schema, source.label, table.path, fill_only=True)
         keep = probe.with_row_index("__pos").filter(request.predicate)
         positions = keep["__pos"].to_numpy()
@@ -103,13 +103,25 @@ def read_table_rows(
         if frame is not None:
             frame = frame.head(request.n_rows)
     done = set(frame.columns) if frame is not None else set()
-    rest = read_rows(catalog, table, [c for c in wanted if c not in done], rows)
+    rest = _read_in_order(catalog, table, [c for c in wanted if c not in done], rows)
     if frame is not None:
         rest = pl.concat([rest, frame], how="horizontal") if rest.width else frame
     rest = rest.select([c for c in table.columns if c in rest.columns and (c in wanted or c in done)])
     index = np.arange(table.length, dtype=np.int64) if rows is None else rows
     out = with_internal(rest, source, table, index)
     return align(out, request.schema, source.label, table.path)
+
+
+def _read_in_order(
+    catalog: Catalog, table: Table, names: Sequence[str], rows: np.ndarray | None
+) -> pl.DataFrame:
+    """read_rows for rows in any order, repeats included: each distinct row is read once
+    (in file order, the cheap way), then the rows are put in the order asked."""
+    if rows is None or len(rows) < 2 or bool(np.all(np.diff(rows) > 0)):
+        return read_rows(catalog, table, names, rows)
+    distinct, where = np.unique(rows, return_inverse=True)
+    frame = read_rows(catalog, table, names, distinct)
+    return frame[where.reshape(-1)] if frame.width else frame
 
 
 def predicate_columns(predicate: pl.Expr, available: Collection[str]) -> list[str]:

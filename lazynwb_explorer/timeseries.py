@@ -24,10 +24,11 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from . import series_window
 from .backends.base import one_value
 from .catalog import Catalog, normalize_path, open_catalog, open_catalog_for
 from .errors import InternalPathError, LazyNWBError, get_logger, redact
-from .lazy_array import LazyDataset, RateTimestamps, searchsorted
+from .lazy_array import LazyDataset, RateTimestamps
 from .sources import PathLike, to_source
 
 logger = get_logger(__name__)
@@ -203,32 +204,20 @@ class TimeSeries:
         """(i0, i1): samples i0 <= i < i1 have t0 <= time <= t1 (None = unbounded).
 
         Found by searching the timestamps (interpolation guess, then probe rounds) or by
-        arithmetic for regularly sampled series; never reads all timestamps."""
-        timestamps = self.timestamps
-        n = len(timestamps)
-        values, sides = [], []
-        if t0 is not None:
-            values.append(float(t0))
-            sides.append("left")
-        if t1 is not None:
-            values.append(float(t1))
-            sides.append("right")
-        found = searchsorted(timestamps, values, sides) if values else []
-        i0 = found.pop(0) if t0 is not None else 0
-        i1 = found.pop(0) if t1 is not None else n
-        return i0, max(i0, i1)
+        arithmetic for regularly sampled series; never reads all timestamps. Assumes sorted
+        timestamps, as NWB requires (read_window checks and copes when they are not)."""
+        return series_window.search(self.timestamps, t0, t1)
 
     def read_window(
         self, t0: float | None = None, t1: float | None = None, *, channels: Any = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(timestamps, data) of the samples between t0 and t1 (inclusive), reading only
-        those samples (and, with `channels`, only those columns of 2-D data)."""
-        i0, i1 = self.sample_range(t0, t1)
-        times = np.asarray(self.timestamps[i0:i1], dtype=np.float64)
-        data = self.data
-        if channels is None or data.ndim < 2:
-            return times, np.asarray(data[i0:i1])
-        return times, np.asarray(data[i0:i1, channels])
+        those samples (and, with `channels`, only those columns of 2-D data). Timestamps
+        out of order (a broken file) are detected and the window is found by a full scan,
+        with a warning (series_window)."""
+        return series_window.window(
+            self._cat, self._table_path, self.timestamps, self.data, t0, t1, channels
+        )
 
     def __repr__(self) -> str:
         return f"TimeSeries(_file_path={redact(str(self._file_path))!r}, _table_path={self._table_path!r})"
@@ -246,24 +235,8 @@ def _scalar(ds: LazyDataset) -> float:
 
 
 def is_series(catalog: Catalog, path: str) -> bool:
-    """A group holding a time series: data with timestamps or starting_time, or (for
-    events-like series and series whose data is missing) timestamps / starting_time + rate
-    alone. DynamicTables (colnames) are tables, not series."""
-    node = catalog.get(path)
-    if node is None or not node.is_group or "colnames" in node.attrs:
-        return False
-    if path.startswith("/specifications"):
-        return False
-    datasets = {
-        name for name in node.children
-        if (child := catalog.resolved(f"{node.path.rstrip('/')}/{name}")) is not None and child.dataset
-    }
-    if "timestamps" in datasets:
-        return True
-    if "starting_time" in datasets:
-        start = catalog.get(f"{node.path.rstrip('/')}/starting_time")
-        return "data" in datasets or bool(start and "rate" in start.attrs)
-    return False
+    """A group holding a time series (Catalog.is_timeseries: lazynwb's rules)."""
+    return catalog.is_timeseries(path)
 
 
 def series_paths(catalog: Catalog) -> list[str]:
@@ -286,7 +259,10 @@ def find_series(
         raise TypeError(f"search_term must be a str, not {type(search_term).__name__}")
     term = (search_term or "").strip()
     if term:
-        exact = _strip_child(normalize_path(term))
+        named = normalize_path(term)
+        if not match_all and is_series(catalog, named):
+            return [named]  # a series may itself be named 'timestamps' (AllenSDK) or 'data'
+        exact = _strip_child(named)
         if catalog.get(exact) is not None and not match_all:
             if is_series(catalog, exact):
                 return [exact]
