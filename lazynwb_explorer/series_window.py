@@ -4,11 +4,13 @@ not sorted.
 NWB requires sorted timestamps, so a window is found by binary search (lazy_array.
 searchsorted: a few small reads). Real files break the rule (DANDI 000006's lick times go
 backwards 95 times in 1,016 samples), and a search over unsorted times silently misses
-samples. So every window read checks, from what it reads anyway, that the times are in
-order: a short series (up to _WHOLE_CHECK samples) is read whole (one small read) and
-checked; a long one has its window's times and the two samples just outside it checked.
-Once a series is seen out of order, the verdict is kept in the file's catalog (also on
-disk), and windows are found by scanning every timestamp, with a warning.
+samples. So every window read checks that the times are in order: a short series (up to
+_WHOLE_CHECK samples, one read of <= 512 KB, once) is read whole and checked; a long one has
+checked what the read sees anyway - the times the search probed, the window's times and
+the sample just outside each end. Once a series is seen out of order the verdict is kept in
+the file's catalog (also on disk), and windows are found by scanning every timestamp, with
+a warning. A long series out of order only far from every probe and window still reads
+as sorted: proving order would mean reading every timestamp.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .catalog import Catalog
 from .errors import redact
 from .lazy_array import LazyDataset, RateTimestamps, searchsorted
 
-_WHOLE_CHECK = 8192  # series this short are checked whole: one read of <= 64 KB
+_WHOLE_CHECK = 65_536  # series this short are checked whole: one read of <= 512 KB
 _UNSORTED = "#unsorted"  # catalog.small_arrays key suffix: [1] out of order, [0] in order
 
 
@@ -41,11 +43,13 @@ def window(
         return _rows(timestamps, data, slice(i0, i1), channels)
     if _known_unsorted(catalog, timestamps):
         return _scan(catalog, series_path, timestamps, data, t0, t1, channels)
-    i0, i1 = search(timestamps, t0, t1)
+    seen: dict[int, float] = {}
+    i0, i1 = search(timestamps, t0, t1, seen)
     n = len(timestamps)
     lo, hi = max(i0 - 1, 0), min(i1 + 1, n)  # the window and one sample either side
     around = np.asarray(timestamps[lo:hi], dtype=np.float64)
-    if _in_order(around, i0 - lo, i1 - lo, t0, t1):
+    probed = np.asarray([seen[i] for i in sorted(seen)], dtype=np.float64)
+    if _in_order(around, i0 - lo, i1 - lo, t0, t1) and not np.any(np.diff(probed) < 0):
         times = around[i0 - lo : i1 - lo]
         if channels is None or data.ndim < 2:
             return times, np.asarray(data[i0:i1])
@@ -54,8 +58,11 @@ def window(
     return _scan(catalog, series_path, timestamps, data, t0, t1, channels)
 
 
-def search(timestamps: Any, t0: float | None, t1: float | None) -> tuple[int, int]:
-    """(i0, i1) of sorted timestamps: i0 <= i < i1 have t0 <= time <= t1."""
+def search(
+    timestamps: Any, t0: float | None, t1: float | None, seen: dict[int, float] | None = None
+) -> tuple[int, int]:
+    """(i0, i1) of sorted timestamps: i0 <= i < i1 have t0 <= time <= t1 (`seen` collects
+    the probed times of a stored series)."""
     n = len(timestamps)
     values, sides = [], []
     if t0 is not None:
@@ -64,7 +71,10 @@ def search(timestamps: Any, t0: float | None, t1: float | None) -> tuple[int, in
     if t1 is not None:
         values.append(float(t1))
         sides.append("right")
-    found = searchsorted(timestamps, values, sides) if values else []
+    if seen is not None and isinstance(timestamps, LazyDataset):
+        found = searchsorted(timestamps, values, sides, seen) if values else []
+    else:
+        found = searchsorted(timestamps, values, sides) if values else []
     i0 = found.pop(0) if t0 is not None else 0
     i1 = found.pop(0) if t1 is not None else n
     return i0, max(i0, i1)
