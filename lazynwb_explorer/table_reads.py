@@ -93,7 +93,9 @@ def read_table_rows(
         needed = predicate_columns(request.predicate, table.columns)
         candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows
         probe = with_internal(_read_in_order(catalog, table, needed, rows), source, table, candidates)
-        probe = align(probe, request.schema, source.label, table.path, fill_only=True)
+        # the predicate was written for the unified types (a Boolean column of one file may
+        # be Int8 across files): evaluate it on those
+        probe = align(probe, request.schema, source.label, table.path, keep_others=True)
         keep = probe.with_row_index("__pos").filter(request.predicate)
         positions = keep["__pos"].to_numpy()
         rows = candidates[positions]
@@ -148,11 +150,10 @@ def align(
     schema: dict[str, pl.DataType] | None,
     label: str,
     table_path: str,
-    fill_only: bool = False,
+    keep_others: bool = False,
 ) -> pl.DataFrame:
     """Cast to the unified schema and add missing columns as nulls (a file without a column
-    still contributes rows). With fill_only, keep the frame's columns and add nulls only for
-    schema columns it lacks."""
+    still contributes rows). With keep_others, columns outside the schema stay too."""
     if schema is None:
         return frame
     exprs = []
@@ -172,10 +173,7 @@ def align(
         else:
             exprs.append(pl.lit(None, dtype).alias(name))
     try:
-        if fill_only:
-            missing = [e for e, n in zip(exprs, schema) if n not in frame.columns]
-            return frame.with_columns(missing) if missing else frame
-        return frame.select(exprs)
+        return frame.with_columns(exprs) if keep_others else frame.select(exprs)
     except pl.exceptions.PolarsError as exc:
         raise SchemaMismatchError(
             f"cannot align to the common schema: {exc}", source=label, path=table_path
