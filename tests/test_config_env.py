@@ -13,14 +13,14 @@ import pytest
 
 FIELDS = ("use_polars", "use_remfile", "use_obstore", "anon", "fsspec_storage_options",
           "disable_cache")
-SCRIPT = """
+SCRIPT = f"""
 import json, lazynwb, lazynwb_explorer
-fields = %r
-print(json.dumps({
-    "ours": {f: getattr(lazynwb_explorer.config, f) for f in fields},
-    "theirs": {f: getattr(lazynwb.config, f) for f in fields},
-}))
-""" % (FIELDS,)
+fields = {FIELDS!r}
+print(json.dumps({{
+    "ours": {{f: getattr(lazynwb_explorer.config, f) for f in fields}},
+    "theirs": {{f: getattr(lazynwb.config, f) for f in fields}},
+}}))
+"""
 
 CASES = [
     {"LAZYNWB_FILE_IO_USE_POLARS": "true"},
