@@ -8,6 +8,7 @@ files before anything is read from them. `head(n)` stops reading once n rows are
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterable, Iterator
 
@@ -28,6 +29,8 @@ from .table_reads import (
 )
 
 _FILE_COLUMNS = {NWB_PATH_COLUMN_NAME, TABLE_PATH_COLUMN_NAME}
+# What .explain() calls the source; polars before 1.33 has no such arguments
+_EXPLAINS = "explain_name" in inspect.signature(register_io_source).parameters
 _LOW_MEMORY_BATCH = 10_000
 
 
@@ -141,9 +144,9 @@ def scan_nwb(
             if remaining is not None and remaining <= 0:
                 return
 
+    explain = {"explain_name": "NWB", "explain_detail": f"{table_path} in {len(sources)} file(s)"}
     return register_io_source(
-        generate, schema=pl.Schema(full_schema), explain_name="NWB",
-        explain_detail=f"{table_path} in {len(sources)} file(s)",
+        generate, schema=pl.Schema(full_schema), **(explain if _EXPLAINS else {})
     )
 
 

@@ -98,7 +98,7 @@ def series_frame(
         TABLE_PATH_COLUMN_NAME, [table_path_label(ts._table_path)] * n, dtype=pl.String
     )
     out[TABLE_INDEX_COLUMN_NAME] = pl.Series(TABLE_INDEX_COLUMN_NAME, np.arange(n, dtype=np.int64))
-    return pl.DataFrame(out, height=n)
+    return pl.DataFrame(out)  # the internal columns give the height (polars 1.x: no height=)
 
 
 def _first_schema(sources: Sequence[Source], path: str, exclude_array_columns: bool) -> dict:

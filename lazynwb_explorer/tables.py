@@ -381,7 +381,12 @@ def _wrap_lists(name: str, flat: pl.Series, offsets_levels: list[np.ndarray]) ->
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     for offsets in reversed(offsets_levels):
-        values = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
+        # 32-bit offsets where they fit: polars 1.x crashes reading a large list of strings
+        # built by pyarrow (LargeListArray of large_string), polars 2 does not
+        if len(offsets) and int(offsets[-1]) < 2**31:
+            values = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
+        else:
+            values = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
     return pl.Series(name, values)
 
 

@@ -39,6 +39,13 @@ def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
     return int(np.prod(ds.chunks, dtype=np.int64)) * itemsize > cache_bytes
 
 
+def _compression(ds: h5py.Dataset) -> str | None:
+    """h5py's name for the dataset's compression, the same in every h5py version: a
+    plugin's filter (h5py names those by number) is 'unknown', as h5py >= 3.12 says."""
+    plugin = any(str(name).isdigit() for name in (ds._filters or {}))  # '32001' or 32001
+    return ds.compression or ("unknown" if plugin else None)
+
+
 def _open_local(path: str) -> h5py.File:
     """Open read-only with HDF5's default locking (so pynwb can open the same file in this
     process); where the file system refuses locks, open without them."""
@@ -121,7 +128,7 @@ class HDF5Backend(Backend):
             shape=tuple(ds.shape or ()),
             dtype=np.dtype(object) if (is_string or is_ref) else dtype,
             chunks=ds.chunks,
-            compression=ds.compression,
+            compression=_compression(ds),
             filters=filters,
             is_string=is_string,
             is_reference=is_ref,
