@@ -7,12 +7,12 @@ import warnings
 
 import pytest
 from conftest import SHARED_DATA, SHARED_FILES, SHARED_SOURCES, is_nwb1
-from h5py_reference import h5py_table_columns, h5py_tables
 from test_tables import _assert_table_matches
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer.errors import SourceError, UnsupportedFileError
 
+from h5py_reference import h5py_table_columns, h5py_tables
 from pynwb_reference import pynwb_reads, reference_columns, tables_pynwb_reads
 
 assert SHARED_FILES, f"no shared data files found under {SHARED_DATA}"
