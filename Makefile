@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
-.PHONY: demo test test-floor fuzz bench lint venv clean system-deps
+.PHONY: demo test test-floor fuzz bench lint venv clean system-deps js-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,19 @@ $(FLOOR_STAMP): pyproject.toml scripts/floor_pins.py | $(FLOOR_PY)
 		$(shell $(PYTHON) scripts/floor_pins.py)
 	touch $(FLOOR_STAMP)
 
-test: $(STAMP) $(FLOOR_STAMP) system-deps
+# The front end: its unit tests (vitest) and the committed bundles checked against the sources.
+JS := widgets_js
+JS_STAMP := $(JS)/node_modules/.installed
+$(JS_STAMP): $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+js-test: $(JS_STAMP)
+	cd $(JS) && npm test --silent && node build.mjs --check
+
+test: $(STAMP) $(FLOOR_STAMP) system-deps js-test
 	$(PY) -m ruff check $(LINT_DIRS)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(FLOOR_PY) -m pytest $(FLOOR_TESTS) $(PYTEST_ARGS)
 
@@ -69,6 +80,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
+	$(VENV)/bin/lint-imports --no-cache
 
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 demo: $(STAMP)

@@ -17,9 +17,9 @@ import pytest
 from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog_store
+from lazynwb_explorer import get_metadata_df
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.errors import UnsupportedFileError
-from lazynwb_explorer.metadata import get_metadata_df
 from lazynwb_explorer.transport import counting
 
 from pynwb_reference import open_nwb, pynwb_reads

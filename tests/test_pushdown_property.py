@@ -33,8 +33,8 @@ from polars.testing import assert_frame_equal
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer.catalog import open_catalog
+from lazynwb_explorer.nwb.tables import describe_table
 from lazynwb_explorer.sources import to_source
-from lazynwb_explorer.tables import describe_table
 
 import nwb_factory as nf
 from pynwb_reference import reference_columns

@@ -15,9 +15,9 @@ import zarr
 from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer import SeriesFieldError, get_timeseries
 from lazynwb_explorer.errors import UnsupportedFileError
-from lazynwb_explorer.lazy_array import searchsorted
-from lazynwb_explorer.timeseries import SeriesFieldError, get_timeseries
+from lazynwb_explorer.nwb.lazy_array import searchsorted
 from lazynwb_explorer.transport import counting
 
 from pynwb_reference import containers_by_path, open_nwb_io, pynwb_reads

@@ -2,7 +2,7 @@
 
 Why not read whole cells: a ragged cell can hold a million spike times and an n-D cell a
 (82, 384) waveform; the grid shows a length and the first few values. So a page reads:
-  round 1 - the scalar columns' rows (through table_reads.read_table_rows), every VectorIndex
+  round 1 - the scalar columns' rows (through nwb/table_query.read_table_rows), every VectorIndex
             not yet known, and the rows of small n-D columns, all in one concurrent round;
   round 2 - the first few elements of each ragged cell (spans computed from the indexes);
             once the indexes are known (after the first page) these join round 1.
@@ -18,9 +18,9 @@ import polars as pl
 
 from ..backends.base import rows_to_spans
 from ..catalog import Catalog
+from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
+from ..nwb.tables import Column, Table, read_index, row_span
 from ..sources import Source
-from ..table_reads import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..tables import Column, Table, index_ends, row_span
 
 PREVIEW_ITEMS = 6
 PREVIEW_CHARS = 120
@@ -109,7 +109,7 @@ def read_page(
         frame = read_table_rows(source, request, rows)
         nd_values = {c.name: backend.read(c.data_path, rows) for c in small_nd}
         for path in unknown:
-            index_ends(catalog, path)
+            read_index(catalog, path)
         texts.update(_ragged_texts(catalog, table, plans))
     if unknown:
         plans = {c.name: _Ragged(catalog, c, rows) for c in ragged}

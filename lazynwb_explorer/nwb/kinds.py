@@ -1,0 +1,51 @@
+"""What an object in an NWB file is: one rule per idea, used everywhere.
+
+- `is_table`: a DynamicTable (a group whose `colnames` attribute lists its columns).
+- `is_series`: a group holding a time series, by lazynwb's rules: timestamps (events-like
+  series such as NWB 2.8's Events have nothing else), data with starting_time, a
+  starting_time with a rate (a series whose data is missing), or data in a group whose
+  neurodata_type names a series. Zarr links (a series' electrodes, data) are followed.
+  DynamicTables are tables, not series; /specifications holds no series.
+- `TABLE_SHORTCUTS`: lazynwb's short names for the common tables.
+"""
+
+from __future__ import annotations
+
+from ..catalog import Catalog
+
+TABLE_SHORTCUTS = {
+    "trials": "/intervals/trials",
+    "epochs": "/intervals/epochs",
+    "electrodes": "/general/extracellular_ephys/electrodes",
+    "units": "/units",
+    "optophysiology": "/general/optophysiology",
+    "session": "/general",
+}
+
+
+def is_table(catalog: Catalog, path: str) -> bool:
+    """A DynamicTable: a group with a `colnames` attribute."""
+    node = catalog.get(path)
+    return bool(node and node.is_group and "colnames" in node.attrs)
+
+
+def is_series(catalog: Catalog, path: str) -> bool:
+    """A group holding a time series (see the module docstring), by lazynwb's rules."""
+    node = catalog.get(path)
+    if node is None or not node.is_group or "colnames" in node.attrs:
+        return False
+    if node.path.startswith("/specifications"):
+        return False
+    base = node.path.rstrip("/")
+    datasets = {
+        name: child for name in node.children
+        if (child := catalog.resolved(f"{base}/{name}")) is not None and child.dataset is not None
+    }
+    if "timestamps" in datasets:
+        return True
+    start = datasets.get("starting_time")
+    if start is not None and ("data" in datasets or "rate" in start.attrs):
+        return True
+    kind = (node.neurodata_type or "").lower()
+    series_type = "timeseries" in kind or kind.endswith("series") or kind == "events"
+    return series_type and "data" in datasets
