@@ -18,6 +18,7 @@ from polars.io.plugins import register_io_source
 from ..catalog import open_catalog_for
 from ..errors import redact
 from ..multifile import Missing, is_skipped, map_sources
+from ..nwb.columns import polars_dtype
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -25,7 +26,6 @@ from ..nwb.table_query import (
     TABLE_PATH_COLUMN_NAME,
     table_path_label,
 )
-from ..nwb.tables import polars_dtype
 from ..nwb.timeseries import SeriesFieldError, TimeSeries
 from ..sources import Source
 from .timeseries import find_series

@@ -26,8 +26,9 @@ from ..backends.base import DatasetMeta, Node
 from ..catalog import Catalog, open_catalog_for
 from ..errors import InternalPathError
 from ..multifile import name_errors
+from ..nwb.columns import polars_dtype
 from ..nwb.internal_paths import absolute_path, normalize_internal_file_path
-from ..nwb.tables import SESSION_ROOT_DATASETS, polars_dtype
+from ..nwb.one_row import SESSION_ROOT_DATASETS
 from ..sources import PathLike, to_source
 
 _ROOT_METADATA = SESSION_ROOT_DATASETS

@@ -1,110 +1,30 @@
-"""NWB DynamicTables: columns described from the catalog, read row-selectively into polars.
+"""NWB DynamicTables: found by path or name, described from the catalog (columns.py says
+what a column is), read row-selectively into polars.
 
-Column kinds (all from metadata, no data read):
-  scalar   one value per row (numbers, bools, strings, object references as paths)
-  ndarray  a fixed-shape array per row (waveform_mean) -> polars Array
-  ragged   VectorData + VectorIndex (spike_times) -> polars List; doubly ragged -> List(List)
-A DynamicTableRegion is a scalar or ragged column of row numbers into another table.
-
-Reading rows of a ragged column reads its index (small, kept per open file), then only the
-data spans of the selected rows, in one round.
+Reading rows takes one or two concurrent rounds whatever the number of columns: the flat
+columns' rows and every ragged index not yet known, then the ragged columns' data spans
+(ragged.py). A one-row group (the session, /general/subject: one_row.py) is a table of
+one row; any other group without columns is no table, and says so.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from ..backends.base import DatasetMeta, Node, rows_to_spans
 from ..catalog import Catalog, normalize_path
 from ..errors import InternalPathError, MalformedFileError, get_logger, redact
+from .columns import Column, Table, polars_dtype, to_series
 from .kinds import TABLE_SHORTCUTS, is_series, is_table
+from .one_row import one_row_fields, one_row_table, read_whole
+from .ragged import plan_ragged, read_index, read_ragged
 
 logger = get_logger(__name__)
-
-# Read the whole ragged data when the selected rows cover at least this share of it.
-_FULL_READ_SHARE = 0.5
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    name: str
-    data_path: str
-    meta: DatasetMeta
-    index_paths: tuple[str, ...] = ()  # outermost first (X_index_index, X_index)
-    description: str = ""
-    neurodata_type: str | None = None
-    rate: float | None = None  # timestamps computed as starting_time (data_path) + row / rate
-    # A one-row (metadata) table's field: the whole dataset is the one row's value, a
-    # scalar as itself and an array as a list
-    whole: bool = False
-    scalar: bool = False
-
-    @property
-    def is_ragged(self) -> bool:
-        return bool(self.index_paths)
-
-    @property
-    def is_ndarray(self) -> bool:
-        return not self.index_paths and not self.whole and len(self.meta.shape) > 1
-
-    @property
-    def is_array(self) -> bool:
-        """lazynwb's 'array column': ragged or multi-dimensional per row (a metadata list,
-        such as the session's keywords, is not one: lazynwb returns it by default)."""
-        return self.is_ragged or self.is_ndarray
-
-    @property
-    def dtype(self) -> pl.DataType:
-        inner = polars_dtype(self.meta)
-        if self.whole:
-            if self.scalar:
-                return inner
-            if len(self.meta.shape) > 1:
-                inner = pl.Array(inner, self.meta.shape[1:])
-            return pl.List(inner)
-        if len(self.meta.shape) > 1:
-            inner = pl.Array(inner, self.meta.shape[1:])
-        for _ in self.index_paths:
-            inner = pl.List(inner)
-        return inner
-
-
-@dataclasses.dataclass(frozen=True)
-class Table:
-    source_label: str
-    path: str
-    length: int
-    columns: dict[str, Column]
-
-    def schema(self, exclude_array_columns: bool = False) -> dict[str, pl.DataType]:
-        return {
-            n: c.dtype for n, c in self.columns.items() if not (exclude_array_columns and c.is_array)
-        }
-
-
-def polars_dtype(meta: DatasetMeta) -> pl.DataType:
-    """The polars type of one element of a dataset (before ragged / n-D wrapping)."""
-    if meta.is_string or meta.is_reference:
-        return pl.String
-    dtype = meta.dtype
-    if dtype.names:
-        return pl.Struct(
-            {name: polars_dtype(DatasetMeta((), dtype.fields[name][0])) for name in dtype.names}
-        )
-    if dtype.kind == "O":
-        return pl.String
-    if dtype.kind in "SU":
-        return pl.String
-    if dtype.kind == "V":  # opaque bytes
-        return pl.Binary
-    return pl.Series(np.empty(0, dtype=dtype)).dtype
 
 
 # -- finding a table ----------------------------------------------------------------------
@@ -157,63 +77,6 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
 # -- describing a table -------------------------------------------------------------------
 
 
-# The root's datasets that belong to the session's one-row table ('/general', as lazynwb)
-SESSION_ROOT_DATASETS = (
-    "session_start_time", "session_description", "identifier", "timestamps_reference_time",
-    "file_create_date",
-)
-
-
-def is_scalar_dataset(node: Node) -> bool:
-    """One value: HDF5's scalar dataspace, or hdmf-zarr's scalar (shape (1,), marked)."""
-    meta = node.dataset
-    if meta is None:
-        return False
-    return meta.shape == () or (meta.shape == (1,) and node.attrs.get("zarr_dtype") == "scalar")
-
-
-def one_row_fields(catalog: Catalog, table_path: str) -> dict[str, Node] | None:
-    """The fields of a group read as ONE row (name -> dataset node), or None when the group
-    is not such a group. As lazynwb: '/general' (its datasets, the root's session datasets
-    and /general/metadata's), and a group holding only datasets, none multi-dimensional and
-    at least one scalar (e.g. /general/subject)."""
-    path = normalize_path(table_path)
-    node = catalog.get(path)
-    if node is None or not node.is_group or "colnames" in node.attrs:
-        return None
-    children = {child.path.rsplit("/", 1)[1]: child for child in catalog.children(path)}
-    if path == "/general":
-        for name in SESSION_ROOT_DATASETS:
-            root_child = catalog.get(f"/{name}")
-            if root_child is not None:
-                children.setdefault(name, root_child)
-        extra = catalog.get("/general/metadata")
-        for child in catalog.children(extra.path) if extra is not None and extra.is_group else ():
-            children.setdefault(child.path.rsplit("/", 1)[1], child)
-        return {n: c for n, c in children.items() if c.dataset is not None}
-    if not children or any(c.dataset is None for c in children.values()):
-        return None
-    if any(len(c.dataset.shape) > 1 for c in children.values()):  # type: ignore[union-attr]
-        return None
-    if not any(is_scalar_dataset(c) for c in children.values()):
-        return None
-    if "data" in children and ("timestamps" in children or "starting_time" in children):
-        return None  # a time series: one row per sample
-    return children
-
-
-def _one_row_table(catalog: Catalog, table_path: str, fields: dict[str, Node]) -> Table:
-    columns = {
-        name: Column(
-            name=name, data_path=node.path, meta=node.dataset,  # type: ignore[arg-type]
-            description=str(node.attr("description", "")), neurodata_type=node.neurodata_type,
-            whole=True, scalar=is_scalar_dataset(node),
-        )
-        for name, node in fields.items()
-    }
-    return Table(catalog.label, table_path, 1, dict(sorted(columns.items())))
-
-
 def _what(node: Node) -> str:
     kind = node.neurodata_type
     return f"a {kind} group" if kind else "a group"
@@ -230,7 +93,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
         raise InternalPathError("not a table (a dataset)", source=catalog.label, path=table_path)
     fields = one_row_fields(catalog, table_path)
     if fields is not None:
-        return _one_row_table(catalog, table_path, fields)
+        return one_row_table(catalog, table_path, fields)
     datasets = {
         child.path.rsplit("/", 1)[1]: child
         for child in catalog.children(table_path)
@@ -315,173 +178,9 @@ def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column])
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_index(catalog: Catalog, path: str) -> np.ndarray:
-    """A VectorIndex's row ends, read once per open file (they are small: one integer per
-    row). An index of HDF5 region references (MatNWB 2.0b) holds each row's selection of
-    the data instead: its ends are kept here and its starts under path + '#starts'."""
-    store = catalog.small_arrays
-    if path not in store:
-        if catalog.require(path).dataset.is_reference:  # type: ignore[union-attr]
-            spans = np.asarray(catalog.backend.read_region_spans(path), dtype=np.int64)
-            store[path + _STARTS] = spans[:, 0].copy()
-            store[path] = spans[:, 1].copy()
-        else:
-            store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
-    return store[path]
-
-
-_STARTS = "#starts"
-
-
-def _bounds(catalog: Catalog, path: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's [start, stop) in the level below (data, or the next index)."""
-    index = read_index(catalog, path)
-    stops = index[rows]
-    explicit = catalog.small_arrays.get(path + _STARTS)
-    if explicit is not None:
-        return explicit[rows], stops
-    starts = np.where(rows > 0, index[np.maximum(rows - 1, 0)], 0)
-    return starts, stops
-
-
-def row_span(catalog: Catalog, index_path: str, row: int) -> tuple[int, int]:
-    """One row's [start, stop) in the level below a VectorIndex (integer or region index)."""
-    starts, stops = _bounds(catalog, index_path, np.array([row], dtype=np.int64))
-    return int(starts[0]), int(stops[0])
-
-
-def _to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
-    if isinstance(dtype, pl.Struct):
-        frame = pl.DataFrame({f: _to_series(f, values[f], t) for f, t in dtype.to_schema().items()})
-        return frame.to_struct(name)
-    if values.dtype == object:
-        return pl.Series(name, values.tolist(), dtype=dtype)
-    if values.ndim > 1:
-        return pl.Series(name, values, dtype=pl.Array(_leaf(dtype), values.shape[1:]))
-    return pl.Series(name, values, dtype=dtype)
-
-
-def _leaf(dtype: pl.DataType) -> pl.DataType:
-    while isinstance(dtype, pl.Array | pl.List):
-        dtype = dtype.inner
-    return dtype
-
-
-def _wrap_lists(name: str, flat: pl.Series, offsets_levels: list[np.ndarray]) -> pl.Series:
-    """Build List(...(flat)) from offsets, innermost level last in offsets_levels."""
-    values = flat.to_arrow()
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    for offsets in reversed(offsets_levels):
-        # 32-bit offsets where they fit: polars 1.x crashes reading a large list of strings
-        # built by pyarrow (LargeListArray of large_string), polars 2 does not
-        if len(offsets) and int(offsets[-1]) < 2**31:
-            values = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
-        else:
-            values = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
-    return pl.Series(name, values)
-
-
-@dataclasses.dataclass
-class _RaggedPlan:
-    """Where a ragged column's selected rows live in its data dataset."""
-
-    offsets_levels: list[np.ndarray]  # list offsets, outermost level first
-    starts: np.ndarray
-    stops: np.ndarray
-    read_all: bool  # the rows cover most of the data: one whole read beats many spans
-
-    def data_spans(self, total: int) -> list[tuple[int, int]]:
-        if self.read_all:
-            return [(0, total)]
-        return _merge_adjacent([(int(a), int(b)) for a, b in zip(self.starts, self.stops) if b > a])
-
-
-def _plan_ragged(
-    catalog: Catalog, column: Column, rows: np.ndarray | None, length: int, table_path: str = ""
-) -> _RaggedPlan:
-    """Walk the index chain outermost -> innermost, turning row ids into element spans."""
-    current = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    offsets_levels: list[np.ndarray] = []
-    starts = stops = np.empty(0, np.int64)
-    for level, index_path in enumerate(column.index_paths):
-        index = read_index(catalog, index_path)
-        if len(current) and (current.max() >= len(index)):
-            raise MalformedFileError("row outside the index", source=catalog.label, path=index_path)
-        starts, stops = _bounds(catalog, index_path, current)
-        counts = stops - starts
-        if np.any(counts < 0):
-            raise MalformedFileError("index is not monotonic", source=catalog.label, path=index_path)
-        below = _level_length(catalog, column, level)
-        if len(stops) and int(stops.max()) > below:
-            _warn_past_end(catalog, column, table_path, index_path, int(stops.max()), below)
-            starts, stops = np.minimum(starts, below), np.minimum(stops, below)
-            counts = stops - starts
-        offsets_levels.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        if level < len(column.index_paths) - 1:
-            current = (
-                np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-                if len(starts) else np.empty(0, np.int64)
-            )
-    needed = int((stops - starts).sum()) if len(starts) else 0
-    read_all = bool(needed) and needed >= _FULL_READ_SHARE * int(column.meta.shape[0])
-    return _RaggedPlan(offsets_levels, starts, stops, read_all)
-
-
-def _level_length(catalog: Catalog, column: Column, level: int) -> int:
-    """How many elements the index at `level` points into: the next index's rows, or the
-    data's for the innermost level."""
-    if level + 1 < len(column.index_paths):
-        below = catalog.require(column.index_paths[level + 1]).dataset
-        return int(below.shape[0]) if below is not None and below.shape else 0
-    return int(column.meta.shape[0]) if column.meta.shape else 0
-
-
-def _warn_past_end(
-    catalog: Catalog, column: Column, table_path: str, index_path: str, end: int, n: int
-) -> None:
-    """A ragged index pointing past its data (truncated exports do this): read the rows as
-    h5py and pynwb slice them - short, or empty past the end - and say so."""
-    warnings.warn(
-        f"column {column.name!r} of table {table_path or index_path.rsplit('/', 1)[0]} in "
-        f"{redact(catalog.label)}: its index {index_path} points to element {end} but there are "
-        f"only {n}; rows past the end are read short or empty (as pynwb reads them)",
-        stacklevel=4,
-    )
-
-
-def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Series:
-    backend = catalog.backend
-    if plan.read_all:
-        data = backend.read(column.data_path)
-        flat = (
-            np.concatenate([data[a:b] for a, b in zip(plan.starts, plan.stops)])
-            if len(plan.starts) else data[:0]
-        )
-    else:  # spans were read in order, so the concatenation is the rows' values in order
-        flat = backend.read_spans(column.data_path, plan.data_spans(int(column.meta.shape[0])))
-    series = _to_series(column.name, flat, polars_dtype(column.meta))
-    return _wrap_lists(column.name, series, plan.offsets_levels)
-
-
-def _read_whole(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
-    """A one-row table's field: the dataset's value (a scalar) or all of it (a list)."""
-    n = 1 if rows is None else len(rows)
-    if n == 0:
-        return pl.Series(column.name, [], dtype=column.dtype)
-    values = np.asarray(catalog.backend.read(column.data_path))
-    if column.scalar:
-        value = values.reshape(-1)[0] if values.size else None
-        item = value.item() if isinstance(value, np.generic) else value
-        return pl.Series(column.name, [item] * n, dtype=column.dtype)
-    cell = _to_series(column.name, values, polars_dtype(column.meta) if values.ndim <= 1
-                      else column.dtype.inner)  # type: ignore[attr-defined]
-    return pl.Series(column.name, [cell] * n, dtype=column.dtype)
-
-
 def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
     if column.whole:
-        return _read_whole(catalog, column, rows)
+        return read_whole(catalog, column, rows)
     if column.rate is not None:
         start = float(np.asarray(catalog.backend.read(column.data_path)).reshape(-1)[0])
         index = np.arange(column.meta.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -490,26 +189,14 @@ def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.
         values = catalog.backend.read_spans(column.data_path, [])
     else:
         values = catalog.backend.read(column.data_path, rows)
-    return _to_series(column.name, values, polars_dtype(column.meta))
+    return to_series(column.name, values, polars_dtype(column.meta))
 
 
 def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> pl.Series:
     """One column's values for the given rows (None = all), as a polars Series."""
     if not column.index_paths:
         return _read_flat(catalog, column, rows)
-    return _read_ragged(catalog, column, _plan_ragged(catalog, column, rows, length))
-
-
-def _merge_adjacent(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join spans that touch (b == next a) - same elements, fewer reads. Keeps order, so the
-    concatenated result equals the per-span concatenation."""
-    out: list[list[int]] = []
-    for a, b in spans:
-        if out and out[-1][1] == a:
-            out[-1][1] = b
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
+    return read_ragged(catalog, column, plan_ragged(catalog, column, rows, length))
 
 
 def _data_round(table: Table, plans: dict) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -547,7 +234,7 @@ def read_rows(
     data: dict[str, pl.Series] = {}
     ragged = [c for c in columns if c.index_paths]
     if not unknown_indexes:  # indexes known (e.g. from a stored catalog): one round for all
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
+        plans = {c.name: plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         first_round += _data_round(table, plans)
     with catalog.backend.prefetched(first_round):
         for column in columns:
@@ -557,12 +244,12 @@ def read_rows(
             read_index(catalog, path)
         if not unknown_indexes:
             for name, plan in plans.items():
-                data[name] = _read_ragged(catalog, table.columns[name], plan)
+                data[name] = read_ragged(catalog, table.columns[name], plan)
     if unknown_indexes:
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
+        plans = {c.name: plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         with catalog.backend.prefetched(_data_round(table, plans)):
             for name, plan in plans.items():
-                data[name] = _read_ragged(catalog, table.columns[name], plan)
+                data[name] = read_ragged(catalog, table.columns[name], plan)
     for name, series in data.items():
         if len(series) != n:
             raise MalformedFileError(

@@ -18,8 +18,9 @@ import polars as pl
 
 from ..backends.base import rows_to_spans
 from ..catalog import Catalog
+from ..nwb.columns import Column, Table
+from ..nwb.ragged import read_index, row_span
 from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..nwb.tables import Column, Table, read_index, row_span
 from ..sources import Source
 
 PREVIEW_ITEMS = 6
