@@ -14,19 +14,15 @@ import h5py
 import pandas as pd
 import polars as pl
 import pytest
+from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import get_metadata_df
 from lazynwb_explorer.catalog import store as catalog_store
+from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.transport import counting
 
-try:
-    from tests.conftest import SHARED_FILES
-    from tests.pynwb_reference import open_nwb
-except ImportError:  # pragma: no cover - tests/ on sys.path
-    from conftest import SHARED_FILES
-
-    from pynwb_reference import open_nwb
+from pynwb_reference import open_nwb, pynwb_reads
 
 # lazynwb 1.0's get_metadata_df columns, in its order
 COLUMNS = [
@@ -62,6 +58,38 @@ def _pynwb_metadata(path: Path) -> dict[str, Any]:
     return out
 
 
+# Where NWB 2 keeps each field (the oracle for files pynwb cannot open, read with h5py)
+_H5_FIELDS = {
+    "identifier": "identifier", "session_start_time": "session_start_time",
+    "session_description": "session_description", "date_of_birth": "general/subject/date_of_birth",
+    **{n: f"general/{n}" for n in SESSION if n not in (
+        "identifier", "session_start_time", "session_description", "source_script_file_name")},
+    **{n: f"general/subject/{n}" for n in SUBJECT if n not in ("age__reference", "date_of_birth")},
+}
+
+
+def _h5py_metadata(path: Path) -> dict[str, Any]:
+    """Each field as h5py reads it: text decoded (MatNWB's one-element arrays unwrapped),
+    list fields as lists, times parsed as ISO 8601 (naive ones in local time, as pynwb)."""
+    out: dict[str, Any] = {n: None for n in SESSION + SUBJECT}
+    out["keywords"] = []
+    with h5py.File(path, "r") as f:
+        for name, where in _H5_FIELDS.items():
+            if where not in f:
+                continue
+            raw = f[where][()]
+            values = [v.decode() if isinstance(v, bytes) else v
+                      for v in (raw.reshape(-1).tolist() if hasattr(raw, "reshape") else [raw])]
+            if name in LISTS:
+                out[name] = [str(v) for v in values]
+            elif name in ("session_start_time", "date_of_birth"):
+                value = datetime.datetime.fromisoformat(values[0])
+                out[name] = value if value.tzinfo else value.astimezone()
+            else:
+                out[name] = values[0] if len(values) == 1 else values
+    return out
+
+
 def _none(value: Any) -> Any:
     """pandas shows a missing string as NaN / NA: compare it as None."""
     if value is pd.NaT or (isinstance(value, float | type(pd.NA)) and pd.isna(value)):
@@ -72,7 +100,7 @@ def _none(value: Any) -> Any:
 @pytest.fixture(scope="module")
 def all_files(request) -> list[Path]:
     return [Path(request.getfixturevalue("rich_hdf5")), Path(request.getfixturevalue("rich_zarr")),
-            *SHARED_FILES]
+            *(p for p in SHARED_SOURCES if not is_nwb1(p))]
 
 
 def test_values_equal_pynwb(all_files: list[Path]) -> None:
@@ -80,7 +108,7 @@ def test_values_equal_pynwb(all_files: list[Path]) -> None:
     assert list(df.columns) == COLUMNS
     assert df["_nwb_path"].tolist() == [str(p) for p in all_files]  # input order kept
     for row, path in zip(df.to_dict("records"), all_files):
-        expected = _pynwb_metadata(path)
+        expected = _pynwb_metadata(path) if pynwb_reads(path) else _h5py_metadata(path)
         for name in SESSION + SUBJECT:
             ours, theirs = _none(row[name]), expected[name]
             if isinstance(theirs, datetime.datetime):
@@ -88,6 +116,18 @@ def test_values_equal_pynwb(all_files: list[Path]) -> None:
                 assert ours == theirs, (path.name, name, ours, theirs)
             else:
                 assert ours == theirs, (path.name, name, ours, theirs)
+
+
+def test_an_nwb1_file_among_many_fails_naming_it(rich_hdf5: Path, tmp_path: Path) -> None:
+    """One NWB 1.x file in a list of 20: the call fails, naming that file (not another one,
+    and not as 'not an NWB file')."""
+    old = next(p for p in SHARED_FILES if is_nwb1(p))
+    files = [shutil.copyfile(rich_hdf5, tmp_path / f"s{i:02d}.nwb") for i in range(19)]
+    files.insert(13, old)
+    with pytest.raises(UnsupportedFileError, match="NWB 1.x is not supported") as info:
+        get_metadata_df(files, disable_progress=True)
+    assert str(old) in str(info.value)
+    assert not any(str(p) in str(info.value) for p in files if p != old)
 
 
 def test_polars_types_are_uniform_across_old_and_new_files(all_files: list[Path]) -> None:

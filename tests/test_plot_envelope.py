@@ -10,6 +10,7 @@ with timestamps from a rate and stored, and for zoomed windows.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,8 @@ def _decode(reply: dict, buffers: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return x, ys
 
 
-def check_envelope(reply: dict, buffers: list[bytes], series: str, channels: list[int]) -> int:
+def check_envelope(reply: dict, buffers: list[bytes], series: str, channels: list[int],
+                   truth: tuple[np.ndarray, np.ndarray] | None = None) -> int:
     """Every claimed column's envelope equals the true min / max of its samples; segments join
     only neighbouring claimed columns. Returns the number of claimed columns."""
     x, ys = _decode(reply, buffers)
@@ -86,7 +88,7 @@ def check_envelope(reply: dict, buffers: list[bytes], series: str, channels: lis
     edges = np.linspace(reply["x0"], reply["x1"], width + 1)
     assert len(x) == 2 * width
     np.testing.assert_allclose(x[::2], (edges[:-1] + edges[1:]) / 2)
-    t, values = _truth(series)
+    t, values = truth if truth is not None else _truth(series)
     cols = np.searchsorted(edges, t, side="right") - 1
     cols[t == edges[-1]] = width - 1
     inside = (t >= edges[0]) & (t <= edges[-1])
@@ -176,3 +178,39 @@ def test_lazyframe_is_the_visible_window_at_full_resolution(spiky, monkeypatch) 
     monkeypatch.setattr(plot_data, "LAZYFRAME_BYTES", 1_000_000)
     with pytest.raises(WindowTooLargeError, match="1 MB for a full-resolution frame"):
         plot.lazyframe()
+
+
+@pytest.fixture(scope="module")
+def unsorted(served: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A series whose stored times go backwards in places (NWB forbids it; files do it)."""
+    rng = np.random.default_rng(3)
+    steps = rng.uniform(0.5e-3, 1.5e-3, 200_000)
+    steps[rng.choice(np.arange(1, 200_000), 300, replace=False)] *= -40
+    times = np.cumsum(steps)
+    values = (rng.standard_normal((200_000, 1)) * 100).astype(np.int16)
+    path = served / "unsorted_plot.nwb"
+    if not path.exists():
+        f = NWBFile(session_description="unsorted", identifier="unsorted",
+                    session_start_time=nf.SESSION_START_TIME)
+        f.add_acquisition(TimeSeries(name="jumpy", data=values[:, 0], unit="a.u.", timestamps=times))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with NWBHDF5IO(str(path), "w") as io:
+                io.write(f)
+    return path, times, values.astype(np.float64)
+
+
+def test_times_out_of_order_are_read_whole_or_not_claimed(unsorted, locate) -> None:
+    path, times, values = unsorted
+    plot = TimeSeriesPlot(path, "/acquisition/jumpy")
+    reply, buffers = plot.handle_message({"type": "open", "gen": 1, "width": 500})
+    assert reply["mode"] == "envelope" and reply["rows_read"] == len(times)  # all of them
+    assert check_envelope(reply, buffers, "", [0], (times, values)) > 400
+    t0, t1 = float(np.quantile(times, 0.4)), float(np.quantile(times, 0.6))
+    reply, buffers = plot.handle_message({"type": "window", "gen": 2, "x0": t0, "x1": t1, "width": 300})
+    assert check_envelope(reply, buffers, "", [0], (times, values)) > 250
+    # over the budget the blocks say nothing of where the other samples lie: no column drawn
+    remote = TimeSeriesPlot(locate(path, "http"), "/acquisition/jumpy", read_budget=300_000)
+    reply, buffers = remote.handle_message({"type": "open", "gen": 3, "width": 500})
+    assert reply["mode"] == "sampled" and reply["covered"] == 0
+    assert check_envelope(reply, buffers, "", [0], (times, values)) == 0

@@ -21,8 +21,9 @@ import polars as pl
 from ..backends.base import rows_to_spans
 from ..catalog import Catalog
 from ..sources import Source
+from .columns import Column, Table
+from .ragged import read_index, row_span
 from .table_query import TableRequest, read_table_rows
-from .tables import Column, Table, read_index
 
 SMALL_CELL_BYTES = 4096
 
@@ -53,21 +54,29 @@ def cell_bytes(column: Column) -> int:
     return n * (column.meta.dtype.itemsize or 8)
 
 
+def _data_length(column: Column) -> int:
+    return int(column.meta.shape[0]) if column.meta.shape else 0
+
+
 class _Plan:
-    """Where each row's first elements are, walking the index chain (outermost first)."""
+    """Where each row's first elements are, walking the index chain (outermost first). An
+    index past its data reads its rows short or empty, as table reads do (ragged.py)."""
 
     def __init__(self, catalog: Catalog, column: Column, rows: np.ndarray, head: int):
         self.counts = np.zeros(len(rows), dtype=np.int64)
         self.leaf_totals = np.zeros(len(rows), dtype=np.int64)
         self.spans: list[tuple[int, int]] = []
-        indexes = [read_index(catalog, p) for p in column.index_paths]
+        n_data = _data_length(column)
         for i, row in enumerate(rows.tolist()):
-            lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
-            self.counts[i] = hi - lo
-            for index in indexes[1:]:  # descend into the first sub-list
+            lo, hi = row_span(catalog, column.index_paths[0], row)
+            if len(column.index_paths) == 1:
+                lo, hi = min(lo, n_data), min(hi, n_data)
+            self.counts[i] = max(hi - lo, 0)
+            for path in column.index_paths[1:]:  # descend into the first sub-list
                 if hi <= lo:
                     break
-                lo, hi = (int(index[lo - 1]) if lo else 0), int(index[lo])
+                lo, hi = row_span(catalog, path, lo)
+            lo, hi = min(lo, n_data), min(hi, n_data)
             self.leaf_totals[i] = max(hi - lo, 0)
             self.spans.append((lo, min(hi, lo + head)) if hi > lo else (lo, lo))
 
@@ -129,14 +138,18 @@ def read_cell(catalog: Catalog, table: Table, column: Column, row: int, limit: i
         flat = np.asarray(values).reshape(-1)
         shape = tuple(column.meta.shape[1:]) if column.is_ndarray else None
         return Cell(flat[:limit], shape, None, int(flat.size), flat.size > limit)
-    indexes = [read_index(catalog, p) for p in column.index_paths]
-    lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
+    lo, hi = row_span(catalog, column.index_paths[0], row)
     lengths = None
-    for level, index in enumerate(indexes[1:]):  # down to leaf element positions
+    for level, path in enumerate(column.index_paths[1:]):  # down to leaf element positions
+        if hi <= lo:
+            lo, hi = 0, 0
+            lengths = [] if level == 0 else lengths
+            break
         if level == 0:
-            bounds = np.concatenate([[int(index[lo - 1]) if lo else 0], index[lo:hi]])
-            lengths = np.diff(bounds).astype(int).tolist() if hi > lo else []
-        lo, hi = ((int(index[lo - 1]) if lo else 0), int(index[hi - 1])) if hi > lo else (0, 0)
+            lengths = [int(b - a) for a, b in (row_span(catalog, path, r) for r in range(lo, min(hi, lo + limit)))]
+        lo, hi = row_span(catalog, path, lo)[0], row_span(catalog, path, hi - 1)[1]
+    n_data = _data_length(column)
+    lo, hi = min(lo, n_data), min(hi, n_data)
     total = max(hi - lo, 0)
     stop = lo + min(total, limit)
     values = backend.read_spans(column.data_path, [(lo, stop)] if stop > lo else [])

@@ -43,23 +43,25 @@ class Envelope:
         self.n_channels = n_channels
 
     def add(self, t: np.ndarray, values: np.ndarray) -> None:
-        """Fold in samples (times ascending; values rows x channels)."""
+        """Fold in samples (values rows x channels; times in any order)."""
         cols = column_of(np.asarray(t, dtype=np.float64), self.edges)
         inside = (cols >= 0) & (cols < self.width)
         if not inside.any():
             return
         cols, values = cols[inside], values[inside]
+        if values.dtype == np.bool_:
+            values = values.view(np.uint8)
         if self.lo is None:
             kind = values.dtype
-            self.lo = np.zeros((self.width, self.n_channels), dtype=kind)
-            self.hi = np.zeros((self.width, self.n_channels), dtype=kind)
+            top, bottom = ((np.inf, -np.inf) if kind.kind == "f"
+                           else (np.iinfo(kind).max, np.iinfo(kind).min))
+            self.lo = np.full((self.width, self.n_channels), top, dtype=kind)
+            self.hi = np.full((self.width, self.n_channels), bottom, dtype=kind)
+        # runs of samples in one column (all of it when the times are sorted), then per column
         starts = np.concatenate([[0], np.flatnonzero(np.diff(cols)) + 1])
         present = cols[starts]
-        lo = np.minimum.reduceat(values, starts, axis=0)
-        hi = np.maximum.reduceat(values, starts, axis=0)
-        seen = self.count[present] > 0
-        self.lo[present] = np.where(seen[:, None], np.minimum(self.lo[present], lo), lo)
-        self.hi[present] = np.where(seen[:, None], np.maximum(self.hi[present], hi), hi)
+        np.minimum.at(self.lo, present, np.minimum.reduceat(values, starts, axis=0))
+        np.maximum.at(self.hi, present, np.maximum.reduceat(values, starts, axis=0))
         np.add.at(self.count, present, np.diff(np.concatenate([starts, [len(cols)]])))
 
     def result(self, covered: np.ndarray, conversion: float = 1.0,

@@ -16,8 +16,8 @@ import polars as pl
 
 from ..catalog import Catalog
 from ..nwb import cells
+from ..nwb.columns import Table
 from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME
-from ..nwb.tables import Table
 from ..sources import Source
 
 PREVIEW_ITEMS = 6

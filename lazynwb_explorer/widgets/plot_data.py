@@ -13,6 +13,10 @@ The budget is the raw bytes of the window's rows (samples and stored timestamps)
 ENVELOPE_BYTES_REMOTE (one round of range requests) for a remote one. Every view says what it
 read (`rows_read` of `rows`).
 
+Stored timestamps out of order (NWB forbids it; some files do it) defeat any search: such a
+series is read whole when it fits the budget (its envelope does not depend on order), and
+otherwise nothing is claimed.
+
 Rounds: the data rows and, for stored timestamps, the same timestamp rows are fetched together
 (TimeSeries.read_spans). Stored timestamps are located through a coarse index (COARSE_POINTS
 timestamps read once when the series opens), so a zoom costs one round on a remote file.
@@ -90,6 +94,7 @@ class SeriesWindows:
             ENVELOPE_BYTES_REMOTE if source.is_remote else ENVELOPE_BYTES_LOCAL)
         self._coarse: tuple[np.ndarray, np.ndarray] | None = None
         self._last: tuple[tuple, View] | None = None
+        self.unsorted = False  # stored timestamps seen out of order (NWB forbids it; files do it)
 
     # -- locating samples -----------------------------------------------------------------
 
@@ -99,6 +104,7 @@ class SeriesWindows:
             rows = np.unique(np.linspace(0, max(self.n - 1, 0), min(self.n, COARSE_POINTS))
                              .astype(np.int64))
             self._coarse = (rows, self.series.times_at(rows))
+            self.unsorted = bool(np.any(np.diff(self._coarse[1]) < 0))
         return self._coarse
 
     def extent(self) -> tuple[float, float]:
@@ -115,6 +121,8 @@ class SeriesWindows:
         if not self.stored:
             return self.series.sample_range(t0, t1)
         rows, times = self.coarse()
+        if self.unsorted:  # no search finds a window in times out of order: all of them
+            return 0, self.n
         a = int(np.searchsorted(times, t0, side="left")) - 1
         b = int(np.searchsorted(times, t1, side="right"))
         lo = int(rows[a]) if a >= 0 else 0
@@ -193,9 +201,10 @@ class SeriesWindows:
             t, raw = self.read([(lo, hi)] if hi > lo else [])
             mask = (t >= t0) & (t <= t1)
             if mask.sum() <= SAMPLES_PER_PIXEL * width or t1 <= t0:
-                y = self._physical(raw[mask][:, chosen])
-                result = View("samples" if len(y) else "empty", t[mask], y, t0, t1, width,
-                              len(y), len(y), 0, self.budget)
+                order = np.argsort(t[mask], kind="stable")  # a line in time order
+                y = self._physical(raw[mask][order][:, chosen])
+                result = View("samples" if len(y) else "empty", t[mask][order], y, t0, t1,
+                              width, len(y), len(y), 0, self.budget)
             else:
                 result = self._envelope_view(t0, t1, lo, hi, width, chosen, [[(lo, hi)]],
                                              "envelope", {0: (t, raw)})
@@ -223,9 +232,12 @@ class SeriesWindows:
             for a, b in group:
                 part = t[at : at + (b - a)]
                 at += b - a
+                self.unsorted |= bool(np.any(np.diff(part) < 0))
                 if len(part):
                     j0, j1 = covered_columns(edges, *self._neighbours(a, b, part))
                     covered[j0:j1] = True
+        if self.unsorted:  # spans say nothing of where unread samples lie: all or nothing
+            covered[:] = lo == 0 and hi == self.n and mode == "envelope"
         lo_values, hi_values = envelope.result(covered, self.conversion, self.offset)
         x, y = drawing(edges, lo_values, hi_values)
         rows_read = sum(b - a for group in groups for a, b in group)
