@@ -58,7 +58,9 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
     nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
     shutil.copytree(REPO / "benchmarks", root / "benchmarks",
                     ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
-    setup = "import os\nfrom lazynwb_explorer import Explorer\npath = os.environ['LAZYNWB_DEMO_FILE']"
+    # the file by its name beside the notebook (the kernel's directory): the screenshots show
+    # the same label on every run, so they change only when the Explorer does
+    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
     write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
     write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
     with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
