@@ -149,6 +149,7 @@ def _cases(sessions: list[Path], urls: list[str], project: dict[str, Path]) -> d
     add("usage-root", [])
     add("dandi-paths-all", ["paths", "--dandiset-id", "000123"])
     add("local-preview-units", ["preview", "--limit", "3", "units", local[0]])
+    add("local-preview-epochs", ["preview", "epochs", local[0]])
     add("local-preview-session", ["preview", "session", *local])
     add("local-preview-subject", ["preview", "general/subject", *local])
     return cases
@@ -410,6 +411,25 @@ def test_object_references_are_paths(outputs, sessions) -> None:
 
 
 # -- where ours answers and lazynwb 1.0 does not (README: differences) --------------------------
+def test_time_series_references_are_a_column(outputs, sessions) -> None:
+    """Deliberate difference (the reader's): a TimeSeriesReferenceVectorData column (epochs'
+    `timeseries`) is read, as a list of {idx_start, count, timeseries: path} (lazynwb 1.0
+    leaves it out); every other column is lazynwb's."""
+    from pynwb import NWBHDF5IO
+
+    ours, theirs = (r.json() for r in outputs["local-preview-epochs"])
+    assert [c for c in ours["columns"] if c not in theirs["columns"]] == ["timeseries"]
+    with NWBHDF5IO(str(sessions[0]), "r") as io:
+        epochs = io.read().epochs
+        expected = [[{"count": int(r.count), "idx_start": int(r.idx_start), "timeseries": r.timeseries.name}
+                     for r in epochs["timeseries"][i]] for i in range(len(epochs))]
+    got = [[{**ref, "timeseries": ref["timeseries"].rsplit("/", 1)[-1]} for ref in row.pop("timeseries")]
+           for row in ours["rows"]]
+    assert got == expected[: len(got)]
+    ours["columns"].remove("timeseries")
+    assert ours == theirs
+
+
 def test_tables_lazynwb_cannot_read(outputs, sessions) -> None:
     """Doubly ragged columns (units.spike_amplitudes_by_epoch): lazynwb 1.0 fails with an
     internal error; ours answers, with the values pynwb reads."""
@@ -532,3 +552,28 @@ def test_tree_of_a_missing_source_is_one_line(tmp_path) -> None:
     assert result.code == 3 and result.json()["error"]["code"] == "source_path_not_found"
     assert len(result.stderr.splitlines()) == 1
 
+
+
+def test_tree_and_open_take_dandi_sources(dandi, monkeypatch) -> None:
+    """`dandi:ID[@VERSION][/PATTERN]`: tree reads the matching assets; the notebook `open`
+    writes lists them with get_dandi_sources, and its code gives the same sources."""
+    import lazynwb_explorer as lazynwb
+    from lazynwb_explorer.cli.open_command import notebook_text
+
+    spec = "dandi:000123@0.240101.0000/sub-[01]/*.nwb"
+    result = _ours("tree", "--format", "json", spec, env=dandi["env"])
+    assert result.code == 0, result.stderr
+    files = result.json()["files"]
+    blobs = [a for a in dandi["assets"] if a.path.startswith(("sub-0/", "sub-1/"))]
+    assert [f["source"] for f in files] == [
+        f"s3://{DANDI_BUCKET}/blobs/{a.blob[:3]}/{a.blob[3:6]}/{a.blob}" for a in blobs]
+    assert all("/intervals/trials" in {e["path"] for e in f["entries"]} for f in files)
+
+    monkeypatch.setattr(lazynwb.config, "dandi_api_url", dandi["env"]["LAZYNWB_DANDI_API_URL"])
+    monkeypatch.setattr(lazynwb.config, "dandi_bucket_url", f"s3://{DANDI_BUCKET}")
+    text, resolved = notebook_text([spec], "/units")
+    code = "".join(json.loads(text)["cells"][1]["source"])
+    assert "get_dandi_sources('000123', '0.240101.0000'" in code and "selected_path='/units'" in code
+    namespace: dict[str, Any] = {}
+    exec(code.split("\nex = ")[0], namespace)  # the imports and `sources = ...`, not the widget
+    assert namespace["sources"] == resolved == [f["source"] for f in files]

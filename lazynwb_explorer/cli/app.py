@@ -117,6 +117,9 @@ def _add_infer(parser: argparse.ArgumentParser) -> None:
 def _command(subparsers: Any, name: str, handler: str, help_text: str) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
+    # also after the command; SUPPRESS keeps a value given before it
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                        help="progress bars on stderr (default: when stderr is a terminal)")
     return parser
 
 

@@ -51,7 +51,9 @@ def notebook_text(specs: list[str], selected_path: str) -> tuple[str, list[str]]
     import nbformat.v4 as nbf
 
     sources_code, resolved = _source_code(specs)
-    imports = ["import lazynwb_explorer as lazynwb", "from lazynwb_explorer import Explorer"]
+    imports = ["from lazynwb_explorer import Explorer"]
+    if "lazynwb.get_dandi_sources" in sources_code:
+        imports.insert(0, "import lazynwb_explorer as lazynwb")
     if "fnmatch" in sources_code:
         imports.insert(0, "import fnmatch")
     select = f", selected_path={selected_path!r}" if selected_path else ""

@@ -28,12 +28,12 @@ def _nbytes(dtype: str | None, shape: Iterable[int] | None) -> int | None:
     if dtype is None or shape is None:
         return None
     try:
-        itemsize = np.dtype(dtype).itemsize
-    except TypeError:  # 'str', 'reference', compound types: no fixed size
+        parsed = np.dtype(dtype)
+    except TypeError:  # 'reference', compound types: no fixed size
         return None
-    if np.dtype(dtype).kind == "O":
+    if parsed.kind == "O" or parsed.itemsize == 0:  # 'str' (variable length)
         return None
-    return itemsize * math.prod(shape)
+    return parsed.itemsize * math.prod(shape)
 
 
 def entries(source: str) -> list[dict[str, Any]]:
@@ -84,7 +84,8 @@ def _group_sizes(listed: list[dict[str, Any]]) -> dict[str, int]:
 def _describe(entry: dict[str, Any], group_size: int | None) -> str:
     words = [entry["neurodata_type"]] if entry["neurodata_type"] else []
     if entry["kind"] == "dataset":
-        words.append(entry["dtype"] or "?")
+        dtype = entry["dtype"] or "?"
+        words.append("compound" if dtype.startswith("[") else dtype)
         shape = entry["shape"]
         words.append("scalar" if shape == [] else " x ".join(str(n) for n in shape or []))
         if entry["nbytes"] is not None:
