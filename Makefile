@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
-.PHONY: demo test fuzz bench lint venv clean system-deps
+.PHONY: demo test fuzz bench lint venv clean system-deps js-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ venv: $(STAMP)
 system-deps:
 	@bash scripts/system_deps.sh
 
-test: $(STAMP) system-deps
+# The front end: its unit tests (vitest) and the committed bundles checked against the sources.
+JS := widgets_js
+JS_STAMP := $(JS)/node_modules/.installed
+$(JS_STAMP): $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+js-test: $(JS_STAMP)
+	cd $(JS) && npm test --silent && node build.mjs --check
+
+test: $(STAMP) system-deps js-test
 	$(PY) -m ruff check $(LINT_DIRS)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The fuzzer of tests/test_fuzz.py for longer (FUZZ_SCALE x CI's 16,200 inputs) and on
@@ -37,6 +48,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
+	$(VENV)/bin/lint-imports --no-cache
 
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 demo: $(STAMP)

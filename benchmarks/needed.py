@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from benchmarks.tools import SERIES, SLICE, slice_start
-from lazynwb_explorer.metadata import SESSION_FIELDS, SUBJECT_FIELDS
+from lazynwb_explorer.nwb.session import SESSION_FIELDS, SUBJECT_FIELDS
 
 Rows = np.ndarray | None  # sorted row indices on axis 0, or None for all rows
 

@@ -4,11 +4,31 @@ A drop-in for lazynwb (`import lazynwb_explorer as lazynwb`): the same public na
 parameters and defaults, reading only the bytes a call needs.
 """
 
-from .attrs import clear_attrs_cache, consolidate_attrs, get_attrs, get_sub_attrs
+from .api.attrs import clear_attrs_cache, consolidate_attrs, get_attrs, get_sub_attrs
+from .api.catalogs import build_catalogs, export_catalogs, import_catalogs
+from .api.convert import convert_nwb_tables
+from .api.frames import get_df, get_table_schema, merge_array_column
+from .api.get import get
+from .api.lazy_nwb import LazyNWB, Subject
+from .api.metadata import get_metadata_df
+from .api.observed import (
+    INTERVALS_TABLE_INDEX_COLUMN_NAME,
+    UNITS_TABLE_INDEX_COLUMN_NAME,
+    insert_is_observed,
+)
+from .api.paths import get_internal_path_info, get_internal_paths
+from .api.scan import read_nwb, scan_nwb
+from .api.spikes import get_spike_times_in_intervals
+from .api.sql import get_sql_context
+from .api.table_metadata import (
+    RawTableColumnMetadata,
+    get_table_column_metadata,
+    get_table_length_from_metadata,
+    get_table_schema_from_metadata,
+)
+from .api.timeseries import get_timeseries
 from .catalog import clear_cache
-from .catalog_sharing import build_catalogs, export_catalogs, import_catalogs
 from .config import Config, config
-from .convert import convert_nwb_tables
 from .dandi import DANDI_API_BASE, from_dandi_asset, get_dandi_sources
 from .errors import (
     ColumnError,
@@ -20,36 +40,21 @@ from .errors import (
     SourceError,
     TransportError,
 )
-from .frames import get_df, get_table_schema, merge_array_column
-from .getter import get
-from .internal_path import normalize_internal_file_path
-from .lazy_nwb import LazyNWB, Subject
-from .metadata import get_metadata_df
-from .observed import (
-    INTERVALS_TABLE_INDEX_COLUMN_NAME,
-    UNITS_TABLE_INDEX_COLUMN_NAME,
-    insert_is_observed,
-)
-from .paths import get_internal_path_info, get_internal_paths
-from .scan import read_nwb, scan_nwb
-from .spikes import get_spike_times_in_intervals
-from .sql import get_sql_context
-from .table_metadata import (
-    RawTableColumnMetadata,
-    get_table_column_metadata,
-    get_table_length_from_metadata,
-    get_table_schema_from_metadata,
-)
-from .table_reads import (
+from .nwb.internal_paths import normalize_internal_file_path
+from .nwb.kinds import TABLE_SHORTCUTS
+from .nwb.table_query import (
     INTERNAL_COLUMN_NAMES,
     NWB_PATH_COLUMN_NAME,
     TABLE_INDEX_COLUMN_NAME,
     TABLE_PATH_COLUMN_NAME,
 )
-from .tables import TABLE_SHORTCUTS
-from .timeseries import SeriesFieldError, TimeSeries, get_timeseries
+from .nwb.timeseries import SeriesFieldError, TimeSeries
 
 __version__ = "0.1.0"
+
+# Notebook widgets (the `widgets` extra: anywidget, ipywidgets, tsdownsample) are public names
+# too, imported on first use: `import lazynwb_explorer` neither needs nor pays for them.
+from .widgets.registry import VIEWS as _VIEWS  # noqa: E402 - after the reader's names
 
 __all__ = [
     "INTERNAL_COLUMN_NAMES",
@@ -103,20 +108,18 @@ __all__ = [
     "get_table_schema_from_metadata",
     "insert_is_observed",
     "normalize_internal_file_path",
+    *sorted(_VIEWS),
 ]
-
-# Notebook widgets (the `widgets` extra: anywidget, ipywidgets, tsdownsample), imported on
-# first use: `import lazynwb_explorer` neither needs them nor pays for importing them.
-_WIDGET_NAMES = ("Explorer", "SchemaViewer", "TableGrid", "TimeSeriesPlot", "TreeBrowser")
 
 
 def __getattr__(name: str) -> object:  # PEP 562: the widgets on first use
-    if name in _WIDGET_NAMES:
+    if name in _VIEWS:
+        from . import widgets
+
         try:
-            from . import widgets
+            return getattr(widgets, name)
         except ImportError as exc:  # an AttributeError keeps hasattr() working
             raise AttributeError(
                 f"{name} needs the widgets extra: pip install 'lazynwb_explorer[widgets]' ({exc})"
             ) from exc
-        return getattr(widgets, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # System packages the test suite needs, installed only when missing (Debian's apt-get).
-# Chromium drives the widget browser tests (Playwright with executable_path, no browser download).
+# Chromium drives the widget browser tests (Playwright with executable_path, no browser download);
+# node and npm run the front end's unit tests (vitest).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)  # the front end's unit tests
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

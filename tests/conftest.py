@@ -25,7 +25,7 @@ for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S
     os.environ.pop(_var, None)
 
 import lazynwb_explorer as lazynwb  # noqa: E402
-from lazynwb_explorer import catalog_store  # noqa: E402
+from lazynwb_explorer.catalog import store as catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
 import nwb_factory as nf  # noqa: E402

@@ -26,16 +26,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.catalog import internal_paths, open_catalog
+from lazynwb_explorer.backends.hdf5 import btree1
+from lazynwb_explorer.backends.hdf5.binary import FileContext
+from lazynwb_explorer.backends.hdf5.io import FormatError, Ranges, Unsupported, over_bytes, run
+from lazynwb_explorer.backends.hdf5.objects import DatasetInfo
+from lazynwb_explorer.backends.hdf5.plan import Box, chunk_index, read_boxes
+from lazynwb_explorer.backends.hdf5.superblock import read_superblock
+from lazynwb_explorer.backends.hdf5.walk import walk_tree
+from lazynwb_explorer.catalog import open_catalog
 from lazynwb_explorer.errors import LazyNWBError
-from lazynwb_explorer.h5 import btree1
-from lazynwb_explorer.h5.binary import FileContext
-from lazynwb_explorer.h5.io import FormatError, Ranges, Unsupported, over_bytes, run
-from lazynwb_explorer.h5.objects import DatasetInfo
-from lazynwb_explorer.h5.plan import Box, chunk_index, read_boxes
-from lazynwb_explorer.h5.superblock import read_superblock
-from lazynwb_explorer.h5.walk import walk_tree
 from lazynwb_explorer.multifile import name_errors
+from lazynwb_explorer.nwb.internal_paths import internal_paths
 from lazynwb_explorer.sources import to_source
 
 FIRST_BYTES = 1 << 16  # what the engine's backend hands read_superblock: the first block

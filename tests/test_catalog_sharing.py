@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog_store
+from lazynwb_explorer.catalog import store as catalog_store
 
 _USE = """
 import json, sys

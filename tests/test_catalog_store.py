@@ -18,7 +18,8 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog_store
+from lazynwb_explorer.catalog import cache as catalog_cache
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.errors import SourceError
 from lazynwb_explorer.transport import counting
 
@@ -225,7 +226,7 @@ def test_metadata_walks_only_the_metadata_part(rich_hdf5: Path, http_server) -> 
     remote = lazynwb.get_metadata_df(url, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
     local = lazynwb.get_metadata_df(rich_hdf5, as_polars=True).drop(lazynwb.NWB_PATH_COLUMN_NAME)
     assert remote.equals(local)
-    partial = lazynwb.catalog._partial[url][1]
+    partial = catalog_cache._partial[url][1]
     assert {"/general/subject", "/general/subject/species", "/identifier",
             "/session_start_time"} <= set(partial.nodes)
     assert "units" in partial.nodes["/"].children  # listed by the root ...

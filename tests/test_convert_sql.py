@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.convert import EXCEL_CELL_LIMIT, convert_nwb_tables, fit_format
-from lazynwb_explorer.discovery import metadata_frame
-from lazynwb_explorer.getter import get
+from lazynwb_explorer.api.convert import EXCEL_CELL_LIMIT, convert_nwb_tables, fit_format
+from lazynwb_explorer.api.discovery import metadata_frame
+from lazynwb_explorer.api.get import get
+from lazynwb_explorer.api.sql import get_sql_context
 from lazynwb_explorer.sources import to_sources
-from lazynwb_explorer.sql import get_sql_context
 
 try:
     from tests.conftest import SHARED_FILES

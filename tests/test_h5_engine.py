@@ -18,8 +18,8 @@ import pytest
 from conftest import SHARED_FILES
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.backends.h5engine import EngineHDF5Backend
-from lazynwb_explorer.backends.hdf5 import HDF5Backend
+from lazynwb_explorer.backends.h5py_backend import HDF5Backend
+from lazynwb_explorer.backends.hdf5.engine import EngineHDF5Backend
 from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
 

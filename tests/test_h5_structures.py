@@ -20,16 +20,23 @@ import h5py
 import numpy as np
 import pytest
 
-from lazynwb_explorer.h5 import btree2, chunk_index, filters, fractal_heap
-from lazynwb_explorer.h5.binary import FileContext
-from lazynwb_explorer.h5.btree2 import records
-from lazynwb_explorer.h5.checksum import lookup3
-from lazynwb_explorer.h5.chunk_index import chunk_entries
-from lazynwb_explorer.h5.fractal_heap import read_objects
-from lazynwb_explorer.h5.io import FormatError, Parser, Unsupported, gather, over_bytes, run
-from lazynwb_explorer.h5.layout import Layout, parse_layout
-from lazynwb_explorer.h5.messages import Filter
-from lazynwb_explorer.h5.objheader import read_object_header
+from lazynwb_explorer.backends.hdf5 import btree2, chunk_index, filters, fractal_heap
+from lazynwb_explorer.backends.hdf5.binary import FileContext
+from lazynwb_explorer.backends.hdf5.btree2 import records
+from lazynwb_explorer.backends.hdf5.checksum import lookup3
+from lazynwb_explorer.backends.hdf5.chunk_index import chunk_entries
+from lazynwb_explorer.backends.hdf5.fractal_heap import read_objects
+from lazynwb_explorer.backends.hdf5.io import (
+    FormatError,
+    Parser,
+    Unsupported,
+    gather,
+    over_bytes,
+    run,
+)
+from lazynwb_explorer.backends.hdf5.layout import Layout, parse_layout
+from lazynwb_explorer.backends.hdf5.messages import Filter
+from lazynwb_explorer.backends.hdf5.objheader import read_object_header
 
 LIBVERS = {"latest": "latest", "v110": ("v110", "latest")}
 LAYOUT, LINK_INFO, ATTRIBUTE_INFO = 0x08, 0x02, 0x15

@@ -28,7 +28,7 @@ import pytest
 from test_soak import write_copies
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog_store
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.transport import clear_stores, forget_reader
 
 from servers import RangeHTTPServer

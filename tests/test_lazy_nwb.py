@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.getter import get
-from lazynwb_explorer.lazy_nwb import LazyNWB, Subject
-from lazynwb_explorer.timeseries import TimeSeries
+from lazynwb_explorer.api.get import get
+from lazynwb_explorer.api.lazy_nwb import LazyNWB, Subject
+from lazynwb_explorer.nwb.timeseries import TimeSeries
 
 try:
     from tests.conftest import SHARED_FILES

@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog_store
-from lazynwb_explorer.metadata import get_metadata_df
+from lazynwb_explorer import get_metadata_df
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.transport import counting
 
 try:

@@ -16,8 +16,9 @@ import pytest
 from test_soak import write_copies
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer import catalog, catalog_store
-from lazynwb_explorer.h5 import source as h5source
+from lazynwb_explorer.backends.hdf5 import driver as h5source
+from lazynwb_explorer.catalog import cache as catalog
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.transport import LocalReader, clear_stores, counters, forget_reader
 
 from servers import RangeHTTPServer

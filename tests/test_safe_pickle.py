@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.backends.codecs import UnsafePickleError, safe_loads
+from lazynwb_explorer.backends.zarr.codecs import UnsafePickleError, safe_loads
 from lazynwb_explorer.errors import MalformedFileError
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer.backends.open import detect_format
 from lazynwb_explorer.config import Config
 from lazynwb_explorer.errors import SourceError, redact
-from lazynwb_explorer.sources import detect_format, to_source, to_sources
+from lazynwb_explorer.sources import to_source, to_sources
 
 
 @pytest.mark.parametrize("where", ["local", "http", "s3"])

@@ -14,10 +14,10 @@ import pytest
 import zarr
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer import SeriesFieldError, get_timeseries
 from lazynwb_explorer.catalog import open_catalog
-from lazynwb_explorer.lazy_array import searchsorted
+from lazynwb_explorer.nwb.lazy_array import searchsorted
 from lazynwb_explorer.sources import to_source
-from lazynwb_explorer.timeseries import SeriesFieldError, get_timeseries
 from lazynwb_explorer.transport import counting
 
 try:

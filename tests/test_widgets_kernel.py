@@ -13,7 +13,7 @@ import pytest
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
 import lazynwb_explorer as lazynwb
-from lazynwb_explorer.timeseries import get_timeseries
+from lazynwb_explorer import get_timeseries
 from lazynwb_explorer.transport import counting
 from lazynwb_explorer.widgets import Explorer, SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 from lazynwb_explorer.widgets.grid_engine import MAX_REPLY_BYTES, encode_page

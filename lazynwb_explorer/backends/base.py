@@ -54,6 +54,7 @@ class Backend(abc.ABC):
     """An open NWB file (HDF5 or Zarr): metadata walks and row-selective reads."""
 
     label: str
+    kind: str  # who reads the data: "engine" (our HDF5 engine), "h5py" or "zarr"
 
     @abc.abstractmethod
     def walk(self) -> dict[str, Node]:
@@ -80,6 +81,17 @@ class Backend(abc.ABC):
         reads of those rows inside the block are answered from memory. Default: no-op
         (local files need no prefetch)."""
         yield
+
+    def export_state(self) -> dict[str, Any] | None:
+        """What the backend learned that a stored catalog should keep, as JSON-able data
+        (given back as `state` when the file is reopened from the stored catalog), or None
+        when it keeps nothing beyond the tree."""
+        return None
+
+    def learned(self) -> int:
+        """A count that grows when the backend learns something worth storing (chunk
+        indexes, small arrays read inline); the catalog stores itself again when it grew."""
+        return 0
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the file (optional)."""

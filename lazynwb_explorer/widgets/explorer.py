@@ -16,8 +16,8 @@ import traitlets
 
 from ..catalog import normalize_path
 from ..errors import LazyNWBError
+from ..nwb.kinds import is_series, is_table
 from ..sources import Source
-from ..timeseries import is_series
 from ._base import as_sources
 from .grid import TableGrid
 from .plot import TimeSeriesPlot
@@ -61,7 +61,7 @@ class Explorer(ipywidgets.HBox):
             catalog = self.tree.catalog
             path = normalize_path(path)
             node = catalog.get(path)
-            table = catalog.is_table(path)
+            table = is_table(catalog, path)
             series = node is not None and node.is_group and is_series(catalog, path)
         except LazyNWBError:
             return  # the tree and schema show the error

@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..api.scan import scan_nwb
 from ..errors import redact
-from ..scan import scan_nwb
 from ..sources import Source
 from . import grid_query
 from ._base import STATIC, Reply, View, as_sources
@@ -129,7 +129,7 @@ class TableGrid(View):
         """scan_nwb over the files with the grid's current filters and sort applied."""
         if not self.table_path:
             raise ValueError("no table selected")
-        frame = scan_nwb([s.label for s in self._sources], self.table_path, disable_progress=True)
+        frame = scan_nwb(self._sources, self.table_path, disable_progress=True)
         schema = dict(frame.collect_schema())
         expr = grid_query.predicate(self.filters, schema)
         if expr is not None:

@@ -21,19 +21,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..api.frames import unify_dtypes
 from ..catalog import open_catalog
 from ..errors import LazyNWBError, redact
-from ..frames import unify_dtypes
 from ..multifile import Missing, map_sources
-from ..sources import Source
-from ..table_reads import (
+from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
     TABLE_INDEX_COLUMN_NAME,
     TableRequest,
     read_table_rows,
 )
-from ..tables import Table, describe_table, resolve_table_path
+from ..nwb.tables import Table, describe_table, resolve_table_path
+from ..sources import Source
 from . import grid_query
 from .grid_read import read_page
 

@@ -2,7 +2,7 @@
 
 Why not read whole cells: a ragged cell can hold a million spike times and an n-D cell a
 (82, 384) waveform; the grid shows a length and the first few values. So a page reads:
-  round 1 - the scalar columns' rows (through table_reads.read_table_rows), every VectorIndex
+  round 1 - the scalar columns' rows (through nwb/table_query.read_table_rows), every VectorIndex
             not yet known, and the rows of small n-D columns, all in one concurrent round;
   round 2 - the first few elements of each ragged cell (spans computed from the indexes);
             once the indexes are known (after the first page) these join round 1.
@@ -18,22 +18,14 @@ import polars as pl
 
 from ..backends.base import rows_to_spans
 from ..catalog import Catalog
+from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
+from ..nwb.tables import Column, Table, read_index
 from ..sources import Source
-from ..table_reads import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..tables import Column, Table
 
 PREVIEW_ITEMS = 6
 PREVIEW_CHARS = 120
 TEXT_CHARS = 500
 SMALL_CELL_BYTES = 4096
-
-
-def _index(catalog: Catalog, path: str) -> np.ndarray:
-    """A VectorIndex, kept per open file (the same cache tables.py uses)."""
-    store = catalog.small_arrays
-    if path not in store:
-        store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
-    return store[path]
 
 
 def _fmt(value: Any) -> str:
@@ -67,7 +59,7 @@ class _Ragged:
         self.counts = np.zeros(len(rows), dtype=np.int64)
         self.spans: list[tuple[int, int]] = []
         self.leaf_totals = np.zeros(len(rows), dtype=np.int64)
-        indexes = [_index(catalog, p) for p in column.index_paths]
+        indexes = [read_index(catalog, p) for p in column.index_paths]
         for i, row in enumerate(rows.tolist()):
             lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
             self.counts[i] = hi - lo
@@ -114,7 +106,7 @@ def read_page(
         frame = read_table_rows(source, request, rows)
         nd_values = {c.name: backend.read(c.data_path, rows) for c in small_nd}
         for path in unknown:
-            _index(catalog, path)
+            read_index(catalog, path)
         texts.update(_ragged_texts(catalog, table, plans))
     if unknown:
         plans = {c.name: _Ragged(catalog, c, rows) for c in ragged}

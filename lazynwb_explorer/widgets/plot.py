@@ -17,8 +17,8 @@ import traitlets
 
 from ..catalog import normalize_path
 from ..errors import redact
+from ..nwb.timeseries import TimeSeries
 from ..sources import Source
-from ..timeseries import TimeSeries
 from ._base import STATIC, Reply, View, as_sources, clean_json
 from .plot_data import SeriesWindows, Window, downsample, points_for
 

@@ -22,9 +22,9 @@ from tsdownsample import MinMaxLTTBDownsampler, NaNMinMaxLTTBDownsampler
 
 from ..catalog import open_catalog
 from ..errors import LazyNWBError
-from ..lazy_array import LazyDataset, RateTimestamps
+from ..nwb.lazy_array import LazyDataset, RateTimestamps
+from ..nwb.timeseries import TimeSeries
 from ..sources import Source
-from ..timeseries import TimeSeries
 
 COARSE_POINTS = 256
 OVERVIEW_ROWS = 200_000
@@ -48,14 +48,11 @@ class SeriesWindows:
     """Reads windows of one series: `window(t0, t1, channels)` and `extent()`."""
 
     def __init__(self, source: Source, path: str):
-        catalog = open_catalog(source)
-        self.catalog = catalog
-        self.series = TimeSeries(source.label, path, catalog)
+        self.series = TimeSeries(source.label, path, open_catalog(source))
         data = self.series.data
         if data.ndim not in (1, 2) or data.dtype.kind not in "iufb":
             raise LazyNWBError(f"cannot plot data of shape {data.shape} and type {data.dtype}",
                                source=source.label, path=path)
-        self.data_path = data.name
         self.n = data.shape[0]
         self.n_channels = 1 if data.ndim == 1 else data.shape[1]
         self.row_bytes = data.dtype.itemsize * self.n_channels
@@ -77,12 +74,7 @@ class SeriesWindows:
         if self._coarse is None:
             rows = np.unique(np.linspace(0, max(self.n - 1, 0), min(self.n, COARSE_POINTS))
                              .astype(np.int64))
-            if self.stored:
-                values = self.catalog.backend.read(self.times.name, rows)  # type: ignore[union-attr]
-                times = np.asarray(values, dtype=np.float64).reshape(-1)
-            else:
-                times = self.times.times(rows)  # type: ignore[union-attr]
-            self._coarse = (rows, times)
+            self._coarse = (rows, self.series.times_at(rows))
         return self._coarse
 
     def extent(self) -> tuple[float, float]:
@@ -132,19 +124,10 @@ class SeriesWindows:
 
     def read(self, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
         """(times, raw rows) of the spans, fetched in one round."""
-        backend = self.catalog.backend
         if not spans:
             return np.zeros(0), np.zeros((0, self.n_channels))
-        requests = [(self.data_path, list(spans))]
-        if self.stored:
-            requests.append((self.times.name, list(spans)))  # type: ignore[union-attr]
-        with backend.prefetched(requests):
-            data = np.asarray(backend.read_spans(self.data_path, spans))
-            if self.stored:
-                t = np.asarray(backend.read_spans(self.times.name, spans), dtype=np.float64)  # type: ignore[union-attr]
-            else:
-                t = self.times.times(np.concatenate([np.arange(a, b) for a, b in spans]))  # type: ignore[union-attr]
-        return t.reshape(-1), data.reshape(len(data), -1)
+        t, data = self.series.read_spans(spans)
+        return t, data.reshape(len(data), -1)
 
     def window(self, t0: float | None, t1: float | None, channels: Sequence[int],
                overview: bool = False) -> Window:

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..backends.base import DatasetMeta
 from ..catalog import Catalog, normalize_path
-from ..tables import describe_table
-from ..timeseries import TimeSeries
+from ..nwb.tables import describe_table
+from ..nwb.timeseries import TimeSeries
 from . import tree_data
 from ._base import clean_json
 

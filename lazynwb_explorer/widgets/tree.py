@@ -12,12 +12,12 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..api.scan import scan_nwb
+from ..api.series_frames import scan_series
 from ..catalog import Catalog, normalize_path, open_catalog
 from ..errors import redact
-from ..scan import scan_nwb
-from ..series_frames import scan_series
+from ..nwb.kinds import is_series, is_table
 from ..sources import Source
-from ..timeseries import is_series
 from . import tree_data
 from ._base import STATIC, Reply, View, as_sources
 
@@ -86,13 +86,12 @@ def selection_lazyframe(sources: list[Source], catalog: Catalog, path: str) -> p
         raise ValueError("nothing is selected")
     path = normalize_path(path)
     node = catalog.require(path)
-    labels = [s.label for s in sources]
-    if catalog.is_table(path):
-        return scan_nwb(labels, path, disable_progress=True)
+    if is_table(catalog, path):
+        return scan_nwb(sources, path, disable_progress=True)
     if node.is_group and is_series(catalog, path):
         return scan_series(sources, path)
     parent = path.rsplit("/", 1)[0] or "/"
-    if node.is_dataset and catalog.is_table(parent):
+    if node.is_dataset and is_table(catalog, parent):
         column = path.rsplit("/", 1)[1]
-        return scan_nwb(labels, parent, disable_progress=True).select(column)
+        return scan_nwb(sources, parent, disable_progress=True).select(column)
     raise ValueError(f"{path} is not a table, a time series or a table column")

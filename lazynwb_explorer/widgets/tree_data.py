@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import Catalog, normalize_path
-from ..timeseries import is_series
+from ..nwb.kinds import is_series, is_table
 from ._base import human_bytes
 
 MAX_SEARCH_RESULTS = 200
@@ -24,7 +24,7 @@ def role(catalog: Catalog, path: str) -> str:
     node = catalog.require(path)
     if node.is_link and node.dataset is None and not node.children:
         return "link"
-    if catalog.is_table(node.path):
+    if is_table(catalog, node.path):
         return "table"
     if node.is_group and is_series(catalog, node.path):
         return "series"
@@ -129,7 +129,7 @@ def snippet(catalog: Catalog, source_label: str, path: str) -> str:
         )
     parent = path.rsplit("/", 1)[0] or "/"
     name = path.rsplit("/", 1)[-1]
-    if node.is_dataset and catalog.is_table(parent):
+    if node.is_dataset and is_table(catalog, parent):
         return head + (
             f"df = lazynwb.get_df({src}, {parent!r}, exact_path=True, "
             f"include_column_names=[{name!r}], as_polars=True)"

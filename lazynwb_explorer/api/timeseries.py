@@ -1,0 +1,117 @@
+"""get_timeseries (lazynwb's name and parameters): find a series in a file by path or search.
+
+How a search term resolves: an exact path (a trailing /data, /timestamps or /starting_time
+dropped) names the series; otherwise every series whose path contains the term, best first
+(the last path component equals the term, then ends with it, then the rest).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal, overload
+
+from ..catalog import Catalog, normalize_path, open_catalog
+from ..errors import InternalPathError, redact
+from ..nwb.kinds import is_series
+from ..nwb.timeseries import TimeSeries
+from ..sources import PathLike, to_source
+
+
+def series_paths(catalog: Catalog) -> list[str]:
+    """Every time series in the file, in the file's order."""
+    return [p for p, n in catalog.nodes.items() if n.is_group and is_series(catalog, p)]
+
+
+def _strip_child(path: str) -> str:
+    for child in ("/data", "/timestamps", "/starting_time"):
+        if path.endswith(child):
+            return path[: -len(child)] or "/"
+    return path
+
+
+def find_series(
+    catalog: Catalog, search_term: str | None, exact_path: bool = False, match_all: bool = False
+) -> list[str]:
+    """Series paths matching the search, best first (see get_timeseries)."""
+    if search_term is not None and not isinstance(search_term, str):
+        raise TypeError(f"search_term must be a str, not {type(search_term).__name__}")
+    term = (search_term or "").strip()
+    if term:
+        exact = _strip_child(normalize_path(term))
+        if catalog.get(exact) is not None and not match_all:
+            if is_series(catalog, exact):
+                return [exact]
+            if exact_path:
+                raise InternalPathError(
+                    "not a time series (no data with timestamps or starting_time)",
+                    source=catalog.label, path=exact,
+                )
+        elif exact_path:
+            raise InternalPathError("exact path not found", source=catalog.label, path=exact)
+    candidates = series_paths(catalog)
+    if not term:
+        return candidates
+    matches = [p for p in candidates if term in p] or [
+        p for p in candidates if term.lower() in p.lower()
+    ]
+    if match_all:
+        return matches
+    name = term.strip("/").lower()
+    # best first: the last path component equals the term, then ends with it, then the rest
+    return sorted(matches, key=lambda p: (p.rsplit("/", 1)[-1].lower() != name,
+                                          not p.lower().endswith(name)))
+
+
+@overload
+def get_timeseries(
+    nwb_path: PathLike, search_term: str | None = None, exact_path: bool = False,
+    match_all: Literal[False] = False,
+) -> TimeSeries: ...
+
+
+@overload
+def get_timeseries(
+    nwb_path: PathLike, search_term: str | None = None, exact_path: bool = False,
+    match_all: Literal[True] = True,
+) -> dict[str, TimeSeries]: ...
+
+
+def get_timeseries(
+    nwb_path: PathLike,
+    search_term: str | None = None,
+    exact_path: bool = False,
+    match_all: bool = False,
+) -> TimeSeries | dict[str, TimeSeries]:
+    """A TimeSeries from one NWB file (or, with match_all, a dict path -> TimeSeries).
+
+    search_term: an exact path (a trailing /data or /timestamps is dropped) or part of one;
+    several partial matches warn, naming them, and the best is returned (the one whose last
+    path component equals the term, else the first). Searches acquisition, processing,
+    stimulus, and any other group holding a series (events-like series with timestamps only
+    included). exact_path: the term must be the series' path. match_all: every series whose
+    path contains the term (all series without a term).
+    """
+    if not (search_term or match_all):
+        raise ValueError("Either `search_term` must be specified or `match_all` must be set to True")
+    if not isinstance(nwb_path, str) and hasattr(nwb_path, "__iter__") and not hasattr(
+        nwb_path, "__fspath__"
+    ):
+        raise TypeError("get_timeseries reads one file: pass a single path or URL")
+    catalog = open_catalog(to_source(nwb_path))
+    paths = find_series(catalog, search_term, exact_path=exact_path, match_all=match_all)
+    if match_all:
+        return {p: TimeSeries(nwb_path, p, catalog) for p in paths}
+    if not paths:
+        available = series_paths(catalog)
+        raise InternalPathError(
+            f"no time series matching {search_term!r}; series in this file: "
+            f"{available[:20]}{' ...' if len(available) > 20 else ''}",
+            source=catalog.label,
+        )
+    if len(paths) > 1:
+        warnings.warn(
+            f"{search_term!r} matches {len(paths)} time series in {redact(catalog.label)}: {paths}; "
+            f"using {paths[0]!r} (pass an exact path to choose)",
+            stacklevel=2,
+        )
+    return TimeSeries(nwb_path, paths[0], catalog)

@@ -1,0 +1,205 @@
+"""Open catalogs, one per source: `open_catalog` and the in-memory cache around it.
+
+`open_catalog(source)` answers from memory when the source is known and unchanged, else from
+the catalog stored on disk (no request; catalog/persist.py), else by opening the file with the
+right backend and walking its tree once (backends/open.py), then storing it. What reads learn
+later (index arrays, chunk maps) is stored when a catalog leaves the cache and at exit.
+Local files are re-walked when their size or mtime changes, remote ones when their ETag
+does; `config.disable_cache` turns both caches off.
+
+Open catalogs are bounded: `_MAX_OPEN` of those holding an OS file (h5py, local Zarr), and
+`_MAX_OPEN_REMOTE` remote engine catalogs with `_MAX_OPEN_NODES` nodes in all (their cached
+metadata blocks share one budget in backends/hdf5/driver.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from ..backends.base import Backend, Node
+from ..backends.open import open_and_walk, walk_in_scope
+from ..config import config
+from ..errors import NotNWBError, get_logger
+from ..sources import Source
+from ..transport.readers import on_source_changed
+from . import persist, store
+from .catalog import Catalog
+
+_MAX_OPEN = 128  # catalogs holding an open file (h5py, local Zarr) or h5py's caches
+# Remote files read by our engine: a call over hundreds of sessions (a schema pass, then a
+# read pass) keeps each one open between its passes instead of reading it twice.
+_MAX_OPEN_REMOTE = 1024
+_MAX_OPEN_NODES = 250_000  # ... and their trees together (about 1 KB of memory a node)
+log = get_logger(__name__)
+
+_cache: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()
+_partial: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()  # metadata-only walks
+_cache_lock = threading.Lock()
+_open_locks: dict[str, threading.Lock] = {}
+_hooks_registered = False
+
+
+def _register_hooks() -> None:
+    """On the first open: forget a source that changed on the server, and store what open
+    catalogs learned at exit (not at import: importing the package changes nothing)."""
+    global _hooks_registered
+    with _cache_lock:
+        if _hooks_registered:
+            return
+        _hooks_registered = True
+    on_source_changed(forget)
+    atexit.register(store_catalogs)
+
+
+def _identity(source: Source) -> tuple:
+    if source.is_remote:
+        return ()
+    try:
+        st = os.stat(source.uri)
+        return (st.st_size, st.st_mtime_ns)
+    except OSError:
+        return ()
+
+
+def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalog:
+    root = nodes.get("/")
+    if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
+        backend.close()
+        raise NotNWBError("not an NWB file (no nwb_version on the root group)", source=source.label)
+    return Catalog(source, backend, nodes, kind=backend.kind)
+
+
+def _build(source: Source) -> Catalog:
+    return _checked(source, *open_and_walk(source))
+
+
+_METADATA_SCOPE = "#metadata"  # the key suffix of a stored metadata-only catalog
+
+
+def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Catalog:
+    """A catalog that at least holds the paths `in_scope` accepts (and their parents): the
+    full one when it is known (memory or disk), else a walk of just those parts (a fraction
+    of a file's objects), kept (in memory and on disk) for later metadata calls only. The
+    one caller, session metadata, always passes the same scope."""
+    _register_hooks()
+    key = source.uri
+    if config.disable_cache:
+        return _metadata_walk(source, in_scope) or _build(source)
+    with _cache_lock:
+        hit = _cache.get(key) or _partial.get(key)
+    identity = _identity(source)
+    if hit is not None and hit[0] == identity:
+        return hit[1]
+    if store.exists(key):
+        return open_catalog(source)
+    partial_key = key + _METADATA_SCOPE
+    catalog = persist.from_store(source, identity, partial_key)
+    if catalog is None:
+        catalog = _metadata_walk(source, in_scope)
+        if catalog is None:
+            return open_catalog(source)
+        persist.save(catalog, identity, partial_key)
+    with _cache_lock:
+        _partial[key] = (identity, catalog)
+        while len(_partial) > _MAX_OPEN:
+            _partial.popitem(last=False)[1][1].close()
+    return catalog
+
+
+def _metadata_walk(source: Source, in_scope: Callable[[str], bool]) -> Catalog | None:
+    """The metadata parts of a file whose backend can walk part of a tree (None: not this one)."""
+    walked = walk_in_scope(source, in_scope)
+    return None if walked is None else _checked(source, *walked)
+
+
+def open_catalog(source: Source) -> Catalog:
+    """The catalog for a source: from memory when it is known and unchanged, else from the
+    catalog stored on disk (no request), else built by walking the file (and stored)."""
+    _register_hooks()
+    if config.disable_cache:
+        return _build(source)
+    key = source.uri
+    with _cache_lock:
+        lock = _open_locks.setdefault(key, threading.Lock())
+    with lock:
+        identity = _identity(source)
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None and hit[0] == identity:
+                _cache.move_to_end(key)
+                return hit[1]
+        catalog = persist.from_store(source, identity)
+        if catalog is None:
+            catalog = _build(source)
+            persist.save(catalog, identity)
+        with _cache_lock:
+            old = _cache.pop(key, None)
+            _cache[key] = (identity, catalog)
+            evicted = _over_limits()
+        for gone in evicted:
+            persist.save_if_grown(gone)
+            gone.close()
+        if old is not None:
+            old[1].close()
+        return catalog
+
+
+def _holds_no_file(catalog: Catalog) -> bool:
+    """A remote file read by our engine: no OS handle, and its cached blocks share one
+    memory budget (backends/hdf5/driver.py), so many of them may stay open."""
+    return catalog.kind == "engine" and catalog.source.is_remote
+
+
+def _over_limits() -> list[Catalog]:
+    """The least recently used catalogs past the limits, taken out of the cache (called
+    with _cache_lock held): _MAX_OPEN of those holding a file, _MAX_OPEN_REMOTE and
+    _MAX_OPEN_NODES in all (the newest catalog always stays)."""
+    with_file = [k for k, (_, c) in _cache.items() if not _holds_no_file(c)]
+    evicted = [_cache.pop(k)[1] for k in with_file[: max(0, len(with_file) - _MAX_OPEN)]]
+    nodes = sum(len(c.nodes) for _, c in _cache.values())
+    while len(_cache) > 1 and (len(_cache) > _MAX_OPEN_REMOTE or nodes > _MAX_OPEN_NODES):
+        gone = _cache.popitem(last=False)[1][1]
+        nodes -= len(gone.nodes)
+        evicted.append(gone)
+    return evicted
+
+
+def store_catalogs() -> None:
+    """Store what open catalogs learned since they were stored (at exit, and on demand)."""
+    if config.disable_cache:
+        return
+    with _cache_lock:
+        catalogs = [c for _, c in _cache.values()]
+    for catalog in catalogs:
+        try:
+            persist.save_if_grown(catalog)
+        except Exception as exc:  # noqa: BLE001 - a cache must never break the caller
+            log.warning("could not store the catalog of %s: %s", catalog.label, exc)
+
+
+def forget(uri: str) -> None:
+    """Drop a source's stored and in-memory catalogs (it changed on the server, or the user
+    asked to forget it)."""
+    store.drop(uri)
+    store.drop(uri + _METADATA_SCOPE)
+    with _cache_lock:
+        hits = [_cache.pop(uri, None), _partial.pop(uri, None)]
+    for hit in hits:
+        if hit is not None:
+            hit[1].close()
+
+
+def clear_cache() -> None:
+    """Close every open file and forget every catalog held in memory (stored catalogs stay;
+    `catalog.store.clear()` removes those)."""
+    store_catalogs()
+    with _cache_lock:
+        items = list(_cache.values()) + list(_partial.values())
+        _cache.clear()
+        _partial.clear()
+    for _, catalog in items:
+        catalog.close()

@@ -1,0 +1,111 @@
+"""A Catalog to and from its stored form (catalog/store.py keeps the files).
+
+What is stored: the source's identity (local: size + mtime; remote: what the server
+reported, ETag first), the tree, the small arrays reads learned, and the backend's exported
+state. When it is trusted: a local catalog while the file's identity is unchanged; a remote
+one for `config.catalog_max_age` seconds after it was last validated (DANDI blobs for
+ever), then after one small request that re-validates it. A catalog is stored again when
+it learned something worth keeping (`signature` grew).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..backends.open import reopen
+from ..errors import get_logger
+from ..sources import Source, is_immutable
+from . import store
+from .catalog import Catalog
+
+log = get_logger(__name__)
+
+
+def from_store(source: Source, identity: tuple, key: str | None = None) -> Catalog | None:
+    """The stored catalog, if there is one and the source has not changed since."""
+    key = key or source.uri
+    payload = store.load(key)
+    if payload is None:
+        return None
+    try:
+        if not source.is_remote:
+            if tuple(payload["identity"]) != identity:
+                store.drop(key)
+                return None
+        elif not store.is_fresh(payload) and not _revalidate(source, payload, key):
+            store.drop(key)
+            return None
+        if source.is_remote:
+            source.reader().expect(payload["identity"])
+        kind, state = payload["kind"], payload.get("state")
+        catalog = Catalog(
+            source, None, store.nodes_from_json(payload["nodes"]),
+            opener=lambda: reopen(source, kind, state), kind=kind,
+        )
+        catalog.small_arrays.update(store.arrays_from_json(payload.get("arrays", {})))
+    except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version
+        log.warning("stored catalog of %s is unusable (%s): rebuilding it", source.label, exc)
+        store.drop(key)
+        return None
+    catalog.identity = payload["identity"]
+    catalog._saved_signature = signature(catalog)
+    return catalog
+
+
+def _revalidate(source: Source, payload: dict[str, Any], key: str) -> bool:
+    """One small request: is the remote object still the one the catalog describes?"""
+    reader = source.reader()
+    if not reader.identity():
+        reader.read(0, 1)
+    fresh = reader.identity()
+    if fresh != payload["identity"]:
+        return False
+    payload["validated_at"] = time.time()
+    store.save(key, payload)
+    return True
+
+
+def signature(catalog: Catalog) -> tuple:
+    """Changes when the catalog learned something worth storing (index arrays, chunk maps)."""
+    backend = catalog._backend
+    return (len(catalog.small_arrays), backend.learned() if backend is not None else 0)
+
+
+def save(catalog: Catalog, identity: tuple, key: str | None = None) -> None:
+    """Store the catalog (on the writer thread); not when the source has no identity to be
+    recognised by later."""
+    source = catalog.source
+    if source.is_remote:
+        catalog.identity = source.reader().identity()
+        if not catalog.identity:
+            return
+    else:
+        catalog.identity = list(identity)
+        if not identity:
+            return
+    backend = catalog._backend
+    state = backend.export_state() if backend is not None else None  # a snapshot
+    identity_now, kind, nodes = catalog.identity, catalog.kind, dict(catalog.nodes)
+    arrays = dict(catalog.small_arrays)
+    validated_at = time.time()
+
+    def payload() -> dict[str, Any]:  # encoded on the writer thread
+        return {
+            "identity": identity_now,
+            "kind": kind,
+            "nodes": store.nodes_to_json(nodes),
+            "state": state,
+            "arrays": store.arrays_to_json(arrays),
+            "validated_at": validated_at,
+            "immutable": is_immutable(source.uri),
+        }
+
+    store.save_later(key or source.uri, payload)
+    catalog._saved_signature = signature(catalog)
+
+
+def save_if_grown(catalog: Catalog) -> None:
+    """Store the catalog again when it learned something since it was stored."""
+    if catalog.identity and signature(catalog) != catalog._saved_signature:
+        save(catalog, tuple(catalog.identity) if not catalog.source.is_remote else ())

@@ -1,0 +1,284 @@
+"""Catalogs on disk: a file's tree and layouts, kept between processes.
+
+One file per source under `config.cache_dir/catalogs/`, named by a hash of the source's
+URI. Each holds the source's identity (local: size + mtime; remote: size + ETag /
+Last-Modified as the server reported them), the nodes, and the backend's learned state
+(engine layouts, chunk indexes, small arrays), as zlib-compressed JSON behind a header with
+its SHA-256: a truncated or corrupt file is detected, deleted and rebuilt.
+
+Writes go to a temporary file in the same directory and are renamed into place, so two
+processes sharing the directory only ever see whole catalogs. Remote catalogs are trusted
+for `config.catalog_max_age` seconds after they were last validated (DANDI blobs, which
+never change, for ever); after that one small request re-validates them. Data reads send
+the stored ETag with If-Match, so bytes of a changed file are never mixed with its old
+layout: the change is an error and the stored catalog is dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..backends.base import DatasetMeta, Node
+from ..config import config
+from ..errors import get_logger
+
+log = get_logger(__name__)
+
+MAGIC = b"lazynwb_explorer catalog 1\n"
+
+
+def catalog_dir() -> Path:
+    return Path(config.cache_dir).expanduser() / "catalogs"
+
+
+def catalog_file(uri: str) -> Path:
+    return catalog_dir() / (hashlib.sha256(uri.encode("utf-8")).hexdigest()[:40] + ".json.z")
+
+
+# -- nodes <-> JSON ----------------------------------------------------------------------
+
+
+def dtype_to_json(dtype: np.dtype) -> Any:
+    """A dtype as JSON, without h5py's metadata (vlen / ref markers numpy cannot store)."""
+    if dtype.names:
+        return {
+            "names": list(dtype.names),
+            "formats": [dtype_to_json(dtype.fields[n][0]) for n in dtype.names],
+            "offsets": [dtype.fields[n][1] for n in dtype.names],
+            "itemsize": dtype.itemsize,
+        }
+    if dtype.subdtype is not None:
+        return {"base": dtype_to_json(dtype.subdtype[0]), "shape": list(dtype.subdtype[1])}
+    return dtype.str
+
+
+def dtype_from_json(obj: Any) -> np.dtype:
+    if isinstance(obj, str):
+        return np.dtype(obj)
+    if "base" in obj:
+        return np.dtype((dtype_from_json(obj["base"]), tuple(obj["shape"])))
+    return np.dtype({**obj, "formats": [dtype_from_json(f) for f in obj["formats"]]})
+
+
+def _meta_to_json(meta: DatasetMeta | None) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    return {
+        "shape": list(meta.shape),
+        "dtype": dtype_to_json(meta.dtype),
+        "chunks": list(meta.chunks) if meta.chunks is not None else None,
+        "compression": meta.compression,
+        "filters": list(meta.filters),
+        "is_string": meta.is_string,
+        "is_reference": meta.is_reference,
+        "storage_dtype": meta.storage_dtype,
+    }
+
+
+def _meta_from_json(obj: dict[str, Any] | None) -> DatasetMeta | None:
+    if obj is None:
+        return None
+    return DatasetMeta(
+        shape=tuple(obj["shape"]),
+        dtype=dtype_from_json(obj["dtype"]),
+        chunks=tuple(obj["chunks"]) if obj["chunks"] is not None else None,
+        compression=obj["compression"],
+        filters=tuple(obj["filters"]),
+        is_string=obj["is_string"],
+        is_reference=obj["is_reference"],
+        storage_dtype=obj["storage_dtype"],
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Attribute values as JSON can hold them (what cannot be held becomes None)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return None
+
+
+def nodes_to_json(nodes: dict[str, Node]) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": n.path,
+            "group": n.is_group,
+            "attrs": _plain(n.attrs),
+            "dataset": _meta_to_json(n.dataset),
+            "children": list(n.children),
+            "link": n.is_link,
+        }
+        for n in nodes.values()
+    ]
+
+
+def nodes_from_json(items: list[dict[str, Any]]) -> dict[str, Node]:
+    return {
+        item["path"]: Node(
+            item["path"], item["group"], item["attrs"], _meta_from_json(item["dataset"]),
+            tuple(item["children"]), item["link"],
+        )
+        for item in items
+    }
+
+
+def arrays_to_json(arrays: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for path, arr in arrays.items():
+        arr = np.asarray(arr)
+        if arr.dtype.kind in "iu" and arr.ndim == 1:
+            out[path] = {"dtype": arr.dtype.str, "values": arr.tolist()}
+    return out
+
+
+def arrays_from_json(obj: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {p: np.asarray(v["values"], dtype=v["dtype"]) for p, v in obj.items()}
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+def load(uri: str) -> dict[str, Any] | None:
+    """The stored catalog for `uri`, or None (missing, corrupt or for another URI)."""
+    if uri in _pending:
+        flush()
+    path = catalog_file(uri)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        if not raw.startswith(MAGIC):
+            raise ValueError("not a catalog file")
+        digest, _, body = raw[len(MAGIC) :].partition(b"\n")
+        if hashlib.sha256(body).hexdigest().encode() != digest:
+            raise ValueError("checksum mismatch (truncated or corrupt)")
+        payload = json.loads(zlib.decompress(body))
+        if payload.get("uri") != uri:
+            raise ValueError("catalog of another source")
+        return payload
+    except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+        log.warning("stored catalog %s for %s is unusable (%s): rebuilding it", path, uri, exc)
+        drop(uri)
+        return None
+
+
+def save(uri: str, payload: dict[str, Any]) -> None:
+    """Store atomically (temporary file + rename); failures only log (a cache is optional)."""
+    directory = catalog_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        body = zlib.compress(json.dumps({**payload, "uri": uri}, separators=(",", ":")).encode(), 1)
+        data = MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json.z")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, catalog_file(uri))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    except (OSError, TypeError, ValueError) as exc:
+        log.warning("could not store the catalog of %s: %s", uri, exc)
+
+
+def drop(uri: str) -> None:
+    with _pending_lock:
+        _pending.pop(uri, None)
+    with contextlib.suppress(OSError):
+        catalog_file(uri).unlink()
+
+
+# -- writing in the background -----------------------------------------------------------
+# Encoding and writing a catalog costs a few ms of CPU; a multi-file call should not wait
+# for it. One writer thread stores them in order; load() / exists() / exit see them all.
+
+_pending: dict[str, Callable[[], dict[str, Any]]] = {}
+_pending_lock = threading.Condition()
+_writer: threading.Thread | None = None
+
+
+def save_later(uri: str, payload: Callable[[], dict[str, Any]]) -> None:
+    """Store `payload()` for `uri` soon, on the writer thread (a newer one replaces it)."""
+    global _writer
+    with _pending_lock:
+        _pending[uri] = payload
+        if _writer is None or not _writer.is_alive():
+            _writer = threading.Thread(target=_write_pending, name="lazynwb-catalogs", daemon=True)
+            _writer.start()
+        _pending_lock.notify_all()
+
+
+def _write_pending() -> None:
+    while True:
+        with _pending_lock:
+            while not _pending:
+                if not _pending_lock.wait(timeout=5.0):
+                    if not _pending:
+                        return  # idle: the next save_later starts a new writer
+            uri = next(iter(_pending))
+            build = _pending[uri]
+        try:
+            save(uri, build())
+        except Exception as exc:  # noqa: BLE001 - a cache must never break the caller
+            log.warning("could not store the catalog of %s: %s", uri, exc)
+        with _pending_lock:
+            if _pending.get(uri) is build:
+                del _pending[uri]
+            _pending_lock.notify_all()
+
+
+def flush(timeout: float = 60.0) -> None:
+    """Wait until every pending catalog is stored."""
+    deadline = time.monotonic() + timeout
+    with _pending_lock:
+        while _pending and time.monotonic() < deadline:
+            if _writer is None or not _writer.is_alive():
+                break
+            _pending_lock.wait(timeout=0.1)
+    for uri, build in list(_pending.items()):  # no writer (e.g. at exit): write here
+        save(uri, build())
+        with _pending_lock:
+            if _pending.get(uri) is build:
+                del _pending[uri]
+
+
+def exists(uri: str) -> bool:
+    return uri in _pending or catalog_file(uri).exists()
+
+
+atexit.register(flush)
+
+
+def clear() -> None:
+    """Remove every stored catalog."""
+    with _pending_lock:
+        _pending.clear()
+    for path in catalog_dir().glob("*.json.z"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def is_fresh(payload: dict[str, Any]) -> bool:
+    """True while a remote catalog may be trusted without asking the server."""
+    if payload.get("immutable"):
+        return True
+    return time.time() - float(payload.get("validated_at", 0)) <= config.catalog_max_age

@@ -1,0 +1,14 @@
+"""The nwb layer: what NWB means, one rule per idea, over a file's catalog.
+
+- kinds.py: is_table, is_series, the table shortcuts.
+- tables.py: DynamicTable columns (scalar, ragged, n-D, regions) described from metadata and
+  read row-selectively into polars.
+- table_query.py: one table of one file queried: predicate columns first, then the projected
+  columns of the surviving rows, plus the internal columns (_nwb_path, ...).
+- timeseries.py, lazy_array.py: TimeSeries with lazy data and timestamps, time windows.
+- session.py: session and subject metadata fields, typed.
+- internal_paths.py: lazynwb's spelling of internal paths and its listing rules.
+
+May import: config, errors, transport (counters only), sources, backends (their data types),
+catalog. Never a concrete backend: data is read through `Catalog.backend`.
+"""
