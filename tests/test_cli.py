@@ -577,3 +577,20 @@ def test_tree_and_open_take_dandi_sources(dandi, monkeypatch) -> None:
     namespace: dict[str, Any] = {}
     exec(code.split("\nex = ")[0], namespace)  # the imports and `sources = ...`, not the widget
     assert namespace["sources"] == resolved == [f["source"] for f in files]
+
+
+def test_credentials_stay_out_of_errors(http_server, sessions, served) -> None:
+    """A URL's token reaches neither the JSON error (which names the sources) nor the
+    stderr line."""
+    secret = "?X-Amz-Signature=SECRET0123456789&token=SECRET9876"
+    present = http_server.url(sessions[0].relative_to(served).as_posix()) + secret
+    results = run_many({
+        "unreadable": (OURS, ["preview", "units", http_server.url("missing.nwb") + secret], {}),
+        "no table": (OURS, ["preview", "intervals/nope", present], {}),
+    })
+    assert results["unreadable"].json()["error"]["code"] == "source_unreadable"
+    assert results["no table"].json()["error"]["code"] == "preview_not_found"
+    for result in results.values():
+        assert result.code == 3
+        assert "SECRET" not in result.stdout and "SECRET" not in result.stderr
+    assert "missing.nwb" in results["unreadable"].stderr

@@ -79,14 +79,25 @@ class CLIError(Exception):
         self.reason = redact(reason) if reason else None
 
     def to_json(self) -> dict[str, Any]:
-        """lazynwb's error object."""
-        return {"error": {"code": self.code.value, "details": self.details,
+        """lazynwb's error object (with any credential in it masked: an error may be logged
+        or pasted where the URL's token must not go)."""
+        return {"error": {"code": self.code.value, "details": _redacted(self.details),
                           "message": self.message}}
 
     def one_line(self) -> str:
         """The message and the reason on one line (newlines inside folded)."""
         text = self.message if not self.reason else f"{self.message.rstrip('.')}: {self.reason}"
         return " ".join(text.split())
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def describe(exc: BaseException) -> str:

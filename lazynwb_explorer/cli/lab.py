@@ -96,7 +96,7 @@ class LabServer:
             command.append("--allow-root")  # containers run as root; the user asked for it
         # The server's own log goes to our stderr: stdout carries only the URL.
         self.process = subprocess.Popen(command, stdout=sys.stderr, stderr=sys.stderr,
-                                        start_new_session=True)
+                                        start_new_session=hasattr(os, "killpg"))
 
     def wait_until_ready(self, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -124,6 +124,10 @@ class LabServer:
 
     def stop(self) -> None:
         """End the server and its kernels (its own process group): politely, then firmly."""
+        if not hasattr(os, "killpg"):  # Windows: no process groups to signal
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            return
         for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
             try:
                 os.killpg(self.process.pid, sig)

@@ -18,6 +18,7 @@ import numpy as np
 import tqdm.auto as tqdm
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer.errors import redact
 
 from .output import write_json
 from .sources import expand_specs
@@ -125,7 +126,7 @@ def write_text_tree(stream: TextIO, source: str, listed: list[dict[str, Any]]) -
     walk("/", "")
     width = max((len(label) for label, _ in lines), default=0)
     total = sizes.get("/")
-    stream.write(f"{source}" + (f"  ({human_size(total)} in datasets)" if total else "") + "\n")
+    stream.write(redact(source) + (f"  ({human_size(total)} in datasets)" if total else "") + "\n")
     for label, details in lines:
         stream.write((f"{label:<{width}}  {details}" if details else label).rstrip() + "\n")
 
