@@ -1,7 +1,9 @@
 """Byte-range readers: one small interface over local files and object stores.
 
-A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and
-`get(key)` / `get_many(keys)` for objects below it (a Zarr store's keys). Remote reads go
+A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and,
+for objects below it (a Zarr store's keys), `get(key)` / `get_many(keys)`, `get_ranges` (parts
+of several objects, suffixes included, in one round) and `list_dir` (where the store lists).
+Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part. Remote reads go
 through obstore (Rust, releases the GIL, pools connections per bucket) on a shared thread pool
 bounded by `config.max_concurrency`, with our retry policy, and are counted.
 
@@ -33,7 +35,7 @@ from ..config import config
 from ..errors import SourceError, TransportError, redact
 from . import counters
 from .retry import Retryable, with_retries
-from .stores import get_store
+from .stores import get_store, split_url
 
 T = TypeVar("T")
 FIRST_READ_BLOCKS = 1
@@ -83,6 +85,22 @@ def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     finally:
         for future in futures:
             future.cancel()
+
+
+KeyRange = tuple[str, int, int | None]  # (key, start, end): bytes [start, end); (key, -n, None): last n
+
+
+class UnsafeKeyError(ValueError):
+    """A key that could name something outside the source ('..', '/x', 'a//b', NUL)."""
+
+
+def check_key(key: str) -> str:
+    """`key` if it names an object below the source, else UnsafeKeyError."""
+    if not isinstance(key, str) or not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    return key
 
 
 class Reader:
@@ -141,6 +159,26 @@ class Reader:
             return {keys[0]: self._get(keys[0])}
         return dict(zip(keys, pool_map(self._get, keys)))
 
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        raise NotImplementedError
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        """Parts of objects below this source, in one concurrent round, in the order asked:
+        (key, start, end) is bytes [start, end) (fewer where the object ends sooner);
+        (key, -n, None) its last n bytes; (key, 0, None) the whole object. None where the
+        object does not exist."""
+        if not requests:
+            return []
+        counters.record_round()
+        if len(requests) == 1:
+            return [self._get_range(*requests[0])]
+        return pool_map(lambda r: self._get_range(*r), requests)
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """(object names, sub-prefix names) directly below `prefix` ('' for the root), one
+        request; None where the store cannot list (plain HTTP)."""
+        return None
+
 
 class LocalReader(Reader):
     """A local file or directory (a Zarr store is a directory of keys)."""
@@ -163,11 +201,39 @@ class LocalReader(Reader):
 
     def _get(self, key: str) -> bytes | None:
         try:
-            data = (self.path / key).read_bytes()
+            data = (self.path / check_key(key)).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         counters.record_request(len(data))
         return data
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        try:
+            with open(self.path / check_key(key), "rb") as f:
+                if start < 0:
+                    size = os.fstat(f.fileno()).st_size
+                    start, end = max(0, size + start), size
+                assert end is not None
+                data = os.pread(f.fileno(), max(0, end - start), start)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        counters.record_request(len(data))
+        return data
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        directory = self.path / check_key(prefix) if prefix else self.path
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    (dirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        counters.record_request(0)
+        return sorted(files), sorted(dirs)
 
 
 _CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
@@ -292,8 +358,12 @@ class ObjectReader(Reader):
                 return b""
         return self._fetch(key, {})[1]
 
+    def _full(self, key: str) -> str:
+        check_key(key)
+        return f"{self.key.rstrip('/')}/{key}" if self.key else key
+
     def _get(self, key: str) -> bytes | None:
-        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
+        full = self._full(key)
 
         def attempt() -> bytes | None:
             try:
@@ -311,6 +381,50 @@ class ObjectReader(Reader):
             is_retryable=_is_retryable,
             on_give_up=lambda e, n: self._error(e, n, repr(key)),
         )
+
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        full = self._full(key)
+        options: dict[str, Any] = {"range": {"suffix": -start} if start < 0 else (start, end)}
+
+        def attempt() -> bytes | None:
+            try:
+                data = self._fetch(full, options)[1]
+            except Exception as exc:
+                if not _is_not_found(exc):
+                    raise
+                counters.record_request(0)
+                return None
+            counters.record_request(len(data))
+            return data
+
+        return with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, f"{key!r} bytes {start}-{end}"),
+        )
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        if split_url(self.uri)[0] in ("http", "https"):
+            return None  # plain HTTP has no listing
+        base = self._full(prefix) if prefix else self.key.rstrip("/")
+
+        def attempt() -> Any:
+            result = obstore.list_with_delimiter(self.store, base or None)
+            counters.record_request(0)
+            return result
+
+        result = with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, f"the listing of {prefix or 'the root'!r}"),
+        )
+        strip = len(base) + 1 if base else 0
+        files = sorted(meta["path"][strip:] for meta in result["objects"])
+        dirs = sorted(p[strip:].rstrip("/") for p in result["common_prefixes"])
+        return files, dirs
 
 
 _readers: dict[str, Reader] = {}
