@@ -29,10 +29,12 @@ from lazynwb_explorer.catalog import store as catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
 import nwb_factory as nf  # noqa: E402
+import zarr3_env  # noqa: E402
 from servers import MotoS3Server, RangeHTTPServer  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHARED_FILES = sorted(SHARED_DATA.rglob("*.nwb"))
+SHARED_ZARR = sorted(SHARED_DATA.rglob("*.nwb.zarr"))
 BUCKET = "nwb-test"
 
 
@@ -45,6 +47,8 @@ def served(tmp_path_factory) -> Path:
         target = shared / f.relative_to(SHARED_DATA)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, target)
+    for store in SHARED_ZARR:
+        shutil.copytree(store, shared / store.relative_to(SHARED_DATA))
     return root
 
 
@@ -60,7 +64,36 @@ def rich_hdf5_contiguous(served: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def rich_zarr(served: Path) -> Path:
+    """Zarr v2, written by hdmf-zarr 0.13 (pickled references, zarr_link, .zmetadata)."""
     return nf.write_zarr(served / "rich.nwb.zarr")
+
+
+@pytest.fixture(scope="session")
+def zarr_v3_stores(served: Path) -> dict[str, Path]:
+    """The rich session as Zarr v3, written by hdmf-zarr 0.14 in its own venv: consolidated,
+    unconsolidated, and sharded (see zarr3_writer.py)."""
+    return zarr3_env.write(served / "v3", ["rich_v3", "rich_v3_unconsolidated", "rich_v3_sharded"])
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3"]
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3_sharded(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3_sharded"]
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3_unconsolidated(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3_unconsolidated"]
+
+
+@pytest.fixture(scope="session")
+def pushdown_zarr_v3(served: Path) -> Path:
+    """600 units, every column sharded, one waveform per inner chunk (hdmf-zarr 0.14)."""
+    return zarr3_env.write(served / "v3", ["pushdown_v3_sharded"])["pushdown_v3_sharded"]
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,20 @@
-"""What pynwb itself returns for a table, as plain Python values per column, so tests can
-compare our reader against the reference implementation column by column."""
+"""What pynwb itself returns for a file, as plain Python values, so tests can compare our
+reader against the reference implementation: tables column by column (`reference_columns`),
+every TimeSeries (`reference_series`), session metadata (`reference_metadata`).
+
+HDF5 files and Zarr v2 stores are read here, with pynwb and hdmf-zarr 0.13 of the test venv.
+Zarr v3 stores need hdmf-zarr 0.14 (Python >= 3.12, zarr >= 3.4), which lives in a venv of
+its own (`zarr3_env.py`): it runs this same module when it writes a v3 fixture and stores the
+answers beside the store (`<store>.oracle.pkl`); for those stores the functions here answer
+from that file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import pickle
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +23,35 @@ import numpy as np
 import pynwb
 
 import nwb_factory as nf
+
+TABLES = ["/units", "/intervals/trials", "/intervals/epochs", "/general/extracellular_ephys/electrodes"]
+# lazynwb 1.0's get_metadata_df fields, from the NWBFile and from its Subject
+SESSION = ["identifier", "session_start_time", "session_id", "session_description",
+           "experiment_description", "experimenter", "lab", "institution",
+           "related_publications", "keywords", "notes", "data_collection", "surgery",
+           "pharmacology", "virus", "source_script", "source_script_file_name"]
+SUBJECT = ["age", "age__reference", "description", "genotype", "sex", "species", "subject_id",
+           "weight", "strain", "date_of_birth"]
+LISTS = {"experimenter", "related_publications", "keywords"}
+
+
+_writing = False  # True while write_oracle computes the answers itself
+
+
+def is_zarr_v3(path: Path) -> bool:
+    """Whether the answers for `path` come from its oracle file (a v3 store, not being written)."""
+    return not _writing and (Path(path) / "zarr.json").is_file()
+
+
+def oracle_file(path: Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".oracle.pkl")
+
+
+def _from_oracle(path: Path) -> dict[str, Any]:
+    """The answers hdmf-zarr 0.14 gave for a v3 store when it was written (our own file)."""
+    with open(oracle_file(path), "rb") as f:
+        return pickle.load(f)  # noqa: S301 - written by this test session's writer
 
 
 @contextlib.contextmanager
@@ -59,6 +99,8 @@ def _plain(value: Any) -> Any:
 
 def reference_columns(path: Path, table_path: str) -> dict[str, list[Any]]:
     """Each column of the table as pynwb gives it (region columns as row indices)."""
+    if is_zarr_v3(path):
+        return _from_oracle(path)["tables"][table_path]
     with open_nwb(path) as nwbfile:
         table = table_at(nwbfile, table_path)
         df = table.to_dataframe(index=True)
@@ -72,3 +114,108 @@ def reference_columns(path: Path, table_path: str) -> dict[str, list[Any]]:
                 ]
             out[name] = [_plain(v) for v in values]
         return out
+
+
+def _stored(path: Path, internal: str) -> tuple[bool, bool]:
+    """(the dataset exists, it has a `unit` attribute), read from the file itself (h5py /
+    zarr-python), independent of pynwb and of our reader."""
+    path = Path(path)
+    if path.is_dir():
+        import zarr
+
+        try:
+            obj = zarr.open_group(str(path), mode="r")[internal.lstrip("/")]
+        except KeyError:
+            return False, False
+        return True, "unit" in obj.attrs
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        obj = f.get(internal)
+        return obj is not None, obj is not None and "unit" in obj.attrs
+
+
+def reference_series(path: Path) -> dict[str, dict[str, Any]]:
+    """Every pynwb TimeSeries of the file, keyed by object_id, as plain values."""
+    if is_zarr_v3(path):
+        return _from_oracle(path)["series"]
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_nwb(path) as nwbfile:
+            for obj in nwbfile.objects.values():
+                if not isinstance(obj, pynwb.TimeSeries):
+                    continue
+                stored_ts = obj.timestamps
+                electrodes = getattr(obj, "electrodes", None)
+                has_data, has_unit = _stored(path, _object_path(obj) + "/data")
+                out[obj.object_id] = {
+                    "data": np.asarray(obj.data[:]) if obj.data is not None else None,
+                    "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
+                    else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
+                    "rate": obj.rate,
+                    "starting_time": obj.starting_time,
+                    "unit": obj.unit,
+                    "conversion": obj.conversion,
+                    "offset": getattr(obj, "offset", 0.0),
+                    "resolution": obj.resolution,
+                    "description": obj.description,
+                    "timestamps_unit": obj.timestamps_unit if stored_ts is not None
+                    else obj.starting_time_unit,
+                    "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
+                    "stored_data": has_data,
+                    "stored_unit": has_unit,
+                }
+    return out
+
+
+def _object_path(obj: Any) -> str:
+    names = []
+    while obj is not None and obj.parent is not None:
+        names.append(obj.name)
+        obj = obj.parent
+    return "/" + "/".join(reversed(names))
+
+
+def reference_metadata(path: Path) -> dict[str, Any]:
+    """The session and subject fields lazynwb's get_metadata_df reports, as pynwb has them."""
+    if is_zarr_v3(path):
+        return _from_oracle(path)["metadata"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_nwb(path) as nwbfile:
+            out = {name: getattr(nwbfile, name, None) for name in SESSION}
+            subject = nwbfile.subject
+            for name in SUBJECT:
+                out[name] = getattr(subject, name, None) if subject is not None else None
+            for name in LISTS:  # read while the file is open (keywords may be lazy)
+                value = out[name]
+                out[name] = None if value is None else [
+                    v.decode() if isinstance(v, bytes) else str(v) for v in value]
+    if out["keywords"] is None:
+        out["keywords"] = []  # lazynwb's LazyNWB.keywords gives [] for none
+    for name, value in out.items():  # plain values: pynwb may hand out lazy arrays
+        if isinstance(value, np.ndarray):
+            out[name] = value.tolist()
+        elif not isinstance(value, str | list | datetime.datetime | float | int | type(None)):
+            out[name] = str(value)
+    return out
+
+
+def write_oracle(path: Path, tables: list[str] = TABLES) -> Path:
+    """Every answer above for the file at `path`, pickled beside it (run where the file's
+    reader lives: the zarr3 venv for v3 stores)."""
+    global _writing
+    _writing = True
+    try:
+        answers = {
+            "tables": {t: reference_columns(path, t) for t in tables},
+            "series": reference_series(path),
+            "metadata": reference_metadata(path),
+        }
+    finally:
+        _writing = False
+    target = oracle_file(path)
+    with open(target, "wb") as f:
+        pickle.dump(answers, f)
+    return target
