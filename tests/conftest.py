@@ -113,6 +113,14 @@ def http_server(served: Path) -> Iterator[RangeHTTPServer]:
 
 
 @pytest.fixture(scope="session")
+def http_index_server(served: Path) -> Iterator[RangeHTTPServer]:
+    """The same files from a server that answers a directory with an HTML index."""
+    with RangeHTTPServer(served) as server:
+        server.directory_index = True
+        yield server
+
+
+@pytest.fixture(scope="session")
 def s3_server() -> Iterator[MotoS3Server]:
     with MotoS3Server() as server:
         server.create_bucket(BUCKET)
@@ -130,7 +138,8 @@ def s3_server() -> Iterator[MotoS3Server]:
 
 @pytest.fixture(scope="session")
 def locate(request, served: Path) -> Callable[[Path, str], str]:
-    """locate(local_path, where) -> what to pass to the reader for 'local', 'http' or 's3'."""
+    """locate(local_path, where) -> what to pass to the reader for 'local', 'http', 'http-index'
+    (a server that lists directories) or 's3'."""
     uploaded: set[Path] = set()
 
     def _locate(path: Path, where: str) -> str:
@@ -140,6 +149,8 @@ def locate(request, served: Path) -> Callable[[Path, str], str]:
             return str(path)
         if where == "http":
             return request.getfixturevalue("http_server").url(relative)
+        if where == "http-index":
+            return request.getfixturevalue("http_index_server").url(relative)
         if where == "s3":
             s3 = request.getfixturevalue("s3_server")
             if path not in uploaded:

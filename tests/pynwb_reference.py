@@ -116,23 +116,39 @@ def reference_columns(path: Path, table_path: str) -> dict[str, list[Any]]:
         return out
 
 
-def _stored(path: Path, internal: str) -> tuple[bool, bool]:
-    """(the dataset exists, it has a `unit` attribute), read from the file itself (h5py /
-    zarr-python), independent of pynwb and of our reader."""
+def _stored_series(path: Path) -> dict[str, tuple[bool, bool]]:
+    """{object_id: (it has a `data` dataset, that dataset has a `unit` attribute)} of every
+    group, read from the file itself (h5py / zarr-python), independent of pynwb and of our
+    reader."""
     path = Path(path)
+    out = {}
     if path.is_dir():
         import zarr
 
-        try:
-            obj = zarr.open_group(str(path), mode="r")[internal.lstrip("/")]
-        except KeyError:
-            return False, False
-        return True, "unit" in obj.attrs
+        with nf.pickle_decode_allowed():  # zarr 2 decodes hdmf-zarr 0.13's pickled fill values
+            stack = [zarr.open_group(str(path), mode="r")]
+        while stack:
+            group = stack.pop()
+            object_id = group.attrs.get("object_id")
+            if isinstance(object_id, str):
+                with nf.pickle_decode_allowed():
+                    data = dict(group.arrays()).get("data")
+                out[object_id] = (data is not None, data is not None and "unit" in data.attrs)
+            stack.extend(g for _, g in group.groups())
+        return out
     import h5py
 
+    def visit(name: str, obj: Any) -> None:
+        if isinstance(obj, h5py.Group) and isinstance(obj.attrs.get("object_id"), str | bytes):
+            object_id = obj.attrs["object_id"]
+            data = obj.get("data", getlink=True) and obj.get("data")
+            has = isinstance(data, h5py.Dataset)
+            out[object_id.decode() if isinstance(object_id, bytes) else object_id] = (
+                has, has and "unit" in data.attrs)
+
     with h5py.File(path, "r") as f:
-        obj = f.get(internal)
-        return obj is not None, obj is not None and "unit" in obj.attrs
+        f.visititems(visit)
+    return out
 
 
 def reference_series(path: Path) -> dict[str, dict[str, Any]]:
@@ -140,6 +156,7 @@ def reference_series(path: Path) -> dict[str, dict[str, Any]]:
     if is_zarr_v3(path):
         return _from_oracle(path)["series"]
     out = {}
+    stored = _stored_series(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with open_nwb(path) as nwbfile:
@@ -148,7 +165,7 @@ def reference_series(path: Path) -> dict[str, dict[str, Any]]:
                     continue
                 stored_ts = obj.timestamps
                 electrodes = getattr(obj, "electrodes", None)
-                has_data, has_unit = _stored(path, _object_path(obj) + "/data")
+                has_data, has_unit = stored.get(obj.object_id, (False, False))
                 out[obj.object_id] = {
                     "data": np.asarray(obj.data[:]) if obj.data is not None else None,
                     "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
@@ -167,14 +184,6 @@ def reference_series(path: Path) -> dict[str, dict[str, Any]]:
                     "stored_unit": has_unit,
                 }
     return out
-
-
-def _object_path(obj: Any) -> str:
-    names = []
-    while obj is not None and obj.parent is not None:
-        names.append(obj.name)
-        obj = obj.parent
-    return "/" + "/".join(reversed(names))
 
 
 def reference_metadata(path: Path) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-import zarr
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import SeriesFieldError, get_timeseries
@@ -22,78 +21,51 @@ from lazynwb_explorer.transport import counting
 
 try:
     from tests.conftest import SHARED_FILES
-    from tests.pynwb_reference import open_nwb
+    from tests.pynwb_reference import reference_series
 except ImportError:  # pragma: no cover - tests/ on sys.path
     from conftest import SHARED_FILES
 
-    from pynwb_reference import open_nwb
+    from pynwb_reference import reference_series
 
-FILES = ["rich_hdf5", "rich_zarr", *[str(p) for p in SHARED_FILES]]
+ZARR_KINDS = ["rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]
+# Plain HTTP cannot list a store: one without consolidated metadata is walked through the
+# server's directory index ("http-index"); the NWB-structure walk (no index) finds only what
+# names state, and is tested apart (test_zarr_v3.py)
+ZARR_EVERYWHERE = [(kind, where) for kind in ZARR_KINDS for where in ("local", "http", "http-index", "s3")
+                   if not (kind.endswith("unconsolidated") and where == "http")]
+FILES = ["rich_hdf5", *ZARR_KINDS, *[str(p) for p in SHARED_FILES]]
 
 
 def _path(request, name: str) -> Path:
     return Path(request.getfixturevalue(name)) if name.startswith("rich") else Path(name)
 
 
-def _raw(path: Path, internal: str) -> Any:
-    """The stored object (h5py / zarr), independent of our reader; None if absent."""
-    if path.is_dir():
-        root = zarr.open_group(str(path), mode="r")
-        try:
-            return root[internal.lstrip("/")]
-        except KeyError:
-            return None
-    f = h5py.File(path, "r")
-    return f.get(internal)
-
-
-def _pynwb_series(path: Path) -> dict[str, dict[str, Any]]:
-    """Every pynwb TimeSeries of the file, keyed by object_id, as plain values."""
-    import pynwb
-
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_nwb(path) as nwbfile:
-            for obj in nwbfile.objects.values():
-                if not isinstance(obj, pynwb.TimeSeries):
-                    continue
-                stored_ts = obj.timestamps
-                electrodes = getattr(obj, "electrodes", None)
-                out[obj.object_id] = {
-                    "data": np.asarray(obj.data[:]) if obj.data is not None else None,
-                    "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
-                    else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
-                    "rate": obj.rate,
-                    "starting_time": obj.starting_time,
-                    "unit": obj.unit,
-                    "conversion": obj.conversion,
-                    "offset": getattr(obj, "offset", 0.0),
-                    "resolution": obj.resolution,
-                    "description": obj.description,
-                    "timestamps_unit": obj.timestamps_unit if stored_ts is not None
-                    else obj.starting_time_unit,
-                    "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
-                }
-    return out
-
-
 @pytest.mark.parametrize("name", FILES, ids=lambda n: Path(n).name)
 def test_every_series_matches_pynwb(request, name: str) -> None:
     path = _path(request, name)
-    reference = _pynwb_series(path)
-    catalog = open_catalog(to_source(path))
-    ours = get_timeseries(path, match_all=True)
+    _check_series(path, str(path))
+
+
+@pytest.mark.parametrize("kind,where", ZARR_EVERYWHERE)
+def test_every_zarr_series_matches_pynwb_everywhere(request, locate, kind: str, where: str) -> None:
+    path = _path(request, kind)
+    _check_series(path, locate(path, where))
+
+
+def _check_series(path: Path, source: str) -> None:
+    """Every TimeSeries pynwb sees in the file at `path`, read by us from `source`."""
+    reference = reference_series(path)
+    catalog = open_catalog(to_source(source))
+    ours = get_timeseries(source, match_all=True)
     by_object_id = {catalog.require(p).attrs.get("object_id"): ts for p, ts in ours.items()}
     assert set(reference) <= set(by_object_id), "a series pynwb sees was not found"
     for object_id, ref in reference.items():
         ts = by_object_id[object_id]
-        where = f"{path.name}:{ts._table_path}"
-        raw_data = _raw(path, f"{ts._table_path}/data")
-        if raw_data is None:
+        where = f"{source}:{ts._table_path}"
+        if not ref["stored_data"]:
             with pytest.raises(SeriesFieldError, match="no data") as info:
                 ts.data  # noqa: B018
-            assert path.name in str(info.value) and ts._table_path in str(info.value)
+            assert source in str(info.value) and ts._table_path in str(info.value)
             assert isinstance(info.value, AttributeError)
         else:
             np.testing.assert_array_equal(np.asarray(ts.data[:]), ref["data"], err_msg=where)
@@ -109,8 +81,7 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
             assert ts.starting_time == expected_start, where
         for attr in ("conversion", "offset", "resolution", "description", "timestamps_unit"):
             assert getattr(ts, attr) == ref[attr], (where, attr)
-        has_unit = raw_data is not None and "unit" in raw_data.attrs
-        assert ts.unit == (ref["unit"] if has_unit else None), where
+        assert ts.unit == (ref["unit"] if ref["stored_unit"] else None), where
         if ref["electrodes"] is not None:
             np.testing.assert_array_equal(ts.electrodes[:], ref["electrodes"])
         else:
@@ -118,7 +89,7 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
                 ts.electrodes  # noqa: B018
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_slicing_matches_numpy(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     ts = get_timeseries(path, "/acquisition/raw_data", exact_path=True)
@@ -140,7 +111,7 @@ def test_slicing_matches_numpy(request, kind: str) -> None:
         np.testing.assert_array_equal(rate_ts[key], expected[key])
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_sample_range_matches_searchsorted(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     rng = np.random.default_rng(3)
@@ -319,7 +290,8 @@ def test_channel_slice_reads_only_its_column_chunks(long_file: Path, http_server
 
 
 @pytest.mark.parametrize("kind,where", [("rich_hdf5", "http"), ("rich_hdf5", "s3"),
-                                        ("rich_zarr", "s3")])
+                                        ("rich_zarr", "s3"), ("rich_zarr_v3_sharded", "http"),
+                                        ("rich_zarr_v3_sharded", "s3")])
 def test_remote_series_equal_local(request, locate, kind: str, where: str) -> None:
     path = request.getfixturevalue(kind)
     local = get_timeseries(path, match_all=True)

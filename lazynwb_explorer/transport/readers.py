@@ -15,12 +15,14 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import html.parser
 import os
 import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import obstore
 from obstore.exceptions import (
@@ -176,7 +178,7 @@ class Reader:
 
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
         """(object names, sub-prefix names) directly below `prefix` ('' for the root), one
-        request; None where the store cannot list (plain HTTP)."""
+        request; None where the store cannot list (plain HTTP without a directory index)."""
         return None
 
 
@@ -408,7 +410,7 @@ class ObjectReader(Reader):
 
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
         if split_url(self.uri)[0] in ("http", "https"):
-            return None  # plain HTTP has no listing
+            return self._html_index(prefix)
         base = self._full(prefix) if prefix else self.key.rstrip("/")
 
         def attempt() -> Any:
@@ -425,6 +427,65 @@ class ObjectReader(Reader):
         files = sorted(meta["path"][strip:] for meta in result["objects"])
         dirs = sorted(p[strip:].rstrip("/") for p in result["common_prefixes"])
         return files, dirs
+
+
+    def _html_index(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """Plain HTTP cannot list, but many servers answer a directory's URL with an HTML
+        index of its entries (nginx's autoindex, Apache, python's http.server): their
+        relative links, 'name/' for directories. None where the answer is not such a page."""
+        full = (self._full(prefix) if prefix else self.key.rstrip("/")) + "/"
+
+        def attempt() -> bytes | None:
+            try:
+                data = self._fetch(full, {})[1]
+            except Exception as exc:
+                if not (_is_not_found(exc) or _CLIENT_ERROR.search(str(exc))):
+                    raise
+                counters.record_request(0)
+                return None
+            counters.record_request(len(data))
+            return data
+
+        page = with_retries(attempt, is_retryable=_is_retryable,
+                            on_give_up=lambda e, n: self._error(e, n, f"the index of {prefix or 'the root'!r}"))
+        if page is None or len(page) > MAX_INDEX_BYTES or not _looks_html(page):
+            return None
+        return parse_html_index(page.decode("utf-8", errors="replace"))
+
+
+MAX_INDEX_BYTES = 16 << 20  # a directory index page larger than this is not read
+
+
+def _looks_html(page: bytes) -> bool:
+    return page.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+
+
+def parse_html_index(page: str) -> tuple[list[str], list[str]]:
+    """(files, directories) an HTML directory index links to, below the page only: relative
+    links of one name ('name' or 'name/'); parents, queries and other hosts are ignored."""
+    parser = _Links()
+    parser.feed(page)
+    files, dirs = set(), set()
+    for href in parser.hrefs:
+        if "?" in href or "#" in href or "://" in href or href.startswith("/"):
+            continue
+        name = unquote(href)
+        is_dir = name.endswith("/")
+        name = name.rstrip("/")
+        if not name or "/" in name or name in (".", "..") or "\x00" in name:
+            continue
+        (dirs if is_dir else files).add(name)
+    return sorted(files), sorted(dirs)
 
 
 _readers: dict[str, Reader] = {}
