@@ -135,13 +135,17 @@ def _detect(source: Source) -> tuple[Literal["hdf5", "zarr"], dict[str, bytes] |
             return "zarr", probed
     try:
         head = reader.first_block()[:8]
-    except SourceError:
+    except SourceError as exc:
         probed = {} if looks_zarr else _zarr_probe(reader)
         if probed:
             return "zarr", probed
         if looks_zarr:
-            raise SourceError(f"no Zarr store here: none of {', '.join(ZARR_ROOT_KEYS[:3])} "
+            raise SourceError(f"no Zarr store here: none of {', '.join(ZARR_ROOT_KEYS)} "
                               "found below the URL", source=source.label) from None
+        if "not supported" in str(exc).lower():  # a 200 page for a range: a directory index?
+            raise NotNWBError("not an HDF5 or Zarr NWB file: the URL answers without byte ranges "
+                              "(an HTML page, such as a directory index?), and none of "
+                              f"{', '.join(ZARR_ROOT_KEYS)} exists below it", source=source.label) from None
         raise
     if head == HDF5_SIGNATURE:
         return "hdf5", None
@@ -151,7 +155,7 @@ def _detect(source: Source) -> tuple[Literal["hdf5", "zarr"], dict[str, bytes] |
     what = "an HTML page (a directory index?)" if head.lstrip().lower().startswith((b"<!doc", b"<htm")) \
         else "not an HDF5 file"
     raise NotNWBError(f"not an HDF5 or Zarr NWB file: the URL answers with {what}, and none of "
-                      f"{', '.join(ZARR_ROOT_KEYS[:3])} exists below it", source=source.label)
+                      f"{', '.join(ZARR_ROOT_KEYS)} exists below it", source=source.label)
 
 
 ZARR_ROOT_KEYS = ("zarr.json", ".zgroup", ".zmetadata")
@@ -161,4 +165,8 @@ def _zarr_probe(reader: Reader) -> dict[str, bytes]:
     from .zarr.store import probe
 
     found = probe(reader)
-    return found if any(k in found for k in ZARR_ROOT_KEYS) else {}
+    anchor = next((k for k in ZARR_ROOT_KEYS if k in found), None)
+    if anchor is None:
+        return {}
+    reader.set_anchor(anchor, found[anchor])  # the store's identity, for stored catalogs
+    return found

@@ -15,6 +15,7 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import html.parser
 import os
 import re
@@ -124,6 +125,31 @@ class Reader:
         """What the store said the object is (remote readers: size and ETag)."""
         return {}
 
+    # A store (a prefix of keys, not one object) is known by one key that changes whenever
+    # the store does: a Zarr store's root metadata. Its size and content hash are the store's
+    # identity, learned whenever that key is read.
+    anchor: str | None = None
+    _anchor_identity: dict[str, Any] | None = None
+
+    def set_anchor(self, key: str, data: bytes | None = None) -> None:
+        """Make `key` the store's identity (with its content, when just read)."""
+        self.anchor = key
+        self._note(key, data)
+
+    def _note(self, key: str, data: bytes | None) -> bytes | None:
+        if data is not None and key == self.anchor:
+            digest = hashlib.sha256(data).hexdigest()[:40]
+            self._anchor_identity = {"key": key, "size": len(data), "etag": f"sha256:{digest}"}
+        return data
+
+    def refresh_identity(self) -> dict[str, Any]:
+        """The identity as the source has it now (one small request)."""
+        if self.anchor:
+            self.get(self.anchor)
+        else:
+            self.read(0, 1)
+        return self.identity()
+
     def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Take a stored identity as known (remote readers)."""
 
@@ -151,15 +177,15 @@ class Reader:
     def get(self, key: str) -> bytes | None:
         """The whole object `key` below this source, or None when it does not exist."""
         counters.record_round()
-        return self._get(key)
+        return self._note(key, self._get(key))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
         if not keys:
             return {}
         counters.record_round()
         if len(keys) == 1:
-            return {keys[0]: self._get(keys[0])}
-        return dict(zip(keys, pool_map(self._get, keys)))
+            return {keys[0]: self._note(keys[0], self._get(keys[0]))}
+        return {k: self._note(k, v) for k, v in zip(keys, pool_map(self._get, keys))}
 
     def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
         raise NotImplementedError
@@ -299,12 +325,20 @@ class ObjectReader(Reader):
         return self._size
 
     def identity(self) -> dict[str, Any]:
-        """What the server said the object is (size, ETag); empty before the first read."""
+        """What the server said the object is (size, ETag); empty before the first read. A
+        store's: its anchor key's size and content hash."""
+        if self.anchor:
+            return dict(self._anchor_identity or {})
         return {"size": self._size, "etag": self._etag} if self._size is not None else {}
 
     def expect(self, identity: dict[str, Any]) -> None:
         """Take a stored identity as known, so reads need no first request to learn it and
         send If-Match: a changed object is then an error, never mixed bytes."""
+        if identity.get("key"):  # a store's identity: its anchor key's
+            self.anchor = self.anchor or identity["key"]
+            if self._anchor_identity is None:
+                self._anchor_identity = dict(identity)
+            return
         with self._meta_lock:
             if self._size is None and identity.get("size") is not None:
                 self._size = int(identity["size"])

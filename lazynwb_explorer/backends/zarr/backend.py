@@ -154,8 +154,27 @@ class ZarrBackend(Backend):
     def _array(self, path: str) -> ZarrArray:
         array = self._arrays.get(path)
         if array is None:
-            raise MalformedFileError("dataset not found", source=self.label, path=path)
+            array = self._load_array(path)
         return array
+
+    def _load_array(self, path: str) -> ZarrArray:
+        """An array's metadata read on first use (a catalog stored without it): one round."""
+        key = path.strip("/")
+        docs = self.store.documents([f"{key}/zarr.json", f"{key}/.zarray", f"{key}/.zattrs"])
+        doc = docs.get(f"{key}/zarr.json") or docs.get(f"{key}/.zarray")
+        if doc is None:
+            raise MalformedFileError("dataset not found", source=self.label, path=path)
+        v3 = f"{key}/zarr.json" in docs
+        attrs = (doc.get("attributes") if v3 else docs.get(f"{key}/.zattrs")) or {}
+        try:
+            spec = parse_v3(doc) if v3 else parse_v2(doc)
+        except MetadataError as exc:
+            raise MalformedFileError(f"array metadata: {exc}", source=self.label, path=path) from None
+        with self._lock:
+            self.zarr_format = 3 if v3 else 2
+            self._register(path, key, spec, attrs if isinstance(attrs, dict) else {})
+            self._docs[path] = (key, doc)
+            return self._arrays[path]
 
     def _read(self, path: str, boxes: Sequence[Box]) -> list[np.ndarray]:
         array = self._array(path)
