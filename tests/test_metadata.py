@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import polars as pl
 import pytest
+from conftest import SHARED_ZARR
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer.catalog import open_catalog
@@ -23,7 +24,6 @@ from lazynwb_explorer.transport import counting
 
 import nwb_factory as nf
 import zarr3_env
-from conftest import SHARED_ZARR
 from pynwb_reference import reference_columns, reference_series
 
 V3 = ["rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]

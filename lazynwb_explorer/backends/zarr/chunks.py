@@ -85,7 +85,7 @@ def _as_array(data: Any, dtype: np.dtype, shape: tuple[int, ...], order: str) ->
     n = math.prod(shape)
     if dtype.hasobject:
         arr = np.asarray(data)
-        if arr.dtype != dtype and not (dtype == object and arr.dtype == object):
+        if arr.dtype != dtype:
             raise ChunkError(f"chunk decodes to {arr.dtype}, not {dtype}")
         if arr.size != n:
             raise ChunkError(f"chunk holds {arr.size} elements, not {n}")

@@ -110,13 +110,13 @@ def fill_value(dtype: np.dtype, value: Any) -> Any:
 
 
 def _zero(dtype: np.dtype) -> Any:
-    return "" if dtype == object else np.zeros((), dtype=dtype)[()]
+    return "" if dtype.kind == "O" else np.zeros((), dtype=dtype)[()]
 
 
 def _fill(dtype: np.dtype, value: Any) -> Any:
     if value is None:
-        return None if dtype == object else _zero(dtype)
-    if dtype == object:
+        return None if dtype.kind == "O" else _zero(dtype)
+    if dtype.kind == "O":
         return value if isinstance(value, str | int | float | bool) else ""
     if dtype.names:
         if isinstance(value, dict):

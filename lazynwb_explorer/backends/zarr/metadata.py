@@ -120,7 +120,7 @@ def _ints(value: Any, what: str, minimum: int) -> tuple[int, ...]:
 def _check_sizes(shape: tuple[int, ...], chunks: tuple[int, ...], dtype: np.dtype) -> None:
     if len(chunks) != len(shape):
         raise MetadataError(f"chunks {list(chunks)} do not match shape {list(shape)}")
-    itemsize = 8 if dtype == object else dtype.itemsize
+    itemsize = 8 if dtype.kind == "O" else dtype.itemsize
     if math.prod(shape) > MAX_ELEMENTS or math.prod(chunks) * itemsize > MAX_CHUNK_BYTES:
         raise MetadataError(
             f"array of shape {list(shape)} in chunks of {list(chunks)} ({dtype}): more than "
@@ -161,7 +161,7 @@ def parse_v2(doc: Any) -> ArraySpec:
         object_codec = next((f["id"] for f in filters if f["id"] in OBJECT_CODECS), None)
         if object_codec is None:
             raise MetadataError("an object array without an object codec (vlen-utf8, pickle, ...)")
-    storage = f"object[{','.join(f['id'] for f in filters)}]" if dtype == object else dtype.str
+    storage = f"object[{','.join(f['id'] for f in filters)}]" if dtype.kind == "O" else dtype.str
     return ArraySpec(
         zarr_format=2, shape=shape, chunks=chunks, dtype=dtype,
         fill=fill_value(dtype, doc.get("fill_value")),
