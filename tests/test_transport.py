@@ -61,20 +61,6 @@ def test_persistent_5xx_gives_up_within_the_deadline(http_server, blob, fast_ret
     http_server.clear_faults()
 
 
-def test_counters_match_the_server(http_server, blob) -> None:
-    url = http_server.url(blob.name)
-    forget_reader(url)
-    reader = open_reader(url)
-    reader.size()
-    http_server.reset_stats()
-    with counting() as counted:
-        parts = reader.read_many([(0, 10), (5000, 6000), (100_000, 200_000)])
-    assert [len(p) for p in parts] == [10, 1000, 100_000]
-    assert counted.requests == http_server.stats.gets == 3
-    assert counted.bytes == http_server.stats.bytes_sent == 101_010
-    assert counted.rounds == 1
-
-
 def test_changed_file_is_an_error_not_a_mix(http_server, served) -> None:
     path = served / "changing.bin"
     path.write_bytes(b"a" * 100_000)
@@ -96,16 +82,6 @@ def test_bucket_region_is_discovered_per_bucket(s3_server) -> None:
     s3_server.reset_stats()
     assert discover_bucket_region("bucket-in-eu", endpoint=s3_server.endpoint_url) == "eu-west-1"
     assert s3_server.stats.requests == 0  # cached per bucket
-
-
-def test_s3_reads_count_and_read_exact_ranges(s3_server, locate, rich_hdf5) -> None:
-    url = locate(rich_hdf5, "s3")
-    forget_reader(url)
-    s3_server.reset_stats()
-    with counting() as counted:
-        data = open_reader(url).read(0, 8)
-    assert data == b"\x89HDF\r\n\x1a\n"
-    assert counted.requests == s3_server.stats.gets == 1
 
 
 def test_nested_counting_blocks_each_count_their_own() -> None:

@@ -222,8 +222,11 @@ class LocalReader(Reader):
             raise SourceError(f"cannot open: {exc.strerror}", source=self.uri) from exc
 
     def _read(self, start: int, end: int) -> bytes:
-        with open(self.path, "rb") as f:
-            data = os.pread(f.fileno(), end - start, start)
+        try:
+            with open(self.path, "rb") as f:
+                data = os.pread(f.fileno(), end - start, start)
+        except OSError as exc:
+            raise SourceError(f"cannot read: {exc.strerror}", source=self.uri) from exc
         counters.record_request(len(data))
         return data
 
