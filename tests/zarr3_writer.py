@@ -83,7 +83,29 @@ def write(out: Path, name: str) -> Path:
             io.write(nwbfile, consolidate_metadata=consolidate)
     tables = ["/units"] if name.startswith("pushdown") else pynwb_reference.TABLES
     pynwb_reference.write_oracle(path, tables)
+    dump_arrays(path)
     return path
+
+
+def dump_arrays(path: Path, max_elements: int = 2_000_000) -> Path:
+    """`<store>.arrays.npz`: every plain array of the store (numbers, and 1-D strings as
+    unicode) as zarr-python 3 reads it, keyed by internal path with '/' as '|' (the backend
+    contract's oracle; references and scalars are left out)."""
+    import zarr
+
+    found = {}
+    for name, array in zarr.open_group(str(path), mode="r").members(max_depth=None):
+        if not isinstance(array, zarr.Array) or array.ndim == 0 or array.size > max_elements:
+            continue
+        if array.attrs.get("_DTYPE") == "object_reference" or array.dtype.names:
+            continue
+        if array.dtype.kind in "iufb":
+            found["/" + name] = array[...]
+        elif array.dtype.kind in "TOU" and array.ndim == 1:
+            found["/" + name] = np.array([str(v) for v in np.asarray(array[...]).tolist()], dtype=str)
+    target = path.with_name(path.name + ".arrays.npz")
+    np.savez(target, **{k.replace("/", "|"): v for k, v in found.items()})
+    return target
 
 
 def main(argv: list[str]) -> None:
