@@ -234,6 +234,7 @@ class LocalReader(Reader):
         try:
             data = (self.path / check_key(key)).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
             return None
         counters.record_request(len(data))
         return data
@@ -249,6 +250,7 @@ class LocalReader(Reader):
                 assert end is not None
                 data = os.pread(f.fileno(), max(0, end - start), start)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
             return None
         counters.record_request(len(data))
         return data
