@@ -283,3 +283,28 @@ def test_installs_and_reads_beside_zarr_3(rich_zarr_v3: Path) -> None:
     assert int(version.split(".")[0]) == 3 and tuple(python) >= (3, 12)
     here = lazynwb.get_df(rich_zarr_v3, "/units", exclude_array_columns=False, as_polars=True)
     assert spikes == here["spike_times"].to_list()
+
+
+def test_markers_of_zarr_3_and_lindi(rich_zarr_v3: Path, tmp_path: Path) -> None:
+    """A copy of the v3 store with what zarr-python 3 writes for a NaN attribute (the string
+    "NaN"), a LINDI soft-link group (`_SOFT_LINK`) and a LINDI reference with object ids."""
+    import json
+    import shutil
+
+    store = tmp_path / "markers.nwb.zarr"
+    shutil.copytree(rich_zarr_v3, store)
+    root = json.loads((store / "zarr.json").read_text())
+    members = root["consolidated_metadata"]["metadata"]
+    members["units/spike_times"]["attributes"]["resolution"] = "NaN"
+    members["units/spike_times"]["attributes"]["sampling_limit"] = "-Infinity"
+    members["analysis/units_link"] = {"zarr_format": 3, "node_type": "group",
+                                      "attributes": {"_SOFT_LINK": {"path": "/units"}}}
+    members["units/electrodes"]["attributes"]["table"] = {
+        "_REFERENCE": {"object_id": "x", "path": "/general/extracellular_ephys/electrodes",
+                       "source": ".", "source_object_id": "y"}}
+    (store / "zarr.json").write_text(json.dumps(root))
+    attrs = lazynwb.get_attrs(store, "/units/spike_times")
+    assert math.isnan(attrs["resolution"]) and attrs["sampling_limit"] == -math.inf
+    assert attrs["description"] == "the spike times for each unit in seconds"  # strings stay
+    assert lazynwb.get_attrs(store, "/analysis/units_link") == lazynwb.get_attrs(store, "/units")
+    assert lazynwb.get_attrs(store, "/units/electrodes")["table"] == "/general/extracellular_ephys/electrodes"

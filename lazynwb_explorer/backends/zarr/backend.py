@@ -44,7 +44,6 @@ class ZarrBackend(Backend):
         self.zarr_format = 0
         self._arrays: dict[str, ZarrArray] = {}  # path -> array, from the walk or `state`
         self._docs: dict[str, Any] = {}  # path -> the array's metadata document (for `state`)
-        self._scalars: set[str] = set()  # LINDI's one-element arrays that stand for scalars
         self._references: dict[str, tuple[str, ...] | bool] = {}  # path -> ref fields / True
         if state:
             self._resume(state)
@@ -104,8 +103,6 @@ class ZarrBackend(Backend):
 
     def _register(self, path: str, key: str, spec: ArraySpec, attrs: dict[str, Any]) -> None:
         self._arrays[path] = ZarrArray(key, spec)
-        if conventions.is_scalar(attrs, spec.shape):
-            self._scalars.add(path)
         fields = conventions.reference_fields(attrs)
         if fields or conventions.is_reference_dataset(attrs):
             self._references[path] = fields or True
@@ -120,7 +117,7 @@ class ZarrBackend(Backend):
             dtype = np.dtype(object)
         is_string = not is_ref and (spec.object_codec in ("vlen-utf8", "vlen-bytes") or spec.dtype.kind in "SU")
         return DatasetMeta(
-            shape=() if path in self._scalars else spec.shape,
+            shape=spec.shape,
             dtype=dtype,
             chunks=spec.read_chunks,
             compression=spec.codecs.compression(),
@@ -136,7 +133,6 @@ class ZarrBackend(Backend):
             if not self._arrays:
                 return None
             return {"zarr_format": self.zarr_format, "arrays": dict(self._docs),
-                    "scalars": sorted(self._scalars),
                     "references": {p: list(v) if isinstance(v, tuple) else v for p, v in self._references.items()}}
 
     def _resume(self, state: dict[str, Any]) -> None:
@@ -145,7 +141,6 @@ class ZarrBackend(Backend):
             spec = parse_v3(doc) if self.zarr_format == 3 else parse_v2(doc)
             self._arrays[path] = ZarrArray(key, spec)
             self._docs[path] = (key, doc)
-        self._scalars = set(state.get("scalars", ()))
         self._references = {p: tuple(v) if isinstance(v, list) else v
                             for p, v in state.get("references", {}).items()}
 
@@ -187,8 +182,6 @@ class ZarrBackend(Backend):
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
         array = self._array(path)
-        if path in self._scalars:
-            return self._read(path, [((0, 1),)])[0].reshape(())
         if array.spec.ndim == 0:
             return self._read(path, [()])[0]
         return self.read_spans(path, selection_to_spans(rows, array.spec.shape[0]))

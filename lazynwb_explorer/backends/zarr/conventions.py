@@ -8,7 +8,9 @@ hdmf-zarr 0.14 and LINDI (Zarr v3; LINDI also on v2): links in the parent group'
 list; references in attributes as `{"_REFERENCE": {"source", "path", ...}}`; reference
 datasets as plain path strings marked `_DTYPE: "object_reference"`; compound datasets as
 structured arrays whose `_REFERENCE_FIELDS` hold path strings; `_SCALAR: true` on a
-one-element array that stands for a scalar; LINDI's `_SOFT_LINK: {"path"}` on a group that
+one-element array that stands for a scalar (kept as stored, shape (1,), as zarr-python and
+lazynwb show it and as hdmf-zarr's v2 scalars, `zarr_dtype: "scalar"`, always were: the NWB
+layer reads a one-element dataset where it expects a scalar); LINDI's `_SOFT_LINK: {"path"}` on a group that
 is a link. zarr-python 3 writes NaN / Infinity attribute values as the strings "NaN",
 "Infinity", "-Infinity" (JSON has no such numbers); in v3 stores they are read as floats.
 
@@ -88,10 +90,6 @@ def is_reference_dataset(attrs: dict[str, Any]) -> bool:
 def reference_fields(attrs: dict[str, Any]) -> tuple[str, ...]:
     fields = attrs.get("_REFERENCE_FIELDS")
     return tuple(f for f in fields if isinstance(f, str)) if isinstance(fields, list) else ()
-
-
-def is_scalar(attrs: dict[str, Any], shape: tuple[int, ...]) -> bool:
-    return attrs.get("_SCALAR") is True and shape == (1,)
 
 
 def decode_object(value: Any, depth: int = 0) -> Any:
