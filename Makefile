@@ -85,7 +85,7 @@ demo: $(STAMP)
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
 
-$(BENCH_STAMP): pyproject.toml | $(STAMP)
+$(BENCH_STAMP): pyproject.toml | $(STAMP) $(ZARR3_STAMP)
 	$(PY) -m pip install --quiet -e '.[test,widgets,demo,bench]'
 	touch $(BENCH_STAMP)
 

@@ -66,6 +66,7 @@ def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
     if kind == "zarr":
         from .zarr.backend import ZarrBackend
 
+        source.reader().peeked = None  # this open takes the probe
         return _walked(source, ZarrBackend(source, probed=probed))
     if use_engine(source):
         from .hdf5.engine import EngineFallback
@@ -162,9 +163,13 @@ ZARR_ROOT_KEYS = ("zarr.json", ".zgroup", ".zmetadata")
 
 
 def _zarr_probe(reader: Reader) -> dict[str, bytes]:
+    """The store's root keys, probed once per open: a probe made to tell the format (e.g. by
+    walk_in_scope) is kept on the reader for the open that follows, and taken by it."""
     from .zarr.store import probe
 
-    found = probe(reader)
+    found, reader.peeked = reader.peeked, None
+    if found is None:
+        found = reader.peeked = probe(reader)
     anchor = next((k for k in ZARR_ROOT_KEYS if k in found), None)
     if anchor is None:
         return {}

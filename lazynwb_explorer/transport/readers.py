@@ -111,6 +111,9 @@ class Reader:
 
     uri: str
     _first_block: bytes | None = None
+    # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
+    # that follows so that it needs no second round for them
+    peeked: dict[str, bytes] | None = None
 
     def size(self) -> int:
         raise NotImplementedError

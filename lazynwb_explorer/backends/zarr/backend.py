@@ -207,6 +207,9 @@ class ZarrBackend(Backend):
         wanted = []
         for path, spans in requests:
             array = self._array(path)
+            if array.spec.ndim == 0:
+                wanted.append((array, ()))
+                continue
             rest = tuple((0, n) for n in array.spec.shape[1:])
             for a, b in spans:
                 if b > a:
