@@ -59,9 +59,6 @@ class ZarrArray:
     prefix: str
     spec: ArraySpec
 
-    def full_box(self) -> Box:
-        return tuple((0, n) for n in self.spec.shape)
-
     def coords(self, box: Box) -> Iterator[tuple[int, ...]]:
         """The read-grid coordinates of the pieces `box` touches."""
         ranges = [range(a // c, (b - 1) // c + 1) if b > a else range(0)
@@ -102,9 +99,6 @@ class Fetcher:
         self._indexes: dict[str, np.ndarray | None] = {}  # shard key -> entries (None: absent)
         self._lock = threading.Lock()
         self.prefetched: dict[PieceId, bytes | None] = {}  # raw pieces fetched ahead
-
-    def known_indexes(self) -> int:
-        return len(self._indexes)
 
     def fetch(self, wanted: Sequence[tuple[ZarrArray, tuple[int, ...]]]) -> dict[PieceId, bytes | None]:
         """The raw bytes of each wanted piece (None: never written), in at most two rounds:
