@@ -29,8 +29,9 @@ venv: $(STAMP)
 # the tests' reference; it also installs this package, which shows it installs beside zarr 3.
 ZARR3_VENV := .venv-zarr3
 ZARR3_STAMP := $(ZARR3_VENV)/.installed
+WRITER_PYTHON ?=
 $(ZARR3_STAMP): pyproject.toml tests/zarr3_requirements.txt
-	@py="$$(scripts/zarr3_python.sh)"; \
+	@py="$$(WRITER_PYTHON='$(WRITER_PYTHON)' scripts/zarr3_python.sh)"; \
 	if [ -z "$$py" ]; then \
 		echo "make: the Zarr v3 test fixtures need Python >= 3.12 (hdmf-zarr 0.14), and none was"; \
 		echo "      found (pyenv versions, python3.12 / python3.13 on PATH). Install one, or run"; \
