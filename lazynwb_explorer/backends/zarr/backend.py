@@ -4,10 +4,12 @@ Metadata: the walk of walk.py (consolidated metadata in the root probe's one rou
 by levels). Data: arrays.py fetches exactly the pieces a selection needs (stored chunks, or
 the inner chunks of shards after one read of each shard's index), concurrently, and chunks.py
 decodes them with bounded codecs. conventions.py turns hdmf-zarr's and LINDI's links,
-references and markers into plain data. zarr-python is not used: it cannot decode the
-pickled reference columns of hdmf-zarr's v2 files, and its reads neither coalesce the inner
-chunks of a shard nor keep shard indexes between reads; this code does both, and runs beside
-any zarr-python (2 or 3) the user has installed.
+references and markers into plain data. zarr-python is not used: version 3 cannot decode
+the pickled reference columns of hdmf-zarr's v2 files (it has no object arrays); 3.1, the
+newest for Python 3.11, reads a shard's index again on every partial read and then its inner
+chunks one request after another; and its asyncio core hides the requests from our counters,
+retries and deadlines. This code keeps shard indexes, fetches all inner chunks of a read in
+one concurrent round (close ones coalesced), and installs beside any zarr-python, 2 or 3.
 """
 
 from __future__ import annotations
