@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine with Python 3.11 and pip:
 #   make demo   - venv, install, sample NWB file, JupyterLab on 127.0.0.1 with the Explorer
-#   make test   - venv, test extras, system packages the tests need, the whole suite
+#   make test   - venv, test extras, system packages the tests need, the whole suite; then
+#                 the core tests again on the lowest versions pyproject allows (.venv-floor)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
-.PHONY: demo test fuzz bench lint venv clean system-deps js-test zarr3-venv
+.PHONY: demo test test-floor fuzz bench lint venv clean system-deps js-test zarr3-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,31 @@ zarr3-venv: $(ZARR3_STAMP)
 system-deps:
 	@bash scripts/system_deps.sh
 
+# The other end of the dependency range: a second venv with the lowest polars, numpy,
+# pandas, pyarrow and h5py that pyproject.toml allows (scripts/floor_pins.py reads them),
+# running the reader's core tests (the browser, notebook, Dask and export tests need
+# libraries of their own and run on the newest releases only).
+FLOOR_VENV := .venv-floor
+FLOOR_PY := $(FLOOR_VENV)/bin/python
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
+FLOOR_TEST_DEPS := 'pytest>=8' 'pytest-timeout>=2.3' 'hypothesis>=6.100' 'pynwb>=2.8' \
+	'hdmf-zarr>=0.12' 'moto[server]>=5' 'lazynwb==1.0.0' 'hdf5plugin>=4' 'aiobotocore>=3.10'
+FLOOR_TESTS := tests/test_tables.py tests/test_shared_data.py tests/test_pushdown.py \
+	tests/test_pushdown_property.py tests/test_mixed_types.py tests/test_session_table.py \
+	tests/test_table_queries.py tests/test_odd_files.py tests/test_series_window.py \
+	tests/test_timeseries.py tests/test_metadata.py tests/test_errors.py \
+	tests/test_table_metadata.py tests/test_api_parity.py tests/test_config_env.py \
+	tests/test_h5_engine.py tests/test_attrs.py tests/test_lazy_nwb.py
+
+$(FLOOR_PY):
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_PY) -m pip install --quiet --upgrade pip
+
+$(FLOOR_STAMP): pyproject.toml scripts/floor_pins.py | $(FLOOR_PY)
+	$(FLOOR_PY) -m pip install --quiet -e '.[widgets]' $(FLOOR_TEST_DEPS) \
+		$(shell $(PYTHON) scripts/floor_pins.py)
+	touch $(FLOOR_STAMP)
+
 # The front end: its unit tests (vitest) and the committed bundles checked against the sources.
 JS := widgets_js
 JS_STAMP := $(JS)/node_modules/.installed
@@ -58,17 +84,23 @@ $(JS_STAMP): $(JS)/package-lock.json
 js-test: $(JS_STAMP)
 	cd $(JS) && npm test --silent && node build.mjs --check
 
-test: $(STAMP) $(ZARR3_STAMP) system-deps js-test
+test: $(STAMP) $(FLOOR_STAMP) $(ZARR3_STAMP) system-deps js-test
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(FLOOR_PY) -m pytest $(FLOOR_TESTS) $(PYTEST_ARGS)
 
-# The fuzzer of tests/test_fuzz.py for longer (FUZZ_SCALE x CI's 16,200 inputs) and on
-# other inputs than CI's (FUZZ_SEED); failing inputs land in tests/fuzz_corpus/new/.
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR_PY) -m pytest $(FLOOR_TESTS) $(PYTEST_ARGS)
+
+# The fuzzers for longer (FUZZ_SCALE x CI's inputs: tests/test_fuzz.py's 16,200 hostile
+# files, tests/test_pushdown_property.py's 1,000 queries) and on other inputs than CI's
+# (FUZZ_SEED); failing files land in tests/fuzz_corpus/new/, differing queries are listed.
 FUZZ_SCALE ?= 20
 FUZZ_SEED ?= 1
 fuzz: $(STAMP)
-	FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py -s --timeout=0 $(PYTEST_ARGS)
+	FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py \
+		tests/test_pushdown_property.py -s --timeout=0 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
@@ -94,4 +126,4 @@ bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(ZARR3_VENV) .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) $(ZARR3_VENV) .pytest_cache

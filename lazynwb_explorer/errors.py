@@ -121,7 +121,8 @@ class LazyNWBError(Exception):
             where.append(f"file {self.source!r}")
         if path is not None:
             where.append(f"path {path!r}")
-        full = redact(message) + (f" ({', '.join(where)})" if where else "")
+        self.detail = redact(message)  # the message without the file and path
+        full = self.detail + (f" ({', '.join(where)})" if where else "")
         super().__init__(full)
         self.message = full
 
@@ -135,6 +136,10 @@ class SourceError(LazyNWBError, OSError):
 
 class NotNWBError(SourceError):
     """The source is readable but is neither an HDF5 nor a Zarr NWB file."""
+
+
+class UnsupportedFileError(NotNWBError):
+    """An NWB file of a kind this reader does not read (NWB 1.x)."""
 
 
 class TransportError(SourceError):
@@ -155,3 +160,10 @@ class SchemaMismatchError(LazyNWBError, TypeError):
 
 class MalformedFileError(LazyNWBError, ValueError):
     """The file's structure is inconsistent (bad shapes, indexes out of range, ...)."""
+
+
+def with_path(exc: LazyNWBError, path: str) -> LazyNWBError:
+    """The same error naming the internal path the caller asked for (when it names none)."""
+    if exc.path is not None:
+        return exc
+    return type(exc)(exc.detail, source=exc.source, path=path)

@@ -33,8 +33,23 @@ import zarr3_env  # noqa: E402
 from servers import MotoS3Server, RangeHTTPServer  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHARED_FILES = sorted(SHARED_DATA.rglob("*.nwb"))
-SHARED_ZARR = sorted(SHARED_DATA.rglob("*.nwb.zarr"))
+SHARED_FILES = sorted(SHARED_DATA.rglob("*.nwb"))  # HDF5
+SHARED_ZARR = sorted(SHARED_DATA.rglob("*.nwb.zarr"))  # Zarr stores (directories)
+SHARED_SOURCES = SHARED_FILES + SHARED_ZARR
+
+
+def is_nwb1(path: Path) -> bool:
+    """NWB 1.x keeps its version in a /nwb_version dataset (2.x: a root attribute); we refuse
+    those files by name (tests check the refusal, and leave them out elsewhere)."""
+    import h5py
+
+    if path.is_dir():
+        return False
+    with h5py.File(path, "r") as f:
+        return isinstance(f.get("nwb_version"), h5py.Dataset) and "nwb_version" not in f.attrs
+
+
+SHARED_NWB2_FILES = [p for p in SHARED_FILES if not is_nwb1(p)]  # HDF5 files we read
 BUCKET = "nwb-test"
 
 
@@ -43,12 +58,13 @@ def served(tmp_path_factory) -> Path:
     """The directory every server serves; fixture files are written into it."""
     root = tmp_path_factory.mktemp("served")
     shared = root / "shared"
-    for f in SHARED_FILES:
+    for f in SHARED_SOURCES:
         target = shared / f.relative_to(SHARED_DATA)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, target)
-    for store in SHARED_ZARR:
-        shutil.copytree(store, shared / store.relative_to(SHARED_DATA))
+        if f.is_dir():
+            shutil.copytree(f, target)
+        else:
+            shutil.copyfile(f, target)
     return root
 
 

@@ -810,6 +810,48 @@ def write_conflicting_types_pair(
     return out
 
 
+# The column types of each file of write_widening_types_pair (numpy dtypes as stored)
+WIDENING_TYPES = (
+    {"id": "int32", "start_time": "float32", "stop_time": "float32", "count": "uint8",
+     "flag": "bool"},
+    {"id": "int64", "start_time": "float64", "stop_time": "float64", "count": "int8",
+     "flag": "int8"},
+)
+
+
+def write_widening_types_pair(
+    dir: PathLike, fmt: Literal["hdf5", "zarr"] = "hdf5", n_rows: int = 6
+) -> list[Path]:
+    """Two files whose trials tables have the same columns stored with different but
+    compatible types (WIDENING_TYPES: id int32 vs int64, start_time float32 vs float64,
+    count uint8 vs int8, flag bool vs int8), as different tools and versions write them."""
+    from hdmf.common import ElementIdentifiers, VectorData
+    from pynwb.epoch import TimeIntervals
+
+    dir = Path(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".nwb" if fmt == "hdf5" else ".nwb.zarr"
+    out = []
+    for i, types in enumerate(WIDENING_TYPES):
+        rng = np.random.default_rng(10 + i)
+        starts = np.sort(rng.uniform(0, 100, n_rows))
+        values = {
+            "start_time": starts, "stop_time": starts + 0.5,
+            "count": rng.integers(0, 100, n_rows), "flag": rng.integers(0, 2, n_rows),
+        }
+        columns = [VectorData(name=name, description=name, data=np.asarray(v).astype(types[name]))
+                   for name, v in values.items()]
+        trials = TimeIntervals(
+            name="trials", description="types differ between files",
+            id=ElementIdentifiers(name="id", data=np.arange(n_rows).astype(types["id"])),
+            columns=columns,
+        )
+        nwbfile = _minimal_nwbfile(f"widening-{i}", f"widening_{i}")
+        nwbfile.trials = trials
+        out.append(_write(dir / f"widening_{i}{suffix}", nwbfile, fmt))
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # invalid inputs
 # --------------------------------------------------------------------------------------
@@ -914,6 +956,7 @@ __all__ = [
     "make_units_pushdown_nwbfile",
     "pushdown_waveform",
     "write_conflicting_types_pair",
+    "write_widening_types_pair",
     "write_hdf5",
     "write_many_sessions",
     "write_non_nwb_hdf5",

@@ -2,6 +2,11 @@
 reader against the reference implementation: tables column by column (`reference_columns`),
 every TimeSeries (`reference_series`), session metadata (`reference_metadata`).
 
+Objects are found by where they are stored in the file (hdmf's builder path), so a table in
+a processing module or below /general is compared at its real path. Some files pynwb cannot
+open (NWB 1.x, MatNWB's 2.0b files): `pynwb_reads(path)` says so, and tests check those
+against h5py instead (h5py_reference.py).
+
 HDF5 files and Zarr v2 stores are read here, with pynwb and hdmf-zarr 0.13 of the test venv.
 Zarr v3 stores need hdmf-zarr 0.14 (Python >= 3.12, zarr >= 3.4), which lives in a venv of
 its own (`zarr3_env.py`): it runs this same module when it writes a v3 fixture and stores the
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import pickle
 import warnings
 from collections.abc import Iterator
@@ -55,32 +61,69 @@ def _from_oracle(path: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def open_nwb(path: Path) -> Iterator[pynwb.NWBFile]:
+def open_nwb_io(path: Path) -> Iterator[tuple[Any, pynwb.NWBFile]]:
+    """(io, nwbfile), open for reading while the block runs."""
     path = Path(path)
     if path.is_dir():
         from hdmf_zarr.nwb import NWBZarrIO
 
         with nf.pickle_decode_allowed(), NWBZarrIO(str(path), mode="r") as io:
-            yield io.read()
+            yield io, io.read()
     else:
         with pynwb.NWBHDF5IO(str(path), mode="r", load_namespaces=True) as io:
-            yield io.read()
+            yield io, io.read()
 
 
-def table_at(nwbfile: pynwb.NWBFile, table_path: str) -> Any:
-    obj: Any = nwbfile
-    parts = table_path.strip("/").split("/")
-    if parts == ["units"]:
-        return nwbfile.units
-    if parts[:2] == ["intervals", "trials"]:
-        return nwbfile.trials
-    if parts[:2] == ["intervals", "epochs"]:
-        return nwbfile.epochs
-    if parts[-1] == "electrodes" and parts[0] == "general":
-        return nwbfile.electrodes
-    for part in parts:
-        obj = obj[part] if not hasattr(obj, part) else getattr(obj, part)
-    return obj
+@contextlib.contextmanager
+def open_nwb(path: Path) -> Iterator[pynwb.NWBFile]:
+    with open_nwb_io(path) as (_, nwbfile):
+        yield nwbfile
+
+
+@functools.cache
+def pynwb_reads(path: Path) -> bool:
+    """True when pynwb opens the file (it refuses NWB 1.x and MatNWB's 2.0b files); a v3
+    store's answers come from the NWBZarrIO of the zarr3 venv."""
+    if is_zarr_v3(path):
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with open_nwb(Path(path)):
+                return True
+    except Exception:  # noqa: BLE001 - any refusal: pynwb is no oracle for this file
+        return False
+
+
+def stored_path(io: Any, obj: Any) -> str | None:
+    """Where a container read by pynwb is stored in the file ('/processing/m/table')."""
+    builder = io.manager.get_builder(obj)
+    if builder is None:
+        return None
+    parts = builder.path.split("/")
+    return "/" + "/".join(parts[1:])  # the builder path starts with the root's name
+
+
+def containers_by_path(io: Any, nwbfile: pynwb.NWBFile, kind: type) -> dict[str, Any]:
+    """Every container of `kind` pynwb read, keyed by its path in the file."""
+    out = {}
+    for obj in nwbfile.all_children():
+        if isinstance(obj, kind):
+            path = stored_path(io, obj)
+            if path is not None:
+                out[path] = obj
+    return out
+
+
+def tables_pynwb_reads(path: Path) -> list[str]:
+    """The paths of the non-empty DynamicTables pynwb finds in the file."""
+    from hdmf.common import DynamicTable
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with open_nwb_io(path) as (io, nwbfile):
+            tables = containers_by_path(io, nwbfile, DynamicTable)
+            return sorted(p for p, t in tables.items() if len(t.id) > 0)
 
 
 def _plain(value: Any) -> Any:
@@ -101,8 +144,10 @@ def reference_columns(path: Path, table_path: str) -> dict[str, list[Any]]:
     """Each column of the table as pynwb gives it (region columns as row indices)."""
     if is_zarr_v3(path):
         return _from_oracle(path)["tables"][table_path]
-    with open_nwb(path) as nwbfile:
-        table = table_at(nwbfile, table_path)
+    from hdmf.common import DynamicTable
+
+    with open_nwb_io(path) as (io, nwbfile):
+        table = containers_by_path(io, nwbfile, DynamicTable)["/" + table_path.strip("/")]
         df = table.to_dataframe(index=True)
         out = {"id": [int(i) for i in df.index]}
         for name in df.columns:
@@ -116,74 +161,79 @@ def reference_columns(path: Path, table_path: str) -> dict[str, list[Any]]:
         return out
 
 
-def _stored_series(path: Path) -> dict[str, tuple[bool, bool]]:
-    """{object_id: (it has a `data` dataset, that dataset has a `unit` attribute)} of every
-    group, read from the file itself (h5py / zarr-python), independent of pynwb and of our
-    reader."""
+def one_value(value: Any) -> Any:
+    """An attribute as one value (MatNWB 2.0b stores one-element arrays), text decoded."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(-1)[0]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def stored_facts(path: Path, series_path: str) -> dict[str, Any]:
+    """What the file itself holds for a series, read with h5py / zarr-python (independent
+    of pynwb and of our reader): whether `data` exists and has a `unit` attribute, and the
+    `unit` of its timestamps (or starting_time)."""
     path = Path(path)
-    out = {}
+    key = series_path.strip("/")
     if path.is_dir():
         import zarr
 
         with nf.pickle_decode_allowed():  # zarr 2 decodes hdmf-zarr 0.13's pickled fill values
-            stack = [zarr.open_group(str(path), mode="r")]
-        while stack:
-            group = stack.pop()
-            object_id = group.attrs.get("object_id")
-            if isinstance(object_id, str):
-                with nf.pickle_decode_allowed():
-                    data = dict(group.arrays()).get("data")
-                out[object_id] = (data is not None, data is not None and "unit" in data.attrs)
-            stack.extend(g for _, g in group.groups())
-        return out
+            root = zarr.open_group(str(path), mode="r")
+
+            def get(name: str) -> Any:
+                try:
+                    return root[f"{key}/{name}"]
+                except KeyError:
+                    return None
+
+            return _facts(get)
     import h5py
 
-    def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Group) and isinstance(obj.attrs.get("object_id"), str | bytes):
-            object_id = obj.attrs["object_id"]
-            data = obj.get("data", getlink=True) and obj.get("data")
-            has = isinstance(data, h5py.Dataset)
-            out[object_id.decode() if isinstance(object_id, bytes) else object_id] = (
-                has, has and "unit" in data.attrs)
-
     with h5py.File(path, "r") as f:
-        f.visititems(visit)
-    return out
+        return _facts(lambda name: f.get(f"{key}/{name}"))
+
+
+def _facts(get: Any) -> dict[str, Any]:
+    data = get("data")
+    times = get("timestamps")
+    if times is None:
+        times = get("starting_time")
+    return {"stored_data": data is not None,
+            "stored_unit": data is not None and "unit" in data.attrs,
+            "time_unit": None if times is None else one_value(times.attrs.get("unit"))}
+
+
+def series_values(obj: Any) -> dict[str, Any]:
+    """A pynwb TimeSeries as plain values."""
+    stored_ts = obj.timestamps
+    electrodes = getattr(obj, "electrodes", None)
+    return {
+        "data": np.asarray(obj.data[:]) if obj.data is not None else None,
+        "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
+        else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
+        "rate": obj.rate,
+        "starting_time": obj.starting_time,
+        "unit": obj.unit,
+        "conversion": obj.conversion,
+        "offset": getattr(obj, "offset", 0.0),
+        "resolution": obj.resolution,
+        "description": obj.description,
+        "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
+    }
 
 
 def reference_series(path: Path) -> dict[str, dict[str, Any]]:
-    """Every pynwb TimeSeries of the file, keyed by object_id, as plain values."""
+    """Every pynwb TimeSeries of the file, keyed by where it is stored, as plain values, with
+    what the file holds for it (`stored_facts`)."""
     if is_zarr_v3(path):
         return _from_oracle(path)["series"]
-    out = {}
-    stored = _stored_series(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with open_nwb(path) as nwbfile:
-            for obj in nwbfile.objects.values():
-                if not isinstance(obj, pynwb.TimeSeries):
-                    continue
-                stored_ts = obj.timestamps
-                electrodes = getattr(obj, "electrodes", None)
-                has_data, has_unit = stored.get(obj.object_id, (False, False))
-                out[obj.object_id] = {
-                    "data": np.asarray(obj.data[:]) if obj.data is not None else None,
-                    "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
-                    else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
-                    "rate": obj.rate,
-                    "starting_time": obj.starting_time,
-                    "unit": obj.unit,
-                    "conversion": obj.conversion,
-                    "offset": getattr(obj, "offset", 0.0),
-                    "resolution": obj.resolution,
-                    "description": obj.description,
-                    "timestamps_unit": obj.timestamps_unit if stored_ts is not None
-                    else obj.starting_time_unit,
-                    "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
-                    "stored_data": has_data,
-                    "stored_unit": has_unit,
-                }
-    return out
+        with open_nwb_io(path) as (io, nwbfile):
+            series = containers_by_path(io, nwbfile, pynwb.TimeSeries)
+            return {p: series_values(obj) | stored_facts(path, p) for p, obj in series.items()}
 
 
 def reference_metadata(path: Path) -> dict[str, Any]:

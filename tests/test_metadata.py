@@ -13,19 +13,15 @@ import h5py
 import pandas as pd
 import polars as pl
 import pytest
+from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import get_metadata_df
 from lazynwb_explorer.catalog import store as catalog_store
+from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.transport import counting
 
-try:
-    from tests.conftest import SHARED_FILES
-    from tests.pynwb_reference import LISTS, SESSION, SUBJECT, reference_metadata
-except ImportError:  # pragma: no cover - tests/ on sys.path
-    from conftest import SHARED_FILES
-
-    from pynwb_reference import LISTS, SESSION, SUBJECT, reference_metadata
+from pynwb_reference import LISTS, SESSION, SUBJECT, pynwb_reads, reference_metadata
 
 # lazynwb 1.0's get_metadata_df columns, in its order
 COLUMNS = [
@@ -38,6 +34,38 @@ COLUMNS = [
 ZARR_KINDS = ["rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]
 
 
+# Where NWB 2 keeps each field (the oracle for files pynwb cannot open, read with h5py)
+_H5_FIELDS = {
+    "identifier": "identifier", "session_start_time": "session_start_time",
+    "session_description": "session_description", "date_of_birth": "general/subject/date_of_birth",
+    **{n: f"general/{n}" for n in SESSION if n not in (
+        "identifier", "session_start_time", "session_description", "source_script_file_name")},
+    **{n: f"general/subject/{n}" for n in SUBJECT if n not in ("age__reference", "date_of_birth")},
+}
+
+
+def _h5py_metadata(path: Path) -> dict[str, Any]:
+    """Each field as h5py reads it: text decoded (MatNWB's one-element arrays unwrapped),
+    list fields as lists, times parsed as ISO 8601 (naive ones in local time, as pynwb)."""
+    out: dict[str, Any] = {n: None for n in SESSION + SUBJECT}
+    out["keywords"] = []
+    with h5py.File(path, "r") as f:
+        for name, where in _H5_FIELDS.items():
+            if where not in f:
+                continue
+            raw = f[where][()]
+            values = [v.decode() if isinstance(v, bytes) else v
+                      for v in (raw.reshape(-1).tolist() if hasattr(raw, "reshape") else [raw])]
+            if name in LISTS:
+                out[name] = [str(v) for v in values]
+            elif name in ("session_start_time", "date_of_birth"):
+                value = datetime.datetime.fromisoformat(values[0])
+                out[name] = value if value.tzinfo else value.astimezone()
+            else:
+                out[name] = values[0] if len(values) == 1 else values
+    return out
+
+
 def _none(value: Any) -> Any:
     """pandas shows a missing string as NaN / NA: compare it as None."""
     if value is pd.NaT or (isinstance(value, float | type(pd.NA)) and pd.isna(value)):
@@ -48,14 +76,15 @@ def _none(value: Any) -> Any:
 @pytest.fixture(scope="module")
 def all_files(request) -> list[Path]:
     return [Path(request.getfixturevalue("rich_hdf5")),
-            *(Path(request.getfixturevalue(kind)) for kind in ZARR_KINDS), *SHARED_FILES]
+            *(Path(request.getfixturevalue(kind)) for kind in ZARR_KINDS),
+            *(p for p in SHARED_SOURCES if not is_nwb1(p))]
 
 
 def test_values_equal_pynwb(all_files: list[Path]) -> None:
     df = get_metadata_df(all_files, disable_progress=True)
     assert list(df.columns) == COLUMNS
     assert df["_nwb_path"].tolist() == [str(p) for p in all_files]  # input order kept
-    _assert_rows_equal_pynwb(df, all_files)
+    _assert_rows_equal_the_oracle(df, all_files)
 
 
 @pytest.mark.parametrize("where", ["http", "s3"])
@@ -67,12 +96,12 @@ def test_remote_zarr_values_equal_pynwb(request, locate, where: str) -> None:
             for p in paths]
     df = get_metadata_df(urls, disable_progress=True)
     assert df["_nwb_path"].tolist() == urls
-    _assert_rows_equal_pynwb(df, paths)
+    _assert_rows_equal_the_oracle(df, paths)
 
 
-def _assert_rows_equal_pynwb(df: pd.DataFrame, paths: list[Path]) -> None:
+def _assert_rows_equal_the_oracle(df: pd.DataFrame, paths: list[Path]) -> None:
     for row, path in zip(df.to_dict("records"), paths):
-        expected = reference_metadata(path)
+        expected = reference_metadata(path) if pynwb_reads(path) else _h5py_metadata(path)
         for name in SESSION + SUBJECT:
             ours, theirs = _none(row[name]), expected[name]
             if isinstance(theirs, datetime.datetime):
@@ -80,6 +109,18 @@ def _assert_rows_equal_pynwb(df: pd.DataFrame, paths: list[Path]) -> None:
                 assert ours == theirs, (path.name, name, ours, theirs)
             else:
                 assert ours == theirs, (path.name, name, ours, theirs)
+
+
+def test_an_nwb1_file_among_many_fails_naming_it(rich_hdf5: Path, tmp_path: Path) -> None:
+    """One NWB 1.x file in a list of 20: the call fails, naming that file (not another one,
+    and not as 'not an NWB file')."""
+    old = next(p for p in SHARED_FILES if is_nwb1(p))
+    files = [shutil.copyfile(rich_hdf5, tmp_path / f"s{i:02d}.nwb") for i in range(19)]
+    files.insert(13, old)
+    with pytest.raises(UnsupportedFileError, match="NWB 1.x is not supported") as info:
+        get_metadata_df(files, disable_progress=True)
+    assert str(old) in str(info.value)
+    assert not any(str(p) in str(info.value) for p in files if p != old)
 
 
 def test_polars_types_are_uniform_across_old_and_new_files(all_files: list[Path]) -> None:

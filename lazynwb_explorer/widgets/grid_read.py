@@ -18,8 +18,9 @@ import polars as pl
 
 from ..backends.base import rows_to_spans
 from ..catalog import Catalog
+from ..nwb.columns import Column, Table
+from ..nwb.ragged import read_index, row_span
 from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..nwb.tables import Column, Table, read_index
 from ..sources import Source
 
 PREVIEW_ITEMS = 6
@@ -59,14 +60,17 @@ class _Ragged:
         self.counts = np.zeros(len(rows), dtype=np.int64)
         self.spans: list[tuple[int, int]] = []
         self.leaf_totals = np.zeros(len(rows), dtype=np.int64)
-        indexes = [read_index(catalog, p) for p in column.index_paths]
+        n_data = int(column.meta.shape[0]) if column.meta.shape else 0
         for i, row in enumerate(rows.tolist()):
-            lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
-            self.counts[i] = hi - lo
-            for index in indexes[1:]:  # descend into the first sub-list
+            lo, hi = row_span(catalog, column.index_paths[0], row)
+            if len(column.index_paths) == 1:  # an index past its data: rows read short
+                lo, hi = min(lo, n_data), min(hi, n_data)
+            self.counts[i] = max(hi - lo, 0)
+            for path in column.index_paths[1:]:  # descend into the first sub-list
                 if hi <= lo:
                     break
-                lo, hi = (int(index[lo - 1]) if lo else 0), int(index[lo])
+                lo, hi = row_span(catalog, path, lo)
+            lo, hi = min(lo, n_data), min(hi, n_data)
             self.leaf_totals[i] = max(hi - lo, 0)
             self.spans.append((lo, min(hi, lo + PREVIEW_ITEMS)) if hi > lo else (lo, lo))
 
