@@ -55,7 +55,7 @@ from .nwb.timeseries import SeriesFieldError, TimeSeries
 
 __version__ = "0.1.0"
 
-# Notebook widgets (the `widgets` extra: anywidget, ipywidgets, tsdownsample) are public names
+# Notebook widgets (the `widgets` extra: anywidget, ipywidgets) are public names
 # too, imported on first use: `import lazynwb_explorer` neither needs nor pays for them.
 from .widgets.registry import VIEWS as _VIEWS  # noqa: E402 - after the reader's names
 

@@ -2,7 +2,8 @@
 
 `config` is one mutable object read at call time (never cached at import), so
 `lazynwb_explorer.config.anon = True` takes effect on the next call. Each field can also be
-set from the environment with the `LAZYNWB_` prefix lazynwb uses (e.g. `LAZYNWB_ANON=1`).
+set from the environment with either prefix lazynwb reads, `LAZYNWB_` or `LAZYNWB_FILE_IO_`
+(e.g. `LAZYNWB_ANON=1`, `LAZYNWB_FILE_IO_USE_POLARS=true`; the first wins when both are set).
 """
 
 from __future__ import annotations
@@ -13,21 +14,57 @@ import os
 from pathlib import Path
 from typing import Any
 
-_TRUE = {"1", "true", "yes", "on"}
+# pydantic's spellings of a bool, which lazynwb's settings accept
+_TRUE = {"1", "true", "yes", "on", "t", "y"}
+_FALSE = {"0", "false", "no", "off", "f", "n"}
+_PREFIXES = ("LAZYNWB_", "LAZYNWB_FILE_IO_")  # lazynwb reads both; the first one set wins
+
+
+def _env_value(name: str) -> tuple[str, str] | None:
+    """(variable, value) of the first of LAZYNWB_<NAME>, LAZYNWB_FILE_IO_<NAME> that is set
+    (names in any case, as pydantic-settings matches them)."""
+    wanted = [f"{prefix}{name}".upper() for prefix in _PREFIXES]
+    found = {key.upper(): (key, value) for key, value in os.environ.items()
+             if key.upper() in wanted}
+    for variable in wanted:
+        if variable in found:
+            return found[variable]
+    return None
 
 
 def _env(name: str, default: Any) -> Any:
-    raw = os.environ.get(f"LAZYNWB_{name.upper()}")
-    if raw is None:
+    """A setting from the environment, parsed as lazynwb parses it; a value that does not
+    parse is a ValueError naming the variable."""
+    found = _env_value(name)
+    if found is None:
         return default
-    if isinstance(default, bool) or name == "anon":
-        return raw.strip().lower() in _TRUE
-    if isinstance(default, dict | list):
-        return json.loads(raw)
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    variable, raw = found
+    text = raw.strip()
+    try:
+        if isinstance(default, bool) or name == "anon":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            if name == "anon" and text.lower() in ("", "none", "null"):
+                return None
+            raise ValueError("not a boolean")
+        if isinstance(default, dict):
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ValueError("not a JSON object")
+            return value
+        if isinstance(default, list):
+            value = json.loads(text)
+            if not isinstance(value, list):
+                raise ValueError("not a JSON list")
+            return value
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {variable}={raw!r}: {exc}") from None
     return raw
 
 

@@ -121,7 +121,8 @@ class LazyNWBError(Exception):
             where.append(f"file {self.source!r}")
         if path is not None:
             where.append(f"path {path!r}")
-        full = redact(message) + (f" ({', '.join(where)})" if where else "")
+        self.detail = redact(message)  # the message without the file and path
+        full = self.detail + (f" ({', '.join(where)})" if where else "")
         super().__init__(full)
         self.message = full
 
@@ -143,6 +144,10 @@ class SourceChangedError(SourceError):
 
 class NotNWBError(SourceError):
     """The source is readable but is neither an HDF5 nor a Zarr NWB file."""
+
+
+class UnsupportedFileError(NotNWBError):
+    """An NWB file of a kind this reader does not read (NWB 1.x)."""
 
 
 class TransportError(SourceError):
@@ -175,3 +180,8 @@ class OutsideSourceError(LazyNWBError, PermissionError):
 class ReadTooLargeError(LazyNWBError, MemoryError):
     """One read would hold more than `config.max_read_bytes` in memory (a hostile shape, or
     a read better done in parts)."""
+def with_path(exc: LazyNWBError, path: str) -> LazyNWBError:
+    """The same error naming the internal path the caller asked for (when it names none)."""
+    if exc.path is not None:
+        return exc
+    return type(exc)(exc.detail, source=exc.source, path=path)

@@ -215,8 +215,8 @@ def test_plot_and_explorer_views_show_hostile_text_as_text(page, bridge, hostile
     page.wait_for_selector("#w-ex_schema td")
     svg_text = page.locator("#w-plot .ytitle").text_content()
     assert IMG in svg_text  # the unit on the y axis, in plotly's SVG, as text
-    legend = page.locator("#w-plot .legendtext").first.text_content()
-    assert legend.startswith(SERIES)  # the series name (a hostile path component)
+    heading = page.locator("#w-plot .lnx-name").first.text_content()
+    assert heading.endswith(SERIES)  # the series' path (a hostile path component), as text
     assert all(text in _visible(page, "#w-ex_grid") for text in PAYLOADS)
     assert SVG in _visible(page, "#w-ex_schema")  # the location column's description
 

@@ -19,10 +19,10 @@ from lazynwb_explorer.api.lazy_nwb import LazyNWB, Subject
 from lazynwb_explorer.nwb.timeseries import TimeSeries
 
 try:
-    from tests.conftest import SHARED_FILES
+    from tests.conftest import SHARED_NWB2_FILES
     from tests.pynwb_reference import open_nwb
 except ImportError:  # pragma: no cover - tests/ on sys.path
-    from conftest import SHARED_FILES
+    from conftest import SHARED_NWB2_FILES
 
     from pynwb_reference import open_nwb
 
@@ -65,7 +65,7 @@ def test_attributes_equal_pynwb(request, kind: str) -> None:
 
 
 def test_shared_files_without_subject_or_fields() -> None:
-    for path in SHARED_FILES:
+    for path in SHARED_NWB2_FILES:
         nwb = LazyNWB(path)
         assert nwb.session_start_time.tzinfo is not None
         assert isinstance(nwb.keywords, list)

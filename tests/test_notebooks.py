@@ -92,3 +92,7 @@ def test_notebook_runs_top_to_bottom(
     if path.name == "explorer.ipynb":
         assert scan_cells, "explorer.ipynb lost the 'scan' tag on its scan_nwb cell"
         assert str(small_demo_file) in _text(code_cells[0]), "LAZYNWB_DEMO_FILE was not used"
+        # the Explorer is named, and its lazyframe() (the session's metadata row) is shown
+        assert code_cells[-2].source.splitlines()[0].startswith("ex = ")
+        shown = _text(code_cells[-1])
+        assert "ex.lazyframe()" in code_cells[-1].source and "shape: (1," in shown and "identifier" in shown

@@ -11,92 +11,106 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-import zarr
+from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import SeriesFieldError, get_timeseries
-from lazynwb_explorer.catalog import open_catalog
+from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.nwb.lazy_array import searchsorted
-from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
 
-try:
-    from tests.conftest import SHARED_FILES
-    from tests.pynwb_reference import open_nwb
-except ImportError:  # pragma: no cover - tests/ on sys.path
-    from conftest import SHARED_FILES
+from pynwb_reference import one_value, pynwb_reads, reference_series
 
-    from pynwb_reference import open_nwb
-
-FILES = ["rich_hdf5", "rich_zarr", *[str(p) for p in SHARED_FILES]]
+ZARR_KINDS = ["rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]
+FILES = ["rich_hdf5", *ZARR_KINDS, *[str(p) for p in SHARED_SOURCES]]
+# Plain HTTP cannot list a store: one without consolidated metadata is walked through the
+# server's directory index ("http-index"); the NWB-structure walk (no index) finds only what
+# names state, and is tested apart (test_zarr.py)
+ZARR_EVERYWHERE = [(kind, where) for kind in ZARR_KINDS for where in ("local", "http", "http-index", "s3")
+                   if not (kind.endswith("unconsolidated") and where == "http")]
 
 
 def _path(request, name: str) -> Path:
     return Path(request.getfixturevalue(name)) if name.startswith("rich") else Path(name)
 
 
-def _raw(path: Path, internal: str) -> Any:
-    """The stored object (h5py / zarr), independent of our reader; None if absent."""
-    if path.is_dir():
-        root = zarr.open_group(str(path), mode="r")
-        try:
-            return root[internal.lstrip("/")]
-        except KeyError:
-            return None
-    f = h5py.File(path, "r")
-    return f.get(internal)
-
-
-def _pynwb_series(path: Path) -> dict[str, dict[str, Any]]:
-    """Every pynwb TimeSeries of the file, keyed by object_id, as plain values."""
-    import pynwb
-
+def _h5py_series(path: Path) -> dict[str, dict[str, Any]]:
+    """The oracle where pynwb cannot open the file: every group holding data with
+    timestamps or starting_time, read with h5py."""
     out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_nwb(path) as nwbfile:
-            for obj in nwbfile.objects.values():
-                if not isinstance(obj, pynwb.TimeSeries):
-                    continue
-                stored_ts = obj.timestamps
-                electrodes = getattr(obj, "electrodes", None)
-                out[obj.object_id] = {
-                    "data": np.asarray(obj.data[:]) if obj.data is not None else None,
-                    "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
-                    else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
-                    "rate": obj.rate,
-                    "starting_time": obj.starting_time,
-                    "unit": obj.unit,
-                    "conversion": obj.conversion,
-                    "offset": getattr(obj, "offset", 0.0),
-                    "resolution": obj.resolution,
-                    "description": obj.description,
-                    "timestamps_unit": obj.timestamps_unit if stored_ts is not None
-                    else obj.starting_time_unit,
-                    "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
-                }
+    with h5py.File(path, "r") as f:
+        groups = []
+        f.visititems(lambda n, o: groups.append("/" + n) if isinstance(o, h5py.Group)
+                     and "data" in o and ("timestamps" in o or "starting_time" in o) else None)
+        for name in groups:
+            g = f[name]
+            data = g["data"]
+            start = g.get("starting_time")
+            rate = one_value(start.attrs["rate"]) if start is not None else None
+            n = data.shape[0] if data.shape else 0
+            out[name] = {
+                "data": data[()],
+                "timestamps": g["timestamps"][()] if "timestamps" in g
+                else float(start[()]) + np.arange(n) / rate,
+                "rate": rate,
+                "starting_time": float(start[()]) if start is not None else None,
+                "unit": one_value(data.attrs.get("unit")),
+                "conversion": one_value(data.attrs.get("conversion", 1.0)),
+                "offset": one_value(data.attrs.get("offset", 0.0)),
+                "resolution": one_value(data.attrs.get("resolution", -1.0)),
+                "description": one_value(g.attrs.get("description")),
+                "electrodes": g["electrodes"][()] if "electrodes" in g else None,
+                "stored_data": True,
+                "stored_unit": "unit" in data.attrs,
+                "time_unit": one_value((g["timestamps"] if "timestamps" in g else start).attrs.get("unit")),
+            }
     return out
+
+
+def _decoded(values: np.ndarray) -> np.ndarray:
+    """pynwb hands ASCII text datasets out as bytes (h5py's default); we give str."""
+    if values.dtype == object and any(isinstance(v, bytes) for v in values.reshape(-1)):
+        return np.array([v.decode() if isinstance(v, bytes) else v for v in values.reshape(-1)],
+                        dtype=object).reshape(values.shape)
+    return values
 
 
 @pytest.mark.parametrize("name", FILES, ids=lambda n: Path(n).name)
 def test_every_series_matches_pynwb(request, name: str) -> None:
+    """pynwb is the oracle where it opens the file, h5py where it cannot (MatNWB 2.0b);
+    NWB 1.x is refused naming the file."""
     path = _path(request, name)
-    reference = _pynwb_series(path)
-    catalog = open_catalog(to_source(path))
-    ours = get_timeseries(path, match_all=True)
-    by_object_id = {catalog.require(p).attrs.get("object_id"): ts for p, ts in ours.items()}
-    assert set(reference) <= set(by_object_id), "a series pynwb sees was not found"
-    for object_id, ref in reference.items():
-        ts = by_object_id[object_id]
-        where = f"{path.name}:{ts._table_path}"
-        raw_data = _raw(path, f"{ts._table_path}/data")
-        if raw_data is None:
+    if is_nwb1(path):
+        with pytest.raises(UnsupportedFileError, match="NWB 1.x") as info:
+            get_timeseries(path, match_all=True)
+        assert str(path) in str(info.value)
+        return
+    _check_series(path, str(path))
+
+
+@pytest.mark.parametrize("kind,where", ZARR_EVERYWHERE)
+def test_every_zarr_series_matches_pynwb_everywhere(request, locate, kind: str, where: str) -> None:
+    path = _path(request, kind)
+    _check_series(path, locate(path, where))
+
+
+def _check_series(path: Path, source: str) -> None:
+    """Every series the oracle sees in the file at `path` (pynwb where it opens the file,
+    h5py where it cannot), read by us from `source`."""
+    reference = reference_series(path) if pynwb_reads(path) else _h5py_series(path)
+    ours = get_timeseries(source, match_all=True)
+    assert set(reference) <= set(ours), "a series the oracle sees was not found"
+    for series_path, ref in reference.items():
+        ts = ours[series_path]
+        where = f"{source}:{series_path}"
+        if not ref["stored_data"]:
             with pytest.raises(SeriesFieldError, match="no data") as info:
                 ts.data  # noqa: B018
-            assert path.name in str(info.value) and ts._table_path in str(info.value)
+            assert source in str(info.value) and ts._table_path in str(info.value)
             assert isinstance(info.value, AttributeError)
         else:
-            np.testing.assert_array_equal(np.asarray(ts.data[:]), ref["data"], err_msg=where)
+            np.testing.assert_array_equal(np.asarray(ts.data[:]), _decoded(ref["data"]),
+                                          err_msg=where)
             assert ts.data.shape == ref["data"].shape
         if ref["timestamps"] is not None:
             np.testing.assert_array_equal(np.asarray(ts.timestamps[:]), ref["timestamps"],
@@ -107,10 +121,12 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
             expected_start = ref["timestamps"][0]
         if expected_start is not None:
             assert ts.starting_time == expected_start, where
-        for attr in ("conversion", "offset", "resolution", "description", "timestamps_unit"):
+        for attr in ("conversion", "offset", "resolution", "description"):
             assert getattr(ts, attr) == ref[attr], (where, attr)
-        has_unit = raw_data is not None and "unit" in raw_data.attrs
-        assert ts.unit == (ref["unit"] if has_unit else None), where
+        # The file's own unit of time, as lazynwb reads it (pynwb always says 'seconds', the
+        # schema's fixed value, even where a writer stored 'Seconds')
+        assert ts.timestamps_unit == ref["time_unit"], where
+        assert ts.unit == (ref["unit"] if ref["stored_unit"] else None), where
         if ref["electrodes"] is not None:
             np.testing.assert_array_equal(ts.electrodes[:], ref["electrodes"])
         else:
@@ -118,7 +134,7 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
                 ts.electrodes  # noqa: B018
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_slicing_matches_numpy(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     ts = get_timeseries(path, "/acquisition/raw_data", exact_path=True)
@@ -140,7 +156,7 @@ def test_slicing_matches_numpy(request, kind: str) -> None:
         np.testing.assert_array_equal(rate_ts[key], expected[key])
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_sample_range_matches_searchsorted(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     rng = np.random.default_rng(3)
@@ -319,7 +335,8 @@ def test_channel_slice_reads_only_its_column_chunks(long_file: Path, http_server
 
 
 @pytest.mark.parametrize("kind,where", [("rich_hdf5", "http"), ("rich_hdf5", "s3"),
-                                        ("rich_zarr", "s3")])
+                                        ("rich_zarr", "s3"), ("rich_zarr_v3_sharded", "http"),
+                                        ("rich_zarr_v3_sharded", "s3")])
 def test_remote_series_equal_local(request, locate, kind: str, where: str) -> None:
     path = request.getfixturevalue(kind)
     local = get_timeseries(path, match_all=True)

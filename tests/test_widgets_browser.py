@@ -15,6 +15,7 @@ from browser_helpers import CHROMIUM, Bridge, harness_page, launch, mount
 from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
+import lazynwb_explorer as lazynwb
 from lazynwb_explorer.widgets import SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 
 import nwb_factory as nf
@@ -106,7 +107,7 @@ def test_grid_scroll_requests_pages_and_filters(page, bridge, pushdown_file) -> 
     grid = TableGrid(pushdown_file, "/units", height=420)
     root = mount(page, bridge.add("grid", grid), "grid")
     root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
-    assert root.get_by_role("status").inner_text() == "1000 rows"
+    assert root.get_by_role("status").inner_text() == "1,000 rows"
     page.wait_for_function("window.models.grid.sent.filter(m => m.type === 'page').length >= 2")
     assert [r["offset"] for r in bridge.wait_sent("page", 2)][:2] == [0, 100]  # the next page prefetched
     root.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = 520 * 24; }")
@@ -117,7 +118,7 @@ def test_grid_scroll_requests_pages_and_filters(page, bridge, pushdown_file) -> 
     root.get_by_label("Filter column").select_option("location")
     root.get_by_label("Filter value").fill("VISp")
     root.get_by_role("button", name="Add filter").click()
-    page.wait_for_function("document.querySelector('#w-grid [role=status]').textContent === '200 of 1000 rows'")
+    page.wait_for_function("document.querySelector('#w-grid [role=status]').textContent === '200 of 1,000 rows'")
     assert grid.filters == [{"column": "location", "op": "==", "value": "VISp"}]
     root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
     locations = root.locator(".lnx-row .lnx-cell:nth-child(5)").all_inner_texts()
@@ -126,27 +127,28 @@ def test_grid_scroll_requests_pages_and_filters(page, bridge, pushdown_file) -> 
     page.wait_for_function("document.querySelector('#w-grid [aria-sort=ascending]') !== null")
     assert grid.sort == [{"column": "presence_ratio", "descending": False}]
     root.get_by_label("Remove filter").click()
-    page.wait_for_function("document.querySelector('#w-grid [role=status]').textContent === '1000 rows'")
+    page.wait_for_function("document.querySelector('#w-grid [role=status]').textContent === '1,000 rows'")
 
 
 def test_plot_zoom_requests_window_and_drops_stale(page, bridge, rich_hdf5) -> None:
     plot = TimeSeriesPlot(rich_hdf5, "/acquisition/running_speed", height=380)
     root = mount(page, bridge.add("plot", plot), "plot")
     root.locator(".scatterlayer .trace").first.wait_for()
-    assert root.locator(".legendtext").first.text_content() == "running_speed (downsampled)"
+    status = root.get_by_role("status")
+    assert status.inner_text().startswith("envelope of all 10,000 samples in view")
     box = root.locator(".nsewdrag").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.3, y)  # drag a zoom box on the x axis
     page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=5)
     page.mouse.up()
     page.wait_for_function("window.models.plot.sent.some(m => m.type === 'window')")
     request = bridge.wait_sent("window")[0]
     assert 0 < request["x0"] < request["x1"] < 200 and request["width"] > 100
     page.wait_for_function("window.models.plot.get('x_range').length === 2")
     assert plot.x_range == pytest.approx([request["x0"], request["x1"]])
-    # 20% of 10,000 samples fit the plot's width: every sample is drawn, not marked
-    page.wait_for_function("document.querySelector('#w-plot .legendtext').textContent === 'running_speed'")
+    # 10% of 10,000 samples fit the plot's width: every sample is drawn as it is
+    page.wait_for_function("document.querySelector('#w-plot [role=status]').textContent.startsWith('all ')")
     # stale replies: the first of two windows answers last and must not be drawn
     bridge.delays["window"] = [1500, 0]
     gd = "document.querySelector('#w-plot .js-plotly-plot')"
@@ -177,3 +179,43 @@ def test_hostile_strings_render_as_text(page, bridge, hostile_file) -> None:
     assert page.locator("#mounts img, #mounts script").count() == 0
     assert page.evaluate("window.__pwned") is None
     assert IMG in page.locator("#w-grid").inner_text()
+
+
+def test_grid_cell_in_full_and_region_link(page, bridge, rich_hdf5) -> None:
+    grid = TableGrid(rich_hdf5, "/units", height=560)
+    root = mount(page, bridge.add("grid", grid), "grid")
+    root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
+    headers = root.locator(".lnx-head-cell .lnx-head-name").all_inner_texts()
+    expected = lazynwb.get_df(rich_hdf5, "/units", exclude_array_columns=False, as_polars=True)
+
+    def cell(row: int, column: str) -> Any:
+        return root.locator(f'.lnx-row[aria-rowindex="{row + 1}"] .lnx-cell:nth-child({headers.index(column) + 1})')
+
+    # a ragged cell opens below the grid: every value, at full precision, with a histogram
+    cell(0, "spike_times").click()
+    view = root.get_by_role("region", name="Cell value")
+    view.locator("canvas[data-kind=histogram]").wait_for()
+    values = [float(v) for v in view.locator("pre").inner_text().split(", ")]
+    assert values == expected["spike_times"][0].to_list()
+    view.locator("pre").focus()
+    page.keyboard.press("Escape")
+    assert view.is_hidden()
+    # a scalar keeps its full value on hover
+    shown = cell(0, "presence_ratio")
+    assert float(shown.get_attribute("title")) == expected["presence_ratio"][0]
+    # a region cell is a link to the rows it names in its table
+    referenced = sorted(set(expected["electrodes"][3].to_list()))
+    cell(3, "electrodes").get_by_role("button").click()
+    page.wait_for_function(
+        f"document.querySelector('#w-grid [role=status]').textContent === '{len(referenced)} of 16 rows'")
+    assert grid.table_path == "/general/extracellular_ephys/electrodes"
+    page.wait_for_function(f"document.querySelectorAll('#w-grid .lnx-row:not(.lnx-loading)').length === {len(referenced)}")
+    ids = root.locator(".lnx-row:not(.lnx-loading) .lnx-cell:nth-child(1)").all_inner_texts()
+    assert [int(i) for i in ids] == referenced
+    assert "_table_index in" in root.locator(".lnx-chip").first.inner_text()
+    # the sort arrow of a header stays inside its cell
+    root.get_by_role("columnheader", name="location").click()
+    page.wait_for_selector("#w-grid [aria-sort=ascending] .lnx-sort")
+    header = root.locator("[aria-sort=ascending]").bounding_box()
+    arrow = root.locator("[aria-sort=ascending] .lnx-sort").bounding_box()
+    assert arrow["width"] > 0 and arrow["x"] + arrow["width"] <= header["x"] + header["width"]

@@ -1,20 +1,18 @@
-"""End to end in a real JupyterLab: start `jupyter lab` on 127.0.0.1, open a notebook that shows
-the Explorer, run all cells in headless Chromium, then use it as a person would: open /units
-from the tree, filter, scroll, open a time series and zoom, checking what is on screen."""
+"""End to end in a real JupyterLab (and Notebook 7, served by the same server), in headless
+Chromium: the demo notebook used as a person would, then the Explorer measured - in the light
+and the dark theme, at 1400x900 and 900x800 - for room (the plot's drawing area), overlapping
+controls, text contrast of badges and the selection (WCAG AA, from the rendered colours), keys
+that must not reach the notebook, and state that must reset when the selection changes.
+Screenshots of what was measured go to docs/screenshots/ (linked from the README).
+
+One server and one browser serve every test of this module.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,160 +20,310 @@ from typing import Any
 import nbformat
 import pytest
 from browser_helpers import CHROMIUM, launch
+from jupyter_server import (
+    KERNEL,
+    cell_count,
+    jupyter_server,
+    open_and_run,
+    set_theme,
+    write_notebook,
+)
+from page_checks import contrast, overlaps
 
 from lazynwb_explorer import demo_data
 
 pytestmark = [
-    pytest.mark.timeout(240),
+    pytest.mark.timeout(420),
     pytest.mark.skipif(importlib.util.find_spec("jupyterlab") is None, reason="needs the demo extra"),
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (make test installs it)"),
 ]
-KERNEL = "lazynwb-explorer-lab-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _notebook(directory: Path) -> Path:
-    """notebooks/explorer.ipynb (what `make demo` opens) copied into the server's tree, with
-    the benchmarks package beside it as in the repository (its cost section serves the
-    sample through benchmarks.server)."""
-    repo = Path(__file__).resolve().parents[1]
-    notebook = directory / "notebooks" / "explorer.ipynb"
-    notebook.parent.mkdir()
-    nb = nbformat.read(repo / "notebooks" / "explorer.ipynb", as_version=4)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    nbformat.write(nb, notebook)
-    shutil.copytree(repo / "benchmarks", directory / "benchmarks",
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
-    return notebook
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "docs" / "screenshots"
+# 32 channels x 10 s at 30 kHz (19 MB): every sample fits the local budget, so the overview
+# is the envelope of all of them
+MEDIUM = demo_data.DemoSpec("medium", n_units=120, n_trials=120, session_seconds=600.0,
+                            ephys_seconds=10.0, ephys_channels=32)
+EPHYS = "/acquisition/ElectricalSeries"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """A JupyterLab server (subprocess, own process group); yields (base url, token)."""
+    """The server: notebooks/explorer.ipynb (what `make demo` opens, with the benchmarks
+    package beside it as in the repository) and the test's own notebooks."""
     root = tmp_path_factory.mktemp("lab")
-    sample = demo_data.write_demo_file(root / "sample.nwb", small=True)
-    _notebook(root)
-    kernels = root / "data" / "kernels" / KERNEL
-    kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": KERNEL, "language": "python", "env": {"LAZYNWB_DEMO_FILE": str(sample)},
-    }))
-    labconfig = root / "config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    (labconfig / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTER_PATH": str(root / "data"), "JUPYTER_CONFIG_DIR": str(root / "config"),
-           "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
-    log = open(root / "lab.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--notebook-dir={root}", "--LabApp.expose_app_in_browser=True",
-         f"--LabApp.workspaces_dir={root / 'workspaces'}", f"--LabApp.user_settings_dir={root / 'settings'}",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start: {(root / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield base, token
-    finally:
-        _stop(process)
-        log.close()
+    sample = demo_data.write_session(root / "sample.nwb", MEDIUM)
+    nb = nbformat.read(REPO / "notebooks" / "explorer.ipynb", as_version=4)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
+    shutil.copytree(REPO / "benchmarks", root / "benchmarks",
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
+    # the file by its name beside the notebook (the kernel's directory): the screenshots show
+    # the same label on every run, so they change only when the Explorer does
+    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
+    write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
+    write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
+    with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
+        yield server
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """End the server and its kernels (its own process group), politely then firmly."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with launch() as b:
+        yield b
 
 
-def _item(page: Any, path: str) -> Any:
-    return page.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
 
 
-def test_explorer_in_jupyterlab(lab) -> None:
+def _item(scope: Any, path: str) -> Any:
+    return scope.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
+
+
+def _open_path(page: Any, explorer: Any, *parts: str) -> None:
+    """Open groups in the tree by clicking their toggles, then select the last path."""
+    for path in parts[:-1]:
+        item = _item(explorer, path)
+        if item.get_attribute("aria-expanded") != "true":
+            item.locator(".lnx-toggle").click()
+        page.wait_for_function(
+            "(p) => document.querySelector(`.lnx-tree [data-path='${p}']`)?.getAttribute('aria-expanded') === 'true'",
+            arg=path)
+    _item(explorer, parts[-1]).click()
+
+
+def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     base, token = lab
-    with launch() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/lab/tree/notebooks/explorer.ipynb?token={token}")
-        page.wait_for_function(  # the notebook is open and its kernel session exists
-            "() => { const w = window.jupyterapp?.shell?.currentWidget;"
-            " return !!(w?.context?.path?.endsWith('notebooks/explorer.ipynb') && w.sessionContext?.session?.kernel); }")
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        _item(page, "/units").wait_for(timeout=120_000)  # kernel started, cell ran, tree drawn
+    open_and_run(page, f"{base}/lab/tree/notebooks/explorer.ipynb?token={token}",
+                 "notebooks/explorer.ipynb", '.lnx-tree [role=treeitem][data-path="/units"]')
+    explorer = page.locator(".lnx-explorer")
+    assert "session description" in explorer.locator(".lnx-session").inner_text()  # opens on it
 
-        # open /units from the tree: schema and grid follow the selection
-        _item(page, "/units").click()
-        grid = page.locator(".lnx-grid")
-        grid.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
-        assert grid.get_by_role("status").inner_text() == "24 rows"
-        assert "spike_times" in page.locator(".lnx-schema").inner_text()
-        first = grid.locator(".lnx-row").first.inner_text()
-        assert first.split("\n")[0] == "0"
+    # open /units from the tree: schema and grid follow the selection
+    _item(explorer, "/units").click()
+    grid = explorer.locator(".lnx-grid")
+    grid.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
+    assert grid.get_by_role("status").inner_text() == "120 rows"
+    assert "spike_times" in explorer.locator(".lnx-schema").inner_text()
+    assert grid.locator(".lnx-row").first.inner_text().split("\n")[0] == "0"
 
-        # filter in the grid (kernel-side), then page by scrolling
-        grid.get_by_label("Filter column").select_option("presence_ratio")
-        grid.get_by_label("Filter operation").select_option(">=")
-        grid.get_by_label("Filter value").fill("0.9")
-        grid.get_by_role("button", name="Add filter").click()
-        page.wait_for_function(
-            "/^\\d+ of 24 rows$/.test(document.querySelector('.lnx-grid [role=status]').textContent)")
-        shown = int(grid.get_by_role("status").inner_text().split()[0])
-        assert 0 < shown < 24
-        grid.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
-        page.wait_for_function(
-            f"document.querySelector('.lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
+    # filter in the grid (kernel-side), then page by scrolling
+    grid.get_by_label("Filter column").select_option("presence_ratio")
+    grid.get_by_label("Filter operation").select_option(">=")
+    grid.get_by_label("Filter value").fill("0.9")
+    grid.get_by_role("button", name="Add filter").click()
+    page.wait_for_function(
+        "/^\\d+ of 120 rows$/.test(document.querySelector('.lnx-grid [role=status]').textContent)")
+    assert grid.get_by_label("Filter column").input_value() == "presence_ratio"  # kept
+    shown = int(grid.get_by_role("status").inner_text().split()[0])
+    assert 0 < shown < 120
+    grid.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_function(
+        f"document.querySelector('.lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
 
-        # open a time series: the plot replaces the grid; zoom by dragging on the x axis
-        _item(page, "/processing").click()
-        page.keyboard.press("ArrowRight")
-        _item(page, "/processing/behavior").wait_for()
-        _item(page, "/processing/behavior").click()
-        page.keyboard.press("ArrowRight")
-        _item(page, "/processing/behavior/running_speed").click()
-        plot = page.locator(".lnx-plot")
-        plot.locator(".scatterlayer .trace").first.wait_for()
-        assert grid.is_hidden()
-        assert plot.locator(".legendtext").first.text_content() == "running_speed (downsampled)"
-        plot.locator(".nsewdrag").scroll_into_view_if_needed()  # the Explorer is the last output
-        box = plot.locator(".nsewdrag").bounding_box()
-        y = box["y"] + box["height"] / 2
-        page.mouse.move(box["x"] + box["width"] * 0.40, y)
-        page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.42, y, steps=5)
-        page.mouse.up()
-        page.wait_for_function(  # 2% of two minutes at 60 Hz: every sample, not marked
-            "document.querySelector('.lnx-plot .legendtext').textContent === 'running_speed'")
-        status = plot.get_by_role("status").inner_text()
-        assert "all samples" in status and int(status.split()[0]) < 7200
-        ticks = [float(t) for t in plot.locator(".xtick text").all_text_contents() if t.strip()]
-        assert ticks and max(ticks) - min(ticks) < 10  # the axis shows the zoomed window
-        assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
+    # a time series: the plot replaces the grid; zoom by dragging on the x axis
+    _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
+    plot = explorer.locator(".lnx-plot")
+    plot.locator(".scatterlayer .trace").first.wait_for()
+    assert grid.is_hidden()
+    status = plot.get_by_role("status")
+    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.startsWith('envelope of all 36,000')")
+    drag = plot.locator(".nsewdrag")
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.40, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.42, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(  # 2% of ten minutes at 60 Hz: every sample, drawn as it is
+        "document.querySelector('.lnx-plot [role=status]').textContent.startsWith('all ')")
+    assert int(status.inner_text().split()[1].replace(",", "")) < 1000
+    ticks = [float(t) for t in plot.locator(".xtick text").all_text_contents() if t.strip()]
+    assert ticks and max(ticks) - min(ticks) < 30  # the axis shows the zoomed window
+
+
+# -- the Explorer measured: both themes, two window sizes ------------------------------------
+
+# (width, height, JupyterLab's file browser open): at 900 px with the file browser open the
+# Explorer has ~470 px and stacks the tree above the rest
+VIEWPORTS = [(1400, 900, True), (900, 800, False), (900, 800, True)]
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+
+
+def _measure(page: Any, explorer: Any, label: str) -> list[str]:
+    """Problems with what is on screen: overlapping controls, controls outside the Explorer."""
+    found = overlaps(explorer)
+    assert found["count"] > 5, found
+    return [f"{label}: overlap {p}" for p in found["pairs"]] + \
+        [f"{label}: outside {o}" for o in found["outside"]]
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
+    base, token = lab
+    open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
+                 ".lnx-plot .scatterlayer .trace")
+    explorer = page.locator(".lnx-explorer")
+    ticks = explorer.locator(".lnx-plot .xtick text").first
+    drawn_in = ticks.evaluate("el => getComputedStyle(el).fill")
+    set_theme(page, THEMES[theme])
+    if theme == "dark":  # drawn in the light theme, the plot follows the switch without a redraw
+        page.wait_for_function("(before) => getComputedStyle(document.querySelector("
+                               "'.lnx-plot .xtick text')).fill !== before", arg=drawn_in)
+        channels = [int(c) for c in ticks.evaluate("el => getComputedStyle(el).fill")
+                    .split("(")[1].split(")")[0].split(",")[:3]]
+        assert min(channels) > 200, channels  # light text on the dark background
+    page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")  # not over the shots
+    problems: list[str] = []
+    for width, height, sidebar in VIEWPORTS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate(f"window.jupyterapp.shell.{'expandLeft' if sidebar else 'collapseLeft'}()")
+        page.wait_for_timeout(800)  # layout and plotly's resize settle
+        explorer.scroll_into_view_if_needed()
+        label = f"{theme} {width}x{height}{'' if sidebar or width > 1000 else ' sidebar closed'}"
+        name = f"{theme}-{width}x{height}{'-narrow' if sidebar and width < 1000 else ''}"
+        # the plot: stacked channels, every sample's envelope, a drawing area of 300 px or more
+        plot = explorer.locator(".lnx-plot")
+        page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 16")
+        area = plot.locator(".nsewdrag").bounding_box()
+        assert area["height"] >= 300, (label, area)
+        assert area["width"] >= 200, (label, area)
+        box = explorer.bounding_box()
+        assert box["x"] <= area["x"] and area["x"] + area["width"] <= box["x"] + box["width"]
+        assert plot.get_by_role("status").inner_text().startswith("envelope of all 300,000 samples")
+        problems += _measure(page, explorer, f"{label} plot")
+        explorer.screenshot(path=str(SHOTS / f"explorer-plot-{name}.png"))
+        # the selected row and the badges are readable (WCAG AA: 4.5:1)
+        selected = explorer.locator(".lnx-tree .lnx-selected .lnx-name")
+        ratios = {"selected row": contrast(selected)}
+        for k, badge in enumerate(explorer.locator(".lnx-tree .lnx-item .lnx-badge").all()[:6]):
+            ratios[f"badge {k}"] = contrast(badge)
+        ratios["selected badge"] = contrast(explorer.locator(".lnx-tree .lnx-selected .lnx-badge"))
+        for name, measured in ratios.items():
+            assert measured["ratio"] >= 4.5, (label, name, measured)
+    # the grid and the session panel, stacked (900 px, file browser open) and beside the tree
+    for sidebar in (True, False):
+        page.evaluate(f"window.jupyterapp.shell.{'expandLeft' if sidebar else 'collapseLeft'}()")
+        page.wait_for_timeout(500)
+        name = f"{theme}-900x800{'-narrow' if sidebar else ''}"
+        _item(explorer, "/units").click()
+        explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+        problems += _measure(page, explorer, f"{name} grid")
+        explorer.screenshot(path=str(SHOTS / f"explorer-grid-{name}.png"))
+        _item(explorer, "/general").click()
+        explorer.locator(".lnx-session td").first.wait_for()
+        problems += _measure(page, explorer, f"{name} session")
+    explorer.screenshot(path=str(SHOTS / f"explorer-session-{theme}-900x800.png"))
+    assert not problems, problems
+
+    # typing in the tree and in its search box never edits the notebook
+    cells = cell_count(page)
+    _item(explorer, "/units").click()
+    page.keyboard.press("a")  # the tree's type-ahead: to 'acquisition'
+    page.keyboard.press("b")
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    page.keyboard.press("ArrowDown")
+    assert cell_count(page) == cells
+    assert page.evaluate("document.activeElement.closest('.lnx-tree') !== null")
+    search = explorer.get_by_label("Search paths")
+    search.click()
+    page.keyboard.type("abd")
+    assert search.input_value() == "abd" and cell_count(page) == cells
+    search.fill("running")
+    option = explorer.get_by_role("option").first
+    option.wait_for()
+    page.keyboard.press("ArrowDown")  # into the results
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "option"
+    page.keyboard.press("Escape")  # closes them
+    assert explorer.get_by_role("listbox").is_hidden()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the first result, chosen with the keyboard
+    page.wait_for_selector('.lnx-tree [role=treeitem][data-path="/processing/behavior/running_speed"][aria-selected=true]')
+    assert cell_count(page) == cells
+    set_theme(page, THEMES["light"])
+    page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")
+
+
+def test_switching_selection_resets_view_state(lab, page) -> None:
+    base, token = lab
+    open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
+                 ".lnx-plot .scatterlayer .trace")
+    explorer = page.locator(".lnx-explorer")
+    plot = explorer.locator(".lnx-plot")
+    page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 16")
+    # pick channels and zoom on the ElectricalSeries
+    plot.locator("summary").click()
+    plot.locator(".lnx-channel-list input").nth(20).check()
+    page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 17")
+    plot.locator("summary").click()
+    drag = plot.locator(".nsewdrag")
+    box = drag.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(  # a tenth of the series: the zoomed window
+        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
+    assert "channels (volts)" in plot.locator(".ytitle").text_content()
+    # another series: its own unit, no channel picker, the whole series
+    _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
+    page.wait_for_function("document.querySelector('.lnx-plot .ytitle')?.textContent === 'value (cm/s)'")
+    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.includes('36,000 samples')")
+    assert plot.locator(".lnx-channels").is_hidden() and plot.locator(".scatterlayer .trace").count() == 1
+    # a table scrolled down and right, then another table: at its top left
+    _item(explorer, "/units").click()
+    scroller = explorer.locator(".lnx-grid .lnx-grid-scroll")
+    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
+    page.wait_for_function("document.querySelector('.lnx-grid .lnx-grid-scroll').scrollTop > 0")
+    _open_path(page, explorer, "/intervals", "/intervals/trials")
+    page.wait_for_function("[...document.querySelectorAll('.lnx-grid .lnx-head-name')]"
+                           ".some(h => h.textContent === 'stimulus_name')")
+    assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
+    # back to the ElectricalSeries: the first 16 channels, not zoomed
+    _open_path(page, explorer, "/acquisition", EPHYS)
+    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.startsWith('envelope of all 300,000')")
+    assert plot.locator(".scatterlayer .trace").count() == 16
+    assert plot.locator("summary").inner_text() == "Channels (16 of 32)"
+
+
+def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
+    base, token = lab
+    open_and_run(page, f"{base}/lab/tree/bad.ipynb?token={token}", "bad.ipynb",
+                 '.lnx-tree [role=treeitem][data-path="/units"]')
+    explorer = page.locator(".lnx-explorer")
+    problem = explorer.locator(".lnx-main-pane > .lnx-error")
+    problem.wait_for()
+    assert "/units/nowhere is not in" in problem.inner_text()
+    assert explorer.locator(".lnx-tree [role=treeitem]").count() >= 5  # the tree is there
+    _item(explorer, "/units").click()  # and works
+    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    assert problem.is_hidden()
+
+
+def test_explorer_in_notebook_7(lab, page) -> None:
+    base, token = lab
+    open_and_run(page, f"{base}/notebooks/ephys.ipynb?token={token}", "ephys.ipynb",
+                 ".lnx-plot .scatterlayer .trace")
+    assert page.evaluate("!!document.querySelector('#main-panel, .jp-NotebookPanel')")
+    explorer = page.locator(".lnx-explorer")
+    assert explorer.locator(".lnx-plot .nsewdrag").bounding_box()["height"] >= 300
+    cells = cell_count(page)
+    _item(explorer, "/units").click()
+    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    page.keyboard.press("a")
+    page.keyboard.press("b")
+    assert cell_count(page) == cells
+    explorer.get_by_label("Filter value").fill("abc")
+    assert cell_count(page) == cells

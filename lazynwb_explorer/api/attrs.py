@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backends.base import Node
-from ..catalog import Catalog, clear_cache, forget, open_catalog
+from ..catalog import Catalog, clear_cache, forget, open_catalog_for
 from ..errors import InternalPathError
 from ..multifile import Missing, is_skipped, map_sources, name_errors
 from ..nwb.internal_paths import absolute_path, normalize_internal_file_path
@@ -51,8 +51,8 @@ def _same(value: Any, empty: Any) -> bool:
     return type(value) is type(empty) and value == empty
 
 
-def _open(source: Source) -> Catalog:
-    return name_errors(source, lambda: open_catalog(source))
+def _open(source: Source, path: str) -> Catalog:
+    return name_errors(source, lambda: open_catalog_for(source, path))
 
 
 class _Links:
@@ -103,7 +103,7 @@ def get_attrs(
     the file and the path. Nothing is read once the file's catalog is known.
     """
     source = to_source(nwb_path)
-    catalog = _open(source)
+    catalog = _open(source, internal_path)
     node = catalog.get(absolute_path(internal_path))
     if node is None:
         raise InternalPathError(
@@ -149,7 +149,7 @@ def get_sub_attrs(
     exclude_empty, empty values and then objects left with no attributes are dropped.
     """
     source = to_source(nwb_path)
-    catalog = _open(source)
+    catalog = _open(source, parent_path)
     start = catalog.get(absolute_path(parent_path))
     if start is None:
         return {}  # lazynwb: a parent that is not in the file has nothing below it

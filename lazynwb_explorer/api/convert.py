@@ -110,7 +110,7 @@ def fit_format(df: pl.DataFrame, output_format: str, table_path: str = "") -> pl
                 target = pl.String
             series = series.cast(target)
         columns.append(series)
-    return pl.DataFrame(columns, height=df.height).rechunk()  # avro needs one chunk
+    return pl.DataFrame(columns).rechunk()  # avro needs one chunk
 
 
 def _excel_cells(series: pl.Series, table_path: str) -> pl.Series:

@@ -6,6 +6,7 @@ runs existing code unchanged.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import pandas as pd
 import polars as pl
 
 from ..config import resolve_as_polars
-from ..errors import ColumnError, InternalPathError, SchemaMismatchError
+from ..errors import ColumnError, InternalPathError, SchemaMismatchError, redact
 from ..multifile import Missing, is_skipped, map_sources, report_missing
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
@@ -36,20 +37,22 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
 
 
 def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
-    """The common type of a column seen as `a` in one file and `b` in another, or None."""
+    """The common type of a column seen as `a` in one file and `b` in another, or None
+    (string vs number, ...: the caller raises SchemaMismatchError).
+
+    Numbers widen by numpy's promotion rules (Int32 + Int64 -> Int64, UInt8 + Int8 -> Int16,
+    Float32 + Int64 -> Float64, Int64 + UInt64 -> Float64, Boolean + Int8 -> Int8): one
+    rule whatever the polars version, and a type pandas and Arrow both hold (polars 2's own
+    supertype of Int64 and UInt64 is Int128). Lists and arrays unify by their items; arrays
+    of different shapes become lists."""
     if a == b:
         return a
     if a == pl.Null:
         return b
     if b == pl.Null:
         return a
-    if a.is_numeric() and b.is_numeric():
-        try:
-            return pl.concat(
-                [pl.Series([], dtype=a), pl.Series([], dtype=b)], how="vertical_relaxed"
-            ).dtype
-        except pl.exceptions.PolarsError:
-            return None
+    if _is_number(a) and _is_number(b):
+        return _numeric_supertype(a, b)
     if isinstance(a, pl.List) and isinstance(b, pl.List):
         inner = unify_dtypes(a.inner, b.inner)
         return pl.List(inner) if inner is not None else None
@@ -60,6 +63,27 @@ def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
         inner = unify_dtypes(a.inner, b.inner)  # differing shapes: fall back to lists
         return pl.List(inner) if inner is not None else None
     return None
+
+
+def _is_number(dtype: pl.DataType) -> bool:
+    return dtype.is_numeric() or dtype == pl.Boolean
+
+
+def _numeric_supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+    try:
+        common = np.result_type(_numpy_dtype(a), _numpy_dtype(b))
+        return pl.Series(np.empty(0, dtype=common)).dtype
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass
+    try:  # a type numpy does not have (Decimal, Int128): polars' own supertype
+        empty = [pl.DataFrame(schema={"x": t}) for t in (a, b)]
+        return pl.concat(empty, how="vertical_relaxed").schema["x"]
+    except pl.exceptions.PolarsError:
+        return None
+
+
+def _numpy_dtype(dtype: pl.DataType) -> np.dtype:
+    return pl.Series([], dtype=dtype).to_numpy().dtype
 
 
 def unified_schema(
@@ -74,9 +98,13 @@ def unified_schema(
 ) -> tuple[dict[str, pl.DataType], list[Source]]:
     """The union of the files' columns with unified types, and the sources that have the table.
 
-    Raises SchemaMismatchError naming the column, both types and both files on a conflict."""
+    A column whose type differs between files is widened to the common type (see
+    unify_dtypes) with a warning naming the column, both types and both files, as lazynwb
+    warns; types that have none (text in one file, numbers in another) raise
+    SchemaMismatchError naming the same."""
     schema: dict[str, pl.DataType] = {}
     seen_in: dict[str, str] = {}
+    warned: set[str] = set()
     present: list[Source] = []
     missing: list[InternalPathError] = []
     results = map_sources(
@@ -105,6 +133,15 @@ def unified_schema(
                     source=source.label,
                     path=table.path,
                 )
+            if common != schema[name] or common != dtype:
+                if name not in warned:
+                    warned.add(name)
+                    warnings.warn(
+                        f"column {name!r} of {table.path} is {schema[name]} in "
+                        f"{redact(seen_in[name])!r} but {dtype} in {redact(source.label)!r}: "
+                        f"read as {common} in every file",
+                        stacklevel=3,
+                    )
             schema[name] = common
     report_missing(missing, len(sources), raise_on_missing)
     return dict(sorted(schema.items())), present
@@ -122,8 +159,8 @@ def get_table_schema(
     sources = to_sources(file_paths)
     if first_n_files_to_infer_schema is not None:
         sources = sources[: max(1, first_n_files_to_infer_schema)]
-    schema, _ = unified_schema(
-        sources, table_path, exclude_array_columns=exclude_array_columns,
+    schema, _ = unified_schema(  # a path or shortcut, never a guess (as lazynwb)
+        sources, table_path, exact_path=True, exclude_array_columns=exclude_array_columns,
         raise_on_missing=raise_on_missing,
     )
     if not exclude_internal_columns:
@@ -149,15 +186,16 @@ def get_df(
 ) -> pd.DataFrame | pl.DataFrame:
     """A table from one or many NWB files as one DataFrame, rows in source order.
 
-    Only the chosen columns are read; with `nwb_path_to_row_indices` only those rows.
+    Only the chosen columns are read; with `nwb_path_to_row_indices` only those rows, in
+    the order given (a repeated index gives a repeated row).
     `use_process_pool` is accepted for compatibility (threads are used: reads release the GIL).
     """
     sources = to_sources(nwb_data_sources)
     include = _names(include_column_names)
     exclude = _names(exclude_column_names)
-    schema, present = unified_schema(
+    schema, present = unified_schema(  # array columns stay when named, as lazynwb
         sources, search_term, exact_path=exact_path, raise_on_missing=raise_on_missing,
-        ignore_errors=ignore_errors,
+        ignore_errors=ignore_errors, exclude_array_columns=exclude_array_columns and include is None,
     )
     if include is not None:
         unknown = [c for c in include if c not in schema and c not in INTERNAL_SCHEMA]
@@ -188,18 +226,12 @@ def get_df(
     out_schema = {
         name: dtype
         for name, dtype in schema.items()
-        if (include is None or name in include)
-        and name not in set(exclude or ())
-        and not (include is None and exclude_array_columns and _is_array(dtype))
+        if (include is None or name in include) and name not in set(exclude or ())
     }
     out_schema.update(INTERNAL_SCHEMA)
     frames = [f.select([_col(f, n, t) for n, t in out_schema.items()]) for f in frames]
     df = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=out_schema)
     return df if resolve_as_polars(as_polars) else df.to_pandas()
-
-
-def _is_array(dtype: pl.DataType) -> bool:
-    return isinstance(dtype, pl.List | pl.Array)
 
 
 def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
@@ -223,9 +255,9 @@ def merge_array_column(df: Any, column_name: str, missing_ok: bool = True) -> An
     parts = []
     keys = frame.select(NWB_PATH_COLUMN_NAME, TABLE_PATH_COLUMN_NAME).unique(maintain_order=True)
     for nwb_path, table_path in keys.iter_rows():
-        rows = frame.filter(
+        rows = np.unique(frame.filter(  # each row's value once: the join repeats it
             (pl.col(NWB_PATH_COLUMN_NAME) == nwb_path) & (pl.col(TABLE_PATH_COLUMN_NAME) == table_path)
-        )[TABLE_INDEX_COLUMN_NAME].to_numpy()
+        )[TABLE_INDEX_COLUMN_NAME].to_numpy())
         source = to_source(nwb_path)
         table = open_table(source, "/" + table_path, exact_path=True)
         if column_name not in table.columns:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import pandas as pd
 import polars as pl
 
-from ..catalog import normalize_path, open_catalog
+from ..catalog import normalize_path, open_catalog, open_catalog_for
 from ..config import resolve_as_polars
 from ..errors import redact
 from ..multifile import Missing, is_skipped, map_sources, report_missing
@@ -31,7 +31,7 @@ from .timeseries import find_series
 
 def _resolve_series(source: Source, search_term: str, exact_path: bool) -> str | None:
     """The series path the term names in this file, or None if it names no series."""
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, search_term)
     path = normalize_path(search_term)
     if catalog.get(path) is not None:
         return path if is_series(catalog, path) else None

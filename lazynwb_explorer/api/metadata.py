@@ -42,9 +42,8 @@ def polars_column(name: str, values: list[Any], kind: Kind | None = None) -> pl.
 def records_to_polars(records: list[dict[str, Any]], kinds: dict[str, Kind] | None = None) -> pl.DataFrame:
     kinds = FIELD_KINDS if kinds is None else kinds
     names = list(dict.fromkeys(k for r in records for k in r))
-    return pl.DataFrame(
-        [polars_column(n, [r.get(n) for r in records], kinds.get(n)) for n in names],
-        height=len(records),
+    return pl.DataFrame(  # every record has _nwb_path: the columns give the height
+        [polars_column(n, [r.get(n) for r in records], kinds.get(n)) for n in names]
     )
 
 

@@ -8,6 +8,7 @@ files before anything is read from them. `head(n)` stops reading once n rows are
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterable, Iterator
 
@@ -28,6 +29,8 @@ from ..sources import PathLike, Source, to_sources
 from .frames import unified_schema
 
 _FILE_COLUMNS = {NWB_PATH_COLUMN_NAME, TABLE_PATH_COLUMN_NAME}
+# What .explain() calls the source; polars before 1.33 has no such arguments
+_EXPLAINS = "explain_name" in inspect.signature(register_io_source).parameters
 _LOW_MEMORY_BATCH = 10_000
 
 
@@ -77,12 +80,16 @@ def scan_nwb(
     schema_overrides: dict[str, pl.DataType] | None = None,
     disable_progress: bool = False,
 ) -> pl.LazyFrame:
-    """A lazy table over one or many NWB files, with projection and predicate pushdown."""
+    """A lazy table over one or many NWB files, with projection and predicate pushdown.
+
+    `table_path` is the table's path (or a shortcut: units, trials, ...), never a guess: as
+    in lazynwb, a path no file has raises InternalPathError naming it (get_df alone also
+    accepts part of a path)."""
     sources = to_sources(source)
     if schema is None:
         infer_from = sources if infer_schema_length is None else sources[: max(1, infer_schema_length)]
         inferred, _ = unified_schema(
-            infer_from, table_path, exclude_array_columns=exclude_array_columns,
+            infer_from, table_path, exact_path=True, exclude_array_columns=exclude_array_columns,
             raise_on_missing=raise_on_missing, ignore_errors=ignore_errors,
         )
         full_schema = {**inferred, **INTERNAL_SCHEMA}
@@ -104,7 +111,7 @@ def scan_nwb(
         files = prune_sources(sources, table_path, predicate)
         remaining = n_rows
         request = TableRequest(
-            table_path, columns=wanted, predicate=predicate, schema=full_schema,
+            table_path, exact_path=True, columns=wanted, predicate=predicate, schema=full_schema,
             n_rows=n_rows,
         )
         missing = []
@@ -120,9 +127,9 @@ def scan_nwb(
         for src, frame in results:
             if not isinstance(frame, pl.DataFrame):
                 if not is_skipped(frame):
-                    missing.append(src)
-                    if raise_on_missing:
-                        raise frame.error  # type: ignore[union-attr]
+                    missing.append(frame.error)  # type: ignore[union-attr]
+                    if raise_on_missing or len(missing) == len(files):
+                        raise missing[0]  # in no file at all: a typo, not "no rows"
                 continue
             frame = align(frame, full_schema, src.label, table_path).select(out_columns)
             if remaining is not None:
@@ -137,9 +144,9 @@ def scan_nwb(
             if remaining is not None and remaining <= 0:
                 return
 
+    explain = {"explain_name": "NWB", "explain_detail": f"{table_path} in {len(sources)} file(s)"}
     return register_io_source(
-        generate, schema=pl.Schema(full_schema), explain_name="NWB",
-        explain_detail=f"{table_path} in {len(sources)} file(s)",
+        generate, schema=pl.Schema(full_schema), **(explain if _EXPLAINS else {})
     )
 
 

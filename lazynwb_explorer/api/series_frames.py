@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from ..catalog import open_catalog
+from ..catalog import open_catalog_for
 from ..errors import redact
 from ..multifile import Missing, is_skipped, map_sources
+from ..nwb.columns import polars_dtype
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -25,14 +26,13 @@ from ..nwb.table_query import (
     TABLE_PATH_COLUMN_NAME,
     table_path_label,
 )
-from ..nwb.tables import polars_dtype
 from ..nwb.timeseries import SeriesFieldError, TimeSeries
 from ..sources import Source
 from .timeseries import find_series
 
 
 def _series(source: Source, path: str, exact_path: bool = True) -> TimeSeries:
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, path)
     found = find_series(catalog, path, exact_path=exact_path)
     if not found:
         from ..errors import InternalPathError
@@ -99,7 +99,7 @@ def series_frame(
         TABLE_PATH_COLUMN_NAME, [table_path_label(ts._table_path)] * n, dtype=pl.String
     )
     out[TABLE_INDEX_COLUMN_NAME] = pl.Series(TABLE_INDEX_COLUMN_NAME, np.arange(n, dtype=np.int64))
-    return pl.DataFrame(out, height=n)
+    return pl.DataFrame(out)  # the internal columns give the height (polars 1.x: no height=)
 
 
 def _first_schema(sources: Sequence[Source], path: str, exclude_array_columns: bool) -> dict:

@@ -23,17 +23,15 @@ import numpy as np
 import polars as pl
 
 from ..backends.base import DatasetMeta, Node
-from ..catalog import Catalog, open_catalog
+from ..catalog import Catalog, open_catalog_for
 from ..errors import InternalPathError
 from ..multifile import name_errors
+from ..nwb.columns import polars_dtype
 from ..nwb.internal_paths import absolute_path, normalize_internal_file_path
-from ..nwb.tables import polars_dtype
+from ..nwb.one_row import SESSION_ROOT_DATASETS
 from ..sources import PathLike, to_source
 
-_ROOT_METADATA = (
-    "session_start_time", "session_description", "identifier", "timestamps_reference_time",
-    "file_create_date",
-)
+_ROOT_METADATA = SESSION_ROOT_DATASETS
 _REFERENCE_COLUMNS = {"timeseries": "TimeSeriesReferenceVectorData"}
 _NAMED_FILTERS = ("shuffle", "fletcher32", "scaleoffset")
 
@@ -183,7 +181,7 @@ def get_table_column_metadata(
     naming the file and the path.
     """
     source = to_source(file_path)
-    catalog = name_errors(source, lambda: open_catalog(source))
+    catalog = name_errors(source, lambda: open_catalog_for(source, table_path))
     nodes = _table_nodes(catalog, table_path, skip_references)
     names = frozenset(nodes)
     shapes = {n: (node.dataset.shape if node.dataset else None) for n, node in nodes.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Literal, overload
 
-from ..catalog import Catalog, normalize_path, open_catalog
+from ..catalog import Catalog, normalize_path, open_catalog_for
 from ..errors import InternalPathError, redact
 from ..nwb.kinds import is_series
 from ..nwb.timeseries import TimeSeries
@@ -37,7 +37,10 @@ def find_series(
         raise TypeError(f"search_term must be a str, not {type(search_term).__name__}")
     term = (search_term or "").strip()
     if term:
-        exact = _strip_child(normalize_path(term))
+        named = normalize_path(term)
+        if not match_all and is_series(catalog, named):
+            return [named]  # a series may itself be named 'timestamps' (AllenSDK) or 'data'
+        exact = _strip_child(named)
         if catalog.get(exact) is not None and not match_all:
             if is_series(catalog, exact):
                 return [exact]
@@ -97,7 +100,7 @@ def get_timeseries(
         nwb_path, "__fspath__"
     ):
         raise TypeError("get_timeseries reads one file: pass a single path or URL")
-    catalog = open_catalog(to_source(nwb_path))
+    catalog = open_catalog_for(to_source(nwb_path), search_term or "/")
     paths = find_series(catalog, search_term, exact_path=exact_path, match_all=match_all)
     if match_all:
         return {p: TimeSeries(nwb_path, p, catalog) for p in paths}

@@ -55,8 +55,20 @@ class Node:
 
     @property
     def neurodata_type(self) -> str | None:
-        value = self.attrs.get("neurodata_type")
+        value = self.attr("neurodata_type")
         return value if isinstance(value, str) else None
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        """An attribute that NWB defines as one value (neurodata_type, unit, rate, ...).
+        MatNWB 2.0b writes every attribute as a one-element array: its one element."""
+        return one_value(self.attrs.get(name, default))
+
+
+def one_value(value: Any) -> Any:
+    """A one-element list (MatNWB's attributes) -> its element; anything else unchanged."""
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
 
 
 class Backend(abc.ABC):
@@ -83,6 +95,12 @@ class Backend(abc.ABC):
         the first axis and slices the others in memory."""
         rows = self.read_spans(path, [(box[0].start, box[0].stop)])
         return rows[(slice(None), *box[1:])]
+
+    def read_region_spans(self, path: str) -> np.ndarray:
+        """For a dataset of HDF5 region references (MatNWB 2.0b's VectorIndex): each
+        element's selection as a [start, stop) row span of the referenced dataset, shape
+        (n, 2). Only HDF5 has region references."""
+        raise NotImplementedError(f"{type(self).__name__} has no region references")
 
     @contextlib.contextmanager
     def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:

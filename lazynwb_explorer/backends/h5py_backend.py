@@ -51,6 +51,13 @@ def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
     return int(np.prod(ds.chunks, dtype=np.int64)) * itemsize > cache_bytes
 
 
+def _compression(ds: h5py.Dataset) -> str | None:
+    """h5py's name for the dataset's compression, the same in every h5py version: a
+    plugin's filter (h5py names those by number) is 'unknown', as h5py >= 3.12 says."""
+    plugin = any(str(name).isdigit() for name in (ds._filters or {}))  # '32001' or 32001
+    return ds.compression or ("unknown" if plugin else None)
+
+
 def _open_local(path: str) -> h5py.File:
     """Open read-only with HDF5's default locking (so pynwb can open the same file in this
     process); where the file system refuses locks, open without them."""
@@ -138,7 +145,7 @@ class HDF5Backend(Backend):
             shape=tuple(ds.shape or ()),
             dtype=np.dtype(object) if (is_string or is_ref) else dtype,
             chunks=ds.chunks,
-            compression=ds.compression,
+            compression=_compression(ds),
             filters=filters,
             is_string=is_string,
             is_reference=is_ref,
@@ -251,6 +258,39 @@ class HDF5Backend(Backend):
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             data = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
             return self._decode(ds, data)
+
+    def read_region_spans(self, path: str) -> np.ndarray:
+        with self._lock:
+            ds = self._dataset(path)
+            if h5py.check_ref_dtype(ds.dtype) is not h5py.RegionReference or ds.ndim != 1:
+                raise MalformedFileError("not a 1-D dataset of region references", source=self.label,
+                                         path=path)
+            refs = ds[()]
+            out = np.zeros((len(refs), 2), dtype=np.int64)
+            for i, ref in enumerate(refs):
+                out[i] = self._region_span(ref, path)
+            return out
+
+    def _region_span(self, ref: Any, path: str) -> tuple[int, int]:
+        """One region reference's selection as rows [start, stop): a single block along
+        the first axis (what a VectorIndex means); anything else is malformed."""
+        if not ref:
+            return (0, 0)
+        try:
+            space = h5py.h5r.get_region(ref, self.file.id)
+            kind = space.get_select_type()
+            if kind == h5py.h5s.SEL_NONE:
+                return (0, 0)
+            if kind == h5py.h5s.SEL_ALL:
+                return (0, int(space.shape[0]))
+            if kind == h5py.h5s.SEL_HYPERSLABS and space.get_select_hyper_nblocks() == 1:
+                lo, hi = space.get_select_bounds()
+                return (int(lo[0]), int(hi[0]) + 1)
+        except Exception as exc:  # noqa: BLE001 - a broken reference is reported below
+            raise MalformedFileError(f"unreadable region reference: {exc}", source=self.label,
+                                     path=path) from exc
+        raise MalformedFileError("a region reference that is not one block of rows",
+                                 source=self.label, path=path)
 
     @contextlib.contextmanager
     def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:

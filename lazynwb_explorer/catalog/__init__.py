@@ -6,10 +6,18 @@
 - store.py: the stored files under config.cache_dir (atomic, checksummed, background writer).
 
 May import: config, errors, transport, sources, backends. Knows nothing of NWB's meaning
-beyond the root's nwb_version check (nwb/ says what a table or a series is).
+beyond the root's nwb_version check (NWB 1.x is refused by name; nwb/ says what a table
+or a series is).
 """
 
-from .cache import clear_cache, forget, open_catalog, open_metadata_catalog, store_catalogs
+from .cache import (
+    clear_cache,
+    forget,
+    open_catalog,
+    open_catalog_for,
+    open_metadata_catalog,
+    store_catalogs,
+)
 from .catalog import Catalog, normalize_path
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "forget",
     "normalize_path",
     "open_catalog",
+    "open_catalog_for",
     "open_metadata_catalog",
     "store_catalogs",
 ]

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from ..backends.base import Backend, Node
 from ..backends.open import open_and_walk, walk_in_scope
 from ..config import config
-from ..errors import NotNWBError, get_logger
+from ..errors import NotNWBError, SourceError, UnsupportedFileError, get_logger, with_path
 from ..sources import Source
 from ..transport.readers import on_source_changed
 from . import persist, store
-from .catalog import Catalog
+from .catalog import Catalog, normalize_path
 from .identity import local_identity
 
 _MAX_OPEN = 128  # catalogs holding an open file (h5py, local Zarr) or h5py's caches
@@ -63,6 +63,12 @@ def _identity(source: Source) -> tuple:
 
 def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalog:
     root = nodes.get("/")
+    if root is not None and "nwb_version" not in root.attrs and "nwb_version" in root.children:
+        backend.close()  # NWB 1.x keeps its version in a dataset; its layout is another schema
+        raise UnsupportedFileError(
+            "NWB 1.x is not supported (a /nwb_version dataset and no nwb_version attribute on "
+            "the root group); convert it to NWB 2 first", source=source.label,
+        )
     if root is None or ("nwb_version" not in root.attrs and root.attrs.get("neurodata_type") != "NWBFile"):
         backend.close()
         raise NotNWBError("not an NWB file (no nwb_version on the root group)", source=source.label)
@@ -138,6 +144,15 @@ def open_catalog(source: Source) -> Catalog:
         if old is not None:
             old[1].close()
         return catalog
+
+
+def open_catalog_for(source: Source, path: str) -> Catalog:
+    """open_catalog for a call about one internal path: a file that cannot be read (not NWB,
+    NWB 1.x, unreachable) is reported naming the path asked for as well as the file."""
+    try:
+        return open_catalog(source)
+    except SourceError as exc:
+        raise with_path(exc, normalize_path(path)) from exc
 
 
 def _holds_no_file(catalog: Catalog) -> bool:

@@ -59,6 +59,17 @@ class Catalog:
     def get(self, path: str) -> Node | None:
         return self.nodes.get(normalize_path(path))
 
+    def resolved(self, path: str) -> Node | None:
+        """The node at `path`, a Zarr link (hdmf-zarr's zarr_link: a node naming its
+        target) followed to what it points to, as h5py follows an HDF5 soft link."""
+        node = self.get(path)
+        for _ in range(8):  # links to links, never in a cycle
+            target = node.attrs.get("target") if node is not None and node.is_link else None
+            if not isinstance(target, str) or node.dataset is not None or node.children:
+                return node
+            node = self.get(target)
+        return node
+
     def require(self, path: str) -> Node:
         node = self.get(path)
         if node is None:

@@ -7,6 +7,7 @@
   columns of the surviving rows, plus the internal columns (_nwb_path, ...).
 - timeseries.py, lazy_array.py: TimeSeries with lazy data and timestamps, time windows.
 - session.py: session and subject metadata fields, typed.
+- electrodes.py: DynamicTableRegion targets; channel names of a series from its electrodes.
 - internal_paths.py: lazynwb's spelling of internal paths and its listing rules.
 
 May import: config, errors, transport (counters only), sources, backends (their data types),

@@ -1,9 +1,11 @@
 """What an object in an NWB file is: one rule per idea, used everywhere.
 
 - `is_table`: a DynamicTable (a group whose `colnames` attribute lists its columns).
-- `is_series`: a group holding a time series: data with timestamps or starting_time, or
-  (events-like series, series whose data is missing) timestamps / starting_time + rate
-  alone. DynamicTables are tables, not series; /specifications holds no series.
+- `is_series`: a group holding a time series, by lazynwb's rules: timestamps (events-like
+  series such as NWB 2.8's Events have nothing else), data with starting_time, a
+  starting_time with a rate (a series whose data is missing), or data in a group whose
+  neurodata_type names a series. Zarr links (a series' electrodes, data) are followed.
+  DynamicTables are tables, not series; /specifications holds no series.
 - `TABLE_SHORTCUTS`: lazynwb's short names for the common tables.
 """
 
@@ -28,7 +30,7 @@ def is_table(catalog: Catalog, path: str) -> bool:
 
 
 def is_series(catalog: Catalog, path: str) -> bool:
-    """A group holding a time series (see the module docstring)."""
+    """A group holding a time series (see the module docstring), by lazynwb's rules."""
     node = catalog.get(path)
     if node is None or not node.is_group or "colnames" in node.attrs:
         return False
@@ -36,12 +38,14 @@ def is_series(catalog: Catalog, path: str) -> bool:
         return False
     base = node.path.rstrip("/")
     datasets = {
-        name for name in node.children
-        if (child := catalog.get(f"{base}/{name}")) is not None and child.dataset
+        name: child for name in node.children
+        if (child := catalog.resolved(f"{base}/{name}")) is not None and child.dataset is not None
     }
     if "timestamps" in datasets:
         return True
-    if "starting_time" in datasets:
-        start = catalog.get(f"{base}/starting_time")
-        return "data" in datasets or bool(start and "rate" in start.attrs)
-    return False
+    start = datasets.get("starting_time")
+    if start is not None and ("data" in datasets or "rate" in start.attrs):
+        return True
+    kind = (node.neurodata_type or "").lower()
+    series_type = "timeseries" in kind or kind.endswith("series") or kind == "events"
+    return series_type and "data" in datasets

@@ -256,10 +256,13 @@ def searchsorted(
     timestamps: LazyDataset | RateTimestamps | np.ndarray,
     values: Sequence[float],
     side: str | Sequence[str] = "left",
+    seen: dict[int, float] | None = None,
 ) -> list[int]:
     """np.searchsorted over lazily read timestamps: only a few small reads, few rounds.
 
-    Assumes the timestamps are sorted (NWB requires it); `side` per value or for all."""
+    Assumes the timestamps are sorted (NWB requires it); `side` per value or for all.
+    `seen`, when given, collects every (row, time) the search read, so a caller can check
+    those for order at no cost."""
     sides = [side] * len(values) if isinstance(side, str) else list(side)
     n = len(timestamps)
     if isinstance(timestamps, np.ndarray):
@@ -270,6 +273,8 @@ def searchsorted(
         return [0] * len(values)
     targets = [_Target(float(v), s, 0, n) for v, s in zip(values, sides)]
     ends = _read_points(timestamps, np.asarray(sorted({0, n - 1})))
+    if seen is not None:
+        seen.update(ends)
     first, last = ends[0], ends[n - 1]
     for t in targets:
         if not t.before(first):
@@ -286,6 +291,8 @@ def searchsorted(
         for t in (t for t in targets if t.lo < t.hi):
             wanted.update(t.probes())
         known = _read_points(timestamps, np.asarray(sorted(wanted), dtype=np.int64))
+        if seen is not None:
+            seen.update(known)
         for t in (t for t in targets if t.lo < t.hi):
             t.update(known)
     return [t.lo for t in targets]

@@ -9,12 +9,12 @@ This is the unit of work that get_df, scan_nwb and the widgets share:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import polars as pl
 
-from ..catalog import open_catalog
+from ..catalog import Catalog, open_catalog_for
 from ..errors import ColumnError, SchemaMismatchError
 from ..sources import Source
 from .tables import Table, describe_table, read_rows, resolve_table_path
@@ -36,7 +36,7 @@ def table_path_label(path: str) -> str:
 
 
 def open_table(source: Source, search_term: str, exact_path: bool = False) -> Table:
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, search_term)
     return describe_table(catalog, resolve_table_path(catalog, search_term, exact_path))
 
 
@@ -76,25 +76,27 @@ def read_table_rows(
 ) -> pl.DataFrame:
     """The request's columns for `rows` (None = all) of one file's table, filtered. Pass
     `table` when the caller has already described it (saves describing it again)."""
-    catalog = open_catalog(source)
+    catalog = open_catalog_for(source, request.search_term)
     if table is None:
         table = describe_table(
             catalog, resolve_table_path(catalog, request.search_term, request.exact_path)
         )
     wanted = choose_columns(table, request.columns, None, request.exclude_array_columns)
-    if rows is not None:
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
-        if len(rows) and (rows[0] < 0 or rows[-1] >= table.length):
+    if rows is not None:  # in the order given, repeats kept (the caller built the list)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= table.length):
             raise ColumnError(
                 f"row index out of range (table has {table.length} rows)", source=source.label, path=table.path
             )
     frame: pl.DataFrame | None = None
     if request.predicate is not None:
-        needed = [c for c in request.predicate.meta.root_names() if c in table.columns]
-        probe = read_rows(catalog, table, needed, rows)  # first: a file's declared length is
-        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows  # checked
-        probe = with_internal(probe, source, table, candidates)
-        probe = align(probe, request.schema, source.label, table.path, fill_only=True)
+        needed = predicate_columns(request.predicate, table.columns)
+        probe = _read_in_order(catalog, table, needed, rows)  # first: the columns' declared
+        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows  # sizes
+        probe = with_internal(probe, source, table, candidates)  # are checked before this
+        # the predicate was written for the unified types (a Boolean column of one file may
+        # be Int8 across files): evaluate it on those
+        probe = align(probe, request.schema, source.label, table.path, keep_others=True)
         keep = probe.with_row_index("__pos").filter(request.predicate)
         positions = keep["__pos"].to_numpy()
         rows = candidates[positions]
@@ -104,13 +106,31 @@ def read_table_rows(
         if frame is not None:
             frame = frame.head(request.n_rows)
     done = set(frame.columns) if frame is not None else set()
-    rest = read_rows(catalog, table, [c for c in wanted if c not in done], rows)
+    rest = _read_in_order(catalog, table, [c for c in wanted if c not in done], rows)
     if frame is not None:
         rest = pl.concat([rest, frame], how="horizontal") if rest.width else frame
     rest = rest.select([c for c in table.columns if c in rest.columns and (c in wanted or c in done)])
     index = np.arange(table.length, dtype=np.int64) if rows is None else rows
     out = with_internal(rest, source, table, index)
     return align(out, request.schema, source.label, table.path)
+
+
+def _read_in_order(
+    catalog: Catalog, table: Table, names: Sequence[str], rows: np.ndarray | None
+) -> pl.DataFrame:
+    """read_rows for rows in any order, repeats included: each distinct row is read once
+    (in file order, the cheap way), then the rows are put in the order asked."""
+    if rows is None or len(rows) < 2 or bool(np.all(np.diff(rows) > 0)):
+        return read_rows(catalog, table, names, rows)
+    distinct, where = np.unique(rows, return_inverse=True)
+    frame = read_rows(catalog, table, names, distinct)
+    return frame[where.reshape(-1)] if frame.width else frame
+
+
+def predicate_columns(predicate: pl.Expr, available: Collection[str]) -> list[str]:
+    """The columns a predicate reads, each once, in first-use order (`root_names` repeats a
+    column the predicate names twice, as any window `(c > a) & (c < b)` does)."""
+    return [c for c in dict.fromkeys(predicate.meta.root_names()) if c in available]
 
 
 def with_internal(frame: pl.DataFrame, source: Source, table: Table, rows: np.ndarray) -> pl.DataFrame:
@@ -131,11 +151,10 @@ def align(
     schema: dict[str, pl.DataType] | None,
     label: str,
     table_path: str,
-    fill_only: bool = False,
+    keep_others: bool = False,
 ) -> pl.DataFrame:
     """Cast to the unified schema and add missing columns as nulls (a file without a column
-    still contributes rows). With fill_only, keep the frame's columns and add nulls only for
-    schema columns it lacks."""
+    still contributes rows). With keep_others, columns outside the schema stay too."""
     if schema is None:
         return frame
     exprs = []
@@ -155,10 +174,7 @@ def align(
         else:
             exprs.append(pl.lit(None, dtype).alias(name))
     try:
-        if fill_only:
-            missing = [e for e, n in zip(exprs, schema) if n not in frame.columns]
-            return frame.with_columns(missing) if missing else frame
-        return frame.select(exprs)
+        return frame.with_columns(exprs) if keep_others else frame.select(exprs)
     except pl.exceptions.PolarsError as exc:
         raise SchemaMismatchError(
             f"cannot align to the common schema: {exc}", source=label, path=table_path

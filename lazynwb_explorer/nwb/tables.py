@@ -1,106 +1,39 @@
-"""NWB DynamicTables: columns described from the catalog, read row-selectively into polars.
+"""NWB DynamicTables: found by path or name, described from the catalog (columns.py says
+what a column is), read row-selectively into polars.
 
-Column kinds (all from metadata, no data read):
-  scalar   one value per row (numbers, bools, strings, object references as paths)
-  ndarray  a fixed-shape array per row (waveform_mean) -> polars Array
-  ragged   VectorData + VectorIndex (spike_times) -> polars List; doubly ragged -> List(List)
-A DynamicTableRegion is a scalar or ragged column of row numbers into another table.
-
-Reading rows of a ragged column reads its index (small, kept per open file), then only the
-data spans of the selected rows, in one round.
+Reading rows takes one or two concurrent rounds whatever the number of columns: the flat
+columns' rows and every ragged index not yet known, then the ragged columns' data spans
+(ragged.py). A one-row group (the session, /general/subject: one_row.py) is a table of
+one row; any other group without columns is no table, and says so.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
-from ..backends.base import DatasetMeta, refuse_outside, rows_to_spans
+from ..backends.base import DatasetMeta, Node, refuse_outside, rows_to_spans
 from ..catalog import Catalog, normalize_path
 from ..errors import InternalPathError, MalformedFileError, get_logger, redact
+from .columns import Column, Table, polars_dtype, to_series
 from .kinds import TABLE_SHORTCUTS, is_series, is_table
+from .one_row import one_row_fields, one_row_table, read_whole
+from .ragged import plan_ragged, read_index, read_ragged
 
 logger = get_logger(__name__)
-
-# Read the whole ragged data when the selected rows cover at least this share of it.
-_FULL_READ_SHARE = 0.5
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    name: str
-    data_path: str
-    meta: DatasetMeta
-    index_paths: tuple[str, ...] = ()  # outermost first (X_index_index, X_index)
-    description: str = ""
-    neurodata_type: str | None = None
-    rate: float | None = None  # timestamps computed as starting_time (data_path) + row / rate
-
-    @property
-    def is_ragged(self) -> bool:
-        return bool(self.index_paths)
-
-    @property
-    def is_ndarray(self) -> bool:
-        return not self.index_paths and len(self.meta.shape) > 1
-
-    @property
-    def is_array(self) -> bool:
-        """lazynwb's 'array column': ragged or multi-dimensional per row."""
-        return self.is_ragged or self.is_ndarray
-
-    @property
-    def dtype(self) -> pl.DataType:
-        inner = polars_dtype(self.meta)
-        if len(self.meta.shape) > 1:
-            inner = pl.Array(inner, self.meta.shape[1:])
-        for _ in self.index_paths:
-            inner = pl.List(inner)
-        return inner
-
-
-@dataclasses.dataclass(frozen=True)
-class Table:
-    source_label: str
-    path: str
-    length: int
-    columns: dict[str, Column]
-
-    def schema(self, exclude_array_columns: bool = False) -> dict[str, pl.DataType]:
-        return {
-            n: c.dtype for n, c in self.columns.items() if not (exclude_array_columns and c.is_array)
-        }
-
-
-def polars_dtype(meta: DatasetMeta) -> pl.DataType:
-    """The polars type of one element of a dataset (before ragged / n-D wrapping)."""
-    if meta.is_string or meta.is_reference:
-        return pl.String
-    dtype = meta.dtype
-    if dtype.names:
-        return pl.Struct(
-            {name: polars_dtype(DatasetMeta((), dtype.fields[name][0])) for name in dtype.names}
-        )
-    if dtype.kind == "O":
-        return pl.String
-    if dtype.kind in "SU":
-        return pl.String
-    if dtype.kind == "V":  # opaque bytes
-        return pl.Binary
-    return pl.Series(np.empty(0, dtype=dtype)).dtype
 
 
 # -- finding a table ----------------------------------------------------------------------
 
 
 def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = False) -> str:
-    """A table path from an exact path, a shortcut (units, trials, ...) or part of a path."""
+    """A table path from an exact path, a shortcut (units, trials, ...) or, unless
+    exact_path, part of a path or a close spelling (as lazynwb's get_df: with a warning when
+    the term is not part of the path used)."""
     term = str(search_term).strip()
     shortcut = TABLE_SHORTCUTS.get(term.strip("/"))
     candidates = [normalize_path(term)] + ([shortcut] if shortcut else [])
@@ -108,20 +41,29 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
         node = catalog.get(path)
         if node is not None and node.is_group:
             return path
-    if exact_path:
-        raise InternalPathError("table not found", source=catalog.label, path=normalize_path(term))
     tables = [p for p, n in catalog.nodes.items() if n.is_group and (
         is_table(catalog, p) or is_series(catalog, p))]
+    not_found = InternalPathError(
+        f"table {search_term!r} not found; tables in this file: {sorted(tables)}",
+        source=catalog.label,
+        path=normalize_path(term),
+    )
+    if exact_path:
+        raise not_found
     needle = term.strip("/").lower()
     ends = [p for p in tables if p.lower().endswith("/" + needle)]
     contains = [p for p in tables if needle in p.lower()]
-    matches = ends or contains or difflib.get_close_matches(normalize_path(term), tables, n=3, cutoff=0.5)
+    matches = ends or contains
     if not matches:
-        raise InternalPathError(
-            f"table {search_term!r} not found; tables in this file: {sorted(tables)}",
-            source=catalog.label,
-            path=normalize_path(term),
-        )
+        matches = difflib.get_close_matches(normalize_path(term), tables, n=3, cutoff=0.5)
+        if matches:
+            warnings.warn(
+                f"no table {search_term!r} in {redact(catalog.label)}: using {matches[0]!r}, "
+                f"the closest spelling (pass exact_path=True to refuse)",
+                stacklevel=3,
+            )
+    if not matches:
+        raise not_found
     if len(matches) > 1:
         warnings.warn(
             f"{search_term!r} matches several paths in {redact(catalog.label)}: {matches}; using {matches[0]!r}",
@@ -135,13 +77,23 @@ def resolve_table_path(catalog: Catalog, search_term: str, exact_path: bool = Fa
 # -- describing a table -------------------------------------------------------------------
 
 
+def _what(node: Node) -> str:
+    kind = node.neurodata_type
+    return f"a {kind} group" if kind else "a group"
+
+
 def describe_table(catalog: Catalog, table_path: str) -> Table:
     """A table's columns and length from metadata only. Misaligned columns are skipped
-    with a warning that names them."""
+    with a warning that names them. A group that is neither a table, a time series nor a
+    one-row metadata group (a Device, an ImagingPlane, a ProcessingModule) raises
+    InternalPathError naming the path and what it is."""
     table_path = normalize_path(table_path)
     node = catalog.require(table_path)
     if not node.is_group:
         raise InternalPathError("not a table (a dataset)", source=catalog.label, path=table_path)
+    fields = one_row_fields(catalog, table_path)
+    if fields is not None:
+        return one_row_table(catalog, table_path, fields)
     children = catalog.children(table_path)
     datasets = {
         child.path.rsplit("/", 1)[1]: child
@@ -157,7 +109,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
         if child.neurodata_type == "VectorIndex" or (
             name.endswith("_index") and name.removesuffix("_index") in datasets
         ):
-            target = child.attrs.get("target")
+            target = child.attr("target")
             target_name = target.rsplit("/", 1)[-1] if isinstance(target, str) else name.removesuffix("_index")
             index_of[target_name] = name
     index_names = set(index_of.values())
@@ -178,12 +130,13 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
             data_path=child.path,
             meta=child.dataset,
             index_paths=tuple(reversed(chain)),
-            description=str(child.attrs.get("description", "")),
+            description=str(child.attr("description", "")),
             neurodata_type=child.neurodata_type,
+            region=_region_target(catalog, child.neurodata_type, child.attr("table")),
         )
     length = _table_length(catalog, table_path, columns)
     start = datasets.get("starting_time")
-    rate = start.attrs.get("rate") if start is not None else None
+    rate = start.attr("rate") if start is not None else None
     if "data" in columns and "timestamps" not in columns and isinstance(rate, int | float) and rate > 0:
         # a TimeSeries sampled at a rate: its timestamps, computed as lazynwb does
         columns["timestamps"] = Column(
@@ -204,7 +157,20 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
                 stacklevel=3,
             )
             del columns[name]
+    if not columns and "colnames" not in node.attrs:
+        raise InternalPathError(
+            f"not a table: {_what(node)} with no table columns (children: "
+            f"{sorted(node.children)[:10]})", source=catalog.label, path=table_path,
+        )
     return Table(catalog.label, table_path, length, dict(sorted(columns.items())))
+
+
+def _region_target(catalog: Catalog, neurodata_type: str | None, target: object) -> str | None:
+    """The table a DynamicTableRegion points into, when it is in this file."""
+    if neurodata_type != "DynamicTableRegion" or not isinstance(target, str):
+        return None
+    path = normalize_path(target)
+    return path if is_table(catalog, path) else None
 
 
 def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column]) -> int:
@@ -226,101 +192,9 @@ def _table_length(catalog: Catalog, table_path: str, columns: dict[str, Column])
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_index(catalog: Catalog, path: str) -> np.ndarray:
-    """A VectorIndex, read once per open file (they are small: one integer per row)."""
-    store = catalog.small_arrays
-    if path not in store:
-        store[path] = np.asarray(catalog.backend.read(path), dtype=np.int64)
-    return store[path]
-
-
-def _bounds(index: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    stops = index[rows]
-    starts = np.where(rows > 0, index[np.maximum(rows - 1, 0)], 0)
-    return starts, stops
-
-
-def _to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
-    if isinstance(dtype, pl.Struct):
-        frame = pl.DataFrame({f: _to_series(f, values[f], t) for f, t in dtype.to_schema().items()})
-        return frame.to_struct(name)
-    if values.dtype == object:
-        return pl.Series(name, values.tolist(), dtype=dtype)
-    if values.ndim > 1:
-        return pl.Series(name, values, dtype=pl.Array(_leaf(dtype), values.shape[1:]))
-    return pl.Series(name, values, dtype=dtype)
-
-
-def _leaf(dtype: pl.DataType) -> pl.DataType:
-    while isinstance(dtype, pl.Array | pl.List):
-        dtype = dtype.inner
-    return dtype
-
-
-def _wrap_lists(name: str, flat: pl.Series, offsets_levels: list[np.ndarray]) -> pl.Series:
-    """Build List(...(flat)) from offsets, innermost level last in offsets_levels."""
-    values = flat.to_arrow()
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    for offsets in reversed(offsets_levels):
-        values = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
-    return pl.Series(name, values)
-
-
-@dataclasses.dataclass
-class _RaggedPlan:
-    """Where a ragged column's selected rows live in its data dataset."""
-
-    offsets_levels: list[np.ndarray]  # list offsets, outermost level first
-    starts: np.ndarray
-    stops: np.ndarray
-    read_all: bool  # the rows cover most of the data: one whole read beats many spans
-
-    def data_spans(self, total: int) -> list[tuple[int, int]]:
-        if self.read_all:
-            return [(0, total)]
-        return _merge_adjacent([(int(a), int(b)) for a, b in zip(self.starts, self.stops) if b > a])
-
-
-def _plan_ragged(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> _RaggedPlan:
-    """Walk the index chain outermost -> innermost, turning row ids into element spans."""
-    current = np.arange(length, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
-    offsets_levels: list[np.ndarray] = []
-    starts = stops = np.empty(0, np.int64)
-    for level, index_path in enumerate(column.index_paths):
-        index = read_index(catalog, index_path)
-        if len(current) and (current.max() >= len(index)):
-            raise MalformedFileError("row outside the index", source=catalog.label, path=index_path)
-        starts, stops = _bounds(index, current)
-        counts = stops - starts
-        if np.any(counts < 0):
-            raise MalformedFileError("index is not monotonic", source=catalog.label, path=index_path)
-        offsets_levels.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        if level < len(column.index_paths) - 1:
-            current = (
-                np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)])
-                if len(starts) else np.empty(0, np.int64)
-            )
-    needed = int((stops - starts).sum()) if len(starts) else 0
-    read_all = bool(needed) and needed >= _FULL_READ_SHARE * int(column.meta.shape[0])
-    return _RaggedPlan(offsets_levels, starts, stops, read_all)
-
-
-def _read_ragged(catalog: Catalog, column: Column, plan: _RaggedPlan) -> pl.Series:
-    backend = catalog.backend
-    if plan.read_all:
-        data = backend.read(column.data_path)
-        flat = (
-            np.concatenate([data[a:b] for a, b in zip(plan.starts, plan.stops)])
-            if len(plan.starts) else data[:0]
-        )
-    else:  # spans were read in order, so the concatenation is the rows' values in order
-        flat = backend.read_spans(column.data_path, plan.data_spans(int(column.meta.shape[0])))
-    series = _to_series(column.name, flat, polars_dtype(column.meta))
-    return _wrap_lists(column.name, series, plan.offsets_levels)
-
-
 def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.Series:
+    if column.whole:
+        return read_whole(catalog, column, rows)
     if column.rate is not None:
         start = float(np.asarray(catalog.backend.read(column.data_path)).reshape(-1)[0])
         index = np.arange(column.meta.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
@@ -329,26 +203,14 @@ def _read_flat(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.
         values = catalog.backend.read_spans(column.data_path, [])
     else:
         values = catalog.backend.read(column.data_path, rows)
-    return _to_series(column.name, values, polars_dtype(column.meta))
+    return to_series(column.name, values, polars_dtype(column.meta))
 
 
 def read_column(catalog: Catalog, column: Column, rows: np.ndarray | None, length: int) -> pl.Series:
     """One column's values for the given rows (None = all), as a polars Series."""
     if not column.index_paths:
         return _read_flat(catalog, column, rows)
-    return _read_ragged(catalog, column, _plan_ragged(catalog, column, rows, length))
-
-
-def _merge_adjacent(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join spans that touch (b == next a) - same elements, fewer reads. Keeps order, so the
-    concatenated result equals the per-span concatenation."""
-    out: list[list[int]] = []
-    for a, b in spans:
-        if out and out[-1][1] == a:
-            out[-1][1] = b
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
+    return read_ragged(catalog, column, plan_ragged(catalog, column, rows, length))
 
 
 def _data_round(table: Table, plans: dict) -> list[tuple[str, list[tuple[int, int]]]]:
@@ -377,13 +239,16 @@ def read_rows(
     unknown_indexes = {
         path for c in columns for path in c.index_paths if path not in catalog.small_arrays
     }
-    first_round = [(c.data_path, spans) for c in columns if not c.index_paths and c.rate is None] + [
+    first_round = [
+        (c.data_path, [(0, c.meta.shape[0])] if c.whole else spans)
+        for c in columns if not c.index_paths and c.rate is None and (c.meta.shape or not c.whole)
+    ] + [
         (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
     ]
     data: dict[str, pl.Series] = {}
     ragged = [c for c in columns if c.index_paths]
     if not unknown_indexes:  # indexes known (e.g. from a stored catalog): one round for all
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        plans = {c.name: plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         first_round += _data_round(table, plans)
     with catalog.backend.prefetched(first_round):
         for column in columns:
@@ -393,12 +258,12 @@ def read_rows(
             read_index(catalog, path)
         if not unknown_indexes:
             for name, plan in plans.items():
-                data[name] = _read_ragged(catalog, table.columns[name], plan)
+                data[name] = read_ragged(catalog, table.columns[name], plan)
     if unknown_indexes:
-        plans = {c.name: _plan_ragged(catalog, c, rows, table.length) for c in ragged}
+        plans = {c.name: plan_ragged(catalog, c, rows, table.length, table.path) for c in ragged}
         with catalog.backend.prefetched(_data_round(table, plans)):
             for name, plan in plans.items():
-                data[name] = _read_ragged(catalog, table.columns[name], plan)
+                data[name] = read_ragged(catalog, table.columns[name], plan)
     for name, series in data.items():
         if len(series) != n:
             raise MalformedFileError(

@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from ..backends.base import one_value
 from ..catalog import Catalog, normalize_path, open_catalog
 from ..errors import LazyNWBError, get_logger, redact
 from ..sources import PathLike, to_source
-from .lazy_array import LazyDataset, RateTimestamps, searchsorted
+from . import series_window
+from .lazy_array import LazyDataset, RateTimestamps
 
 logger = get_logger(__name__)
 
@@ -63,10 +65,11 @@ class TimeSeries:
 
     @property
     def _group_attrs(self) -> dict[str, Any]:
-        return dict(self._cat.require(self._table_path).attrs)
+        node = self._cat.require(self._table_path)
+        return {name: node.attr(name) for name in node.attrs}
 
     def _child(self, name: str) -> LazyDataset | None:
-        node = self._cat.get(f"{self._table_path}/{name}")
+        node = self._cat.resolved(f"{self._table_path}/{name}")
         if node is None or node.dataset is None:
             return None
         return LazyDataset(self._cat, node.path)
@@ -97,13 +100,13 @@ class TimeSeries:
             raise self._missing("no timestamps and no starting_time + rate: times unknown")
         data = self._child("data")
         n = data.shape[0] if data is not None and data.shape else 0
-        return RateTimestamps(_scalar(start), float(rate), n, start.attrs.get("unit"))
+        return RateTimestamps(_scalar(start), float(rate), n, one_value(start.attrs.get("unit")))
 
     @property
     def rate(self) -> float | None:
         """Sampling rate (Hz) from starting_time's `rate` attribute, or None."""
         start = self._cat.get(f"{self._table_path}/starting_time")
-        value = start.attrs.get("rate") if start is not None else None
+        value = start.attr("rate") if start is not None else None
         return float(value) if value is not None else None
 
     @property
@@ -128,7 +131,7 @@ class TimeSeries:
     def _data_attr(self, name: str) -> Any:
         node = self._cat.get(f"{self._table_path}/data")
         if node is not None and name in node.attrs:
-            return node.attrs[name]
+            return node.attr(name)
         return None
 
     @property
@@ -165,7 +168,7 @@ class TimeSeries:
         for name in ("timestamps", "starting_time"):
             node = self._cat.get(f"{self._table_path}/{name}")
             if node is not None and node.dataset is not None:
-                unit = node.attrs.get("unit")
+                unit = node.attr("unit")
                 return None if unit is None else str(unit)
         raise self._missing("no timestamps or starting_time: no timestamps unit")
 
@@ -201,32 +204,20 @@ class TimeSeries:
         """(i0, i1): samples i0 <= i < i1 have t0 <= time <= t1 (None = unbounded).
 
         Found by searching the timestamps (interpolation guess, then probe rounds) or by
-        arithmetic for regularly sampled series; never reads all timestamps."""
-        timestamps = self.timestamps
-        n = len(timestamps)
-        values, sides = [], []
-        if t0 is not None:
-            values.append(float(t0))
-            sides.append("left")
-        if t1 is not None:
-            values.append(float(t1))
-            sides.append("right")
-        found = searchsorted(timestamps, values, sides) if values else []
-        i0 = found.pop(0) if t0 is not None else 0
-        i1 = found.pop(0) if t1 is not None else n
-        return i0, max(i0, i1)
+        arithmetic for regularly sampled series; never reads all timestamps. Assumes sorted
+        timestamps, as NWB requires (read_window checks and copes when they are not)."""
+        return series_window.search(self.timestamps, t0, t1)
 
     def read_window(
         self, t0: float | None = None, t1: float | None = None, *, channels: Any = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(timestamps, data) of the samples between t0 and t1 (inclusive), reading only
-        those samples (and, with `channels`, only those columns of 2-D data)."""
-        i0, i1 = self.sample_range(t0, t1)
-        times = np.asarray(self.timestamps[i0:i1], dtype=np.float64)
-        data = self.data
-        if channels is None or data.ndim < 2:
-            return times, np.asarray(data[i0:i1])
-        return times, np.asarray(data[i0:i1, channels])
+        those samples (and, with `channels`, only those columns of 2-D data). Timestamps
+        out of order (a broken file) are detected and the window is found by a full scan,
+        with a warning (series_window)."""
+        return series_window.window(
+            self._cat, self._table_path, self.timestamps, self.data, t0, t1, channels
+        )
 
     def times_at(self, rows: np.ndarray) -> np.ndarray:
         """The times of the given sorted sample rows (one read of just those rows when

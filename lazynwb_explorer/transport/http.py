@@ -44,7 +44,7 @@ from .http_connections import (
 )
 
 __all__ = ["Answer", "HTTPFailure", "RangeIgnored", "RedirectRefused", "StatusError", "TooLarge",
-           "WrongAnswer", "close_connections", "exchange", "get_object", "get_range", "head"]
+           "WrongAnswer", "close_connections", "exchange", "get_object", "get_range", "get_suffix", "head"]
 
 MAX_REDIRECTS = 5
 _EXCERPT = 2048  # bytes of an error body kept for the message
@@ -265,6 +265,44 @@ def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None 
     if first != start or last != want_last:
         ex.finish(keep=False)
         raise WrongAnswer(f"asked for bytes {start}-{end - 1}, got {first}-{last}")
+    size = last - first + 1
+    if length is not None and length != size:
+        ex.finish(keep=False)
+        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
+    body = ex.read(size)
+    if len(body) != size:
+        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
+    return Answer(206, found, body, total)
+
+
+def get_suffix(url: str, n: int, headers: Mapping[str, str] | None = None) -> Answer:
+    """The last `n` bytes of the object (all of it when shorter), checked as get_range's."""
+    try:
+        ex = exchange("GET", url, {**(headers or {}), "Range": f"bytes=-{n}"})
+    except StatusError as exc:
+        if exc.status == 416:  # an empty object
+            return Answer(416, exc.headers, b"", 0)
+        raise
+    found = ex.headers
+    length = _length(found)
+    if ex.response.status == 200:  # the whole object: fine when it is no longer than n
+        if length is not None and length > n:
+            ex.finish(keep=False)
+            raise RangeIgnored(f"the server ignores Range requests: asked for the last {n} bytes, "
+                               f"it answered 200 with all {length}")
+        try:
+            body = ex.read(n if length is None else length)
+        except TooLarge:
+            raise RangeIgnored(f"the server ignores Range requests (asked for the last {n} bytes)") from None
+        return Answer(200, found, body, len(body))
+    match = _CONTENT_RANGE.fullmatch(found.get("content-range", "").strip())
+    if ex.response.status != 206 or match is None or match.group(3) == "*":
+        ex.finish(keep=False)
+        raise WrongAnswer(f"answer {ex.response.status} without a Content-Range to the last {n} bytes")
+    first, last, total = int(match.group(1)), int(match.group(2)), int(match.group(3))
+    if last != total - 1 or first != max(0, total - n):
+        ex.finish(keep=False)
+        raise WrongAnswer(f"asked for the last {n} bytes of {total}, got {first}-{last}")
     size = last - first + 1
     if length is not None and length != size:
         ex.finish(keep=False)

@@ -1,19 +1,23 @@
 """Byte-range readers: one small interface over local files and remote objects.
 
-A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and
-`get(key)` / `get_many(keys)` for objects below it (a Zarr store's keys). Remote readers
-(transport/remote.py: http(s) through our own checked requests, s3 / gs / az through obstore)
-run on a shared thread pool bounded by `config.max_concurrency`, with our retry policy and
-the call's deadline, and are counted.
+A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and,
+for objects below it (a Zarr store's keys), `get(key)` / `get_many(keys)`, `get_ranges` (parts
+of several objects, suffixes included, in one round) and `list_dir` (where the store lists).
+Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part.
+Remote readers (transport/remote.py: http(s) through our own checked requests, s3 / gs / az
+through obstore) run on a shared thread pool bounded by `config.max_concurrency`, with our
+retry policy and the call's deadline, and are counted.
 
-Keys below a source are checked before use (`checked_key`): a key that would climb out of
-the source (`..`, an absolute path, a backslash) is refused, whatever its parts are.
+The first remote read also learns the object's size and ETag (no separate HEAD); later reads
+send If-Match, so a file that changes on the server mid-session is an error, never a mix of
+two versions.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import config
-from ..errors import MalformedFileError, SourceError
+from ..errors import SourceError
 from . import counters
 
 T = TypeVar("T")
@@ -74,12 +78,31 @@ def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
             future.cancel()
 
 
+KeyRange = tuple[str, int, int | None]  # (key, start, end): bytes [start, end); (key, -n, None): last n
+
+
+class UnsafeKeyError(ValueError):
+    """A key that could name something outside the source ('..', '/x', 'a//b', NUL)."""
+
+
+def check_key(key: str) -> str:
+    """`key` if it names an object below the source, else UnsafeKeyError."""
+    if not isinstance(key, str) or not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    return key
+
+
 class Reader:
     """Common behaviour: concurrency over `_read` / `_get`, which subclasses provide."""
 
     uri: str
     _first_block: bytes | None = None
     confirm_bytes = 1  # bytes from 0 a read must cover to confirm the object (see confirm)
+    # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
+    # that follows so that it needs no second round for them
+    peeked: dict[str, bytes] | None = None
 
     def size(self) -> int:
         raise NotImplementedError
@@ -91,9 +114,33 @@ class Reader:
         raise NotImplementedError
 
     def identity(self) -> dict[str, Any]:
-        """What the store said the object is (remote readers: size and ETag, or size,
-        Last-Modified and a fingerprint of the first bytes)."""
+        """What the store said the object is (remote readers: size and ETag)."""
         return {}
+
+    # A store (a prefix of keys, not one object) is known by one key that changes whenever
+    # the store does: a Zarr store's root metadata. Its size and content hash are the store's
+    # identity, learned whenever that key is read.
+    anchor: str | None = None
+    _anchor_identity: dict[str, Any] | None = None
+
+    def set_anchor(self, key: str, data: bytes | None = None) -> None:
+        """Make `key` the store's identity (with its content, when just read)."""
+        self.anchor = key
+        self._note(key, data)
+
+    def _note(self, key: str, data: bytes | None) -> bytes | None:
+        if data is not None and key == self.anchor:
+            digest = hashlib.sha256(data).hexdigest()[:40]
+            self._anchor_identity = {"key": key, "size": len(data), "etag": f"sha256:{digest}"}
+        return data
+
+    def refresh_identity(self) -> dict[str, Any]:
+        """The identity as the source has it now (one small request)."""
+        if self.anchor:
+            self.get(self.anchor)
+        else:
+            self.read(0, 1)
+        return self.identity()
 
     def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Take a stored identity as known (remote readers)."""
@@ -130,33 +177,57 @@ class Reader:
     def get(self, key: str) -> bytes | None:
         """The whole object `key` below this source, or None when it does not exist."""
         counters.record_round()
-        return self._get(checked_key(key, self.uri))
+        return self._note(key, self._get(key))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
         if not keys:
             return {}
-        keys = [checked_key(k, self.uri) for k in keys]
         counters.record_round()
         if len(keys) == 1:
-            return {keys[0]: self._get(keys[0])}
-        return dict(zip(keys, pool_map(self._get, keys)))
+            return {keys[0]: self._note(keys[0], self._get(keys[0]))}
+        return {k: self._note(k, v) for k, v in zip(keys, pool_map(self._get, keys))}
 
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        raise NotImplementedError
 
-def checked_key(key: str, source: str) -> str:
-    """`key` if it names an object below the source, else MalformedFileError: no part is
-    empty, '.' or '..', none holds a backslash or NUL, and it does not start with '/'."""
-    parts = key.split("/")
-    if not key or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
-        raise MalformedFileError(f"key {key!r} would leave the store", source=source)
-    return key
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        """Parts of objects below this source, in one concurrent round, in the order asked:
+        (key, start, end) is bytes [start, end) (fewer where the object ends sooner);
+        (key, -n, None) its last n bytes; (key, 0, None) the whole object. None where the
+        object does not exist."""
+        if not requests:
+            return []
+        counters.record_round()
+        if len(requests) == 1:
+            return [self._get_range(*requests[0])]
+        return pool_map(lambda r: self._get_range(*r), requests)
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """(object names, sub-prefix names) directly below `prefix` ('' for the root), one
+        request; None where the store cannot list (plain HTTP without a directory index)."""
+        return None
 
 
 class LocalReader(Reader):
-    """A local file or directory (a Zarr store is a directory of keys)."""
+    """A local file or directory (a Zarr store is a directory of keys). Several keys are
+    read one after another in the calling thread: a local read has no latency to hide, and
+    a read of many chunks would otherwise start a thread (and its stack) per chunk."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.uri = str(path)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
+        if not keys:
+            return {}
+        counters.record_round()
+        return {k: self._note(k, self._get(k)) for k in keys}
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        if not requests:
+            return []
+        counters.record_round()
+        return [self._get_range(*r) for r in requests]
 
     def size(self) -> int:
         try:
@@ -175,11 +246,41 @@ class LocalReader(Reader):
 
     def _get(self, key: str) -> bytes | None:
         try:
-            data = (self.path / key).read_bytes()
+            data = (self.path / check_key(key)).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
             return None
         counters.record_request(len(data))
         return data
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        try:
+            with open(self.path / check_key(key), "rb") as f:
+                if start < 0:
+                    size = os.fstat(f.fileno()).st_size
+                    start, end = max(0, size + start), size
+                assert end is not None
+                data = os.pread(f.fileno(), max(0, end - start), start)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
+            return None
+        counters.record_request(len(data))
+        return data
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        directory = self.path / check_key(prefix) if prefix else self.path
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    (dirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        counters.record_request(0)
+        return sorted(files), sorted(dirs)
 
 
 _readers: dict[str, Reader] = {}

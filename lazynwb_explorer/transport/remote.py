@@ -6,19 +6,22 @@ separate HEAD); later reads are conditional on them, and every answer is compare
 too (a server may ignore the condition), so a file that changes on the server mid-session is
 an error, never a mix of two versions. The validators are the ETag; a server that sends none
 is held to its Last-Modified (If-Unmodified-Since), and to a fingerprint of the object's first
-bytes, re-read to confirm it (`confirm`). Retries are bounded (transport/retry.py) and stop at
-the call's deadline (transport/deadline.py). Whole objects (a Zarr store's keys) are capped at
-MAX_OBJECT_BYTES before any of their body is kept.
+bytes, re-read to confirm it (`confirm`). A store (a prefix of keys) is known by its anchor
+key's size and content hash instead (Reader.set_anchor). Retries are bounded
+(transport/retry.py) and stop at the call's deadline (transport/deadline.py). Whole objects
+(a Zarr store's keys) are capped at MAX_OBJECT_BYTES before any of their body is kept; keys
+are checked to stay below the source (readers.check_key).
 """
 
 from __future__ import annotations
 
 import email.utils
 import hashlib
+import html.parser
 import re
 import threading
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import obstore
 from obstore.exceptions import NotFoundError as StoreNotFound
@@ -31,11 +34,12 @@ from obstore.exceptions import (
 
 from ..errors import NotFoundError, SourceChangedError, SourceError, TransportError, redact
 from . import counters, http
-from .readers import Reader, _change_listeners, forget_reader
+from .readers import Reader, _change_listeners, check_key, forget_reader
 from .retry import Retryable, with_retries
 from .stores import get_store
 
 MAX_OBJECT_BYTES = 512 << 20  # the most a whole object below a source (a Zarr key) may hold
+MAX_INDEX_BYTES = 16 << 20  # a directory index page larger than this is not read
 FINGERPRINT_BYTES = 4096  # the first bytes whose hash stands in for a missing ETag
 
 _CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
@@ -101,6 +105,10 @@ class RemoteReader(Reader):
     def _fetch_object(self, key: str) -> bytes | None:
         raise NotImplementedError
 
+    def _fetch_key_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        """Bytes [start, end) of the object `key` ((-n, None): its last n); None if missing."""
+        raise NotImplementedError
+
     def _fetch_meta(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -140,7 +148,10 @@ class RemoteReader(Reader):
         """What the server said the object is: size and ETag; without an ETag, size,
         Last-Modified and the fingerprint of its first bytes. Empty before the first read,
         and for a server that sends neither ETag nor Last-Modified: such an object cannot be
-        recognised later (no catalog of it is stored)."""
+        recognised later (no catalog of it is stored). A store's: its anchor key's size and
+        content hash."""
+        if self.anchor:
+            return dict(self._anchor_identity or {})
         if self._size is None or not (self._etag or self._last_modified):
             return {}
         if self._etag:
@@ -153,6 +164,11 @@ class RemoteReader(Reader):
     def expect(self, identity: dict[str, Any]) -> None:
         """Take a stored identity as known, so reads need no first request to learn it and
         are conditional on it: a changed object is then an error, never mixed bytes."""
+        if identity.get("key"):  # a store's identity: its anchor key's
+            self.anchor = self.anchor or identity["key"]
+            if self._anchor_identity is None:
+                self._anchor_identity = dict(identity)
+            return
         with self._meta_lock:
             if self._size is None and identity.get("size") is not None:
                 self._size = int(identity["size"])
@@ -162,7 +178,11 @@ class RemoteReader(Reader):
 
     def matches(self, identity: dict[str, Any]) -> bool:
         """Whether the object is still the one `identity` describes, by what the server says
-        now (one small request; without an ETag, of the first bytes, for their fingerprint)."""
+        now (one small request; without an ETag, of the first bytes, for their fingerprint;
+        a store's anchor key, for its hash)."""
+        if identity.get("key"):
+            self.anchor = self.anchor or identity["key"]
+            return self.refresh_identity() == identity
         if self._size is None:
             self.read(0, 1 if identity.get("etag") else FINGERPRINT_BYTES)
         return self.identity() == identity
@@ -223,12 +243,26 @@ class RemoteReader(Reader):
         return self._retrying(attempt, f"bytes {start}-{end}")
 
     def _get(self, key: str) -> bytes | None:
+        check_key(key)
+
         def attempt() -> bytes | None:
             data = self._fetch_object(key)
             counters.record_request(len(data or b""))
             return data
 
         return self._retrying(attempt, repr(key))
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        check_key(key)
+
+        def attempt() -> bytes | None:
+            data = self._fetch_key_range(key, start, end)
+            counters.record_request(len(data or b""))
+            return data
+
+        return self._retrying(attempt, f"{key!r} bytes {start}-{end}")
 
 
 class HTTPReader(RemoteReader):
@@ -257,10 +291,48 @@ class HTTPReader(RemoteReader):
         answer = http.get_range(self._url, start, end, self._conditions())
         return self._meta(answer), answer.body
 
+    def _key_url(self, key: str, directory: bool = False) -> str:
+        path = f"{self._base}/{quote(key)}" if key else self._base
+        return path + ("/" if directory else "") + (f"?{self._query}" if self._query else "")
+
     def _fetch_object(self, key: str) -> bytes | None:
-        url = f"{self._base}/{quote(key)}" + (f"?{self._query}" if self._query else "")
-        answer = http.get_object(url, MAX_OBJECT_BYTES)
+        answer = http.get_object(self._key_url(key), MAX_OBJECT_BYTES)
         return None if answer is None else answer.body
+
+    def _fetch_key_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        try:
+            if start < 0:
+                answer = http.get_suffix(self._key_url(key), -start)
+            else:
+                answer = http.get_range(self._key_url(key), start, end if end is not None else start)
+        except http.StatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return answer.body
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """Plain HTTP cannot list, but many servers answer a directory's URL with an HTML
+        index of its entries (nginx's autoindex, Apache, python's http.server): their
+        relative links, 'name/' for directories. None where the answer is not such a page."""
+        url = self._key_url(check_key(prefix) if prefix else "", directory=True)
+
+        def attempt() -> bytes | None:
+            try:
+                answer = http.get_object(url, MAX_INDEX_BYTES)
+            except http.TooLarge:
+                return None
+            except http.StatusError as exc:
+                if exc.retryable:
+                    raise
+                return None  # 404, 403, ...: no index here
+            counters.record_request(len(answer.body) if answer else 0)
+            return None if answer is None else answer.body
+
+        page = self._retrying(attempt, f"the index of {prefix or 'the root'!r}")
+        if page is None or not _looks_html(page):
+            return None
+        return parse_html_index(page.decode("utf-8", errors="replace"))
 
     def _fetch_meta(self) -> dict[str, Any]:
         answer = http.head(self._url, self._conditions())
@@ -297,9 +369,8 @@ class ObjectReader(RemoteReader):
         """A whole object, asked for as the range from byte 0 (object_store checks the
         answer's range only for ranged requests); its announced size is checked against
         MAX_OBJECT_BYTES before the body is read (obstore would allocate what it claims)."""
-        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
         try:
-            result = obstore.get(self.store, full, options={"range": {"offset": 0}})
+            result = obstore.get(self.store, self._full(key), options={"range": {"offset": 0}})
         except Exception as exc:
             if _is_not_found(exc):
                 return None
@@ -312,8 +383,66 @@ class ObjectReader(RemoteReader):
                                 "an object may hold here")
         return bytes(result.bytes())
 
+    def _full(self, key: str) -> str:
+        return f"{self.key.rstrip('/')}/{key}" if self.key else key
+
+    def _fetch_key_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        options: dict[str, Any] = {"range": {"suffix": -start} if start < 0 else (start, end)}
+        try:  # a range: obstore sizes its buffer from the range asked (checked in the answer)
+            return bytes(obstore.get(self.store, self._full(key), options=options).bytes())
+        except Exception as exc:
+            if _is_not_found(exc):
+                return None
+            raise
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        base = self._full(check_key(prefix)) if prefix else self.key.rstrip("/")
+
+        def attempt() -> Any:
+            result = obstore.list_with_delimiter(self.store, base or None)
+            counters.record_request(0)
+            return result
+
+        result = self._retrying(attempt, f"the listing of {prefix or 'the root'!r}")
+        strip = len(base) + 1 if base else 0
+        files = sorted(meta["path"][strip:] for meta in result["objects"])
+        dirs = sorted(p[strip:].rstrip("/") for p in result["common_prefixes"])
+        return files, dirs
+
     def _fetch_meta(self) -> dict[str, Any]:
         return self._meta(obstore.head(self.store, self.key))
+
+
+def _looks_html(page: bytes) -> bool:
+    return page.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+
+
+def parse_html_index(page: str) -> tuple[list[str], list[str]]:
+    """(files, directories) an HTML directory index links to, below the page only: relative
+    links of one name ('name' or 'name/'); parents, queries and other hosts are ignored."""
+    parser = _Links()
+    parser.feed(page)
+    files, dirs = set(), set()
+    for href in parser.hrefs:
+        if "?" in href or "#" in href or "://" in href or href.startswith("/"):
+            continue
+        name = unquote(href)
+        is_dir = name.endswith("/")
+        name = name.rstrip("/")
+        if not name or "/" in name or name in (".", "..") or "\x00" in name:
+            continue
+        (dirs if is_dir else files).add(name)
+    return sorted(files), sorted(dirs)
 
 
 def remote_reader(url: str) -> RemoteReader:

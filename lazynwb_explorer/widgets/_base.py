@@ -46,7 +46,14 @@ class View(anywidget.AnyWidget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.layout.height = f"{self.height}px"
         self.on_msg(self._on_custom_msg)
+
+    @traitlets.observe("height")
+    def _height_changed(self, change: dict[str, Any]) -> None:
+        # ipywidgets' layout owns the element's inline style (it clears what it does not
+        # know), so the height goes through it as well as through the front end
+        self.layout.height = f"{change['new']}px"
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -74,7 +81,7 @@ class View(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message in the view
             trace = "".join(traceback.format_exception(exc))
             logger.error("%s request failed: %s", kind, redact(trace))  # URLs may hold tokens
-            return error_reply(gen, kind, f"{type(exc).__name__}: {exc}", type(exc).__name__), []
+            return error_reply(gen, kind, str(exc) or type(exc).__name__, type(exc).__name__), []
         reply = {"type": kind, **reply, "gen": gen}
         return reply, out
 

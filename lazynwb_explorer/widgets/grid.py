@@ -8,7 +8,9 @@ IPC bytes. Filters and sort are durable state (traitlets); rows never are.
 
 from __future__ import annotations
 
+import json
 import threading
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -16,7 +18,10 @@ import polars as pl
 import traitlets
 
 from ..api.scan import scan_nwb
+from ..catalog import Catalog
 from ..errors import redact
+from ..nwb.kinds import is_table
+from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME
 from ..sources import Source
 from . import grid_query
 from ._base import STATIC, Reply, View, as_sources
@@ -30,8 +35,9 @@ class TableGrid(View):
 
     Traitlets: `table_path`, `filters` ([{column, op, value}]), `sort` ([{column, descending}]),
     `page_size`, `sources` (labels, read-only), `height`.
-    Requests: info {filters, sort} -> columns and row count; page {offset, limit, filters,
-    sort} -> Arrow IPC buffer of the rows.
+    Requests: info {filters, sort} -> columns, row count, filters left out; page {offset,
+    limit, filters, sort} -> Arrow IPC buffer of the rows; cell {offset, column} -> one cell in
+    full; follow {offset, column} -> shows the rows a region cell points to.
     """
 
     _esm = STATIC / "grid.js"
@@ -96,6 +102,7 @@ class TableGrid(View):
             "unfiltered": int(engine.starts[-1]),
             "multi_file": engine.multi_file,
             "file_errors": engine.file_errors + engine.query_errors,
+            "filter_errors": engine.check(filters)[1],
         }, []
 
     def _req_page(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
@@ -123,19 +130,50 @@ class TableGrid(View):
                     self._pages.popitem(last=False)
         return meta, [data]
 
+    def _req_cell(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """One cell in full: {offset, column} of the query's display rows."""
+        filters, sort = self._query(content)
+        return self.engine.cell(int(content.get("offset", 0)), str(content.get("column", "")),
+                                filters, sort)
+
+    def _req_follow(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """Follow a DynamicTableRegion cell: show its target table, filtered to the rows it
+        references (and to its file, when the grid shows several)."""
+        filters, sort = self._query(content)
+        engine = self.engine
+        target, rows, source = engine.region_rows(int(content.get("offset", 0)),
+                                                  str(content.get("column", "")), filters, sort)
+        chosen = [{"column": TABLE_INDEX_COLUMN_NAME, "op": "in", "value": json.dumps(rows)}]
+        if engine.multi_file:
+            chosen.insert(0, {"column": NWB_PATH_COLUMN_NAME, "op": "==", "value": source.label})
+        with self._lock:
+            self.table_path = target  # resets filters and sort
+            self.filters = chosen
+        return {"table_path": target, "rows": rows}, []
+
+    # -- the Explorer's panel protocol ----------------------------------------------------
+
+    @staticmethod
+    def shows(catalog: Catalog, path: str) -> bool:
+        """A DynamicTable."""
+        return bool(path) and is_table(catalog, path)
+
+    def show(self, path: str) -> None:
+        self.table_path = path
+
     # -- Python side ----------------------------------------------------------------------
 
     def lazyframe(self) -> pl.LazyFrame:
-        """scan_nwb over the files with the grid's current filters and sort applied."""
+        """scan_nwb over the files with the grid's filters and sort applied, as shown: a
+        filter that cannot apply is left out (with a warning naming it), nulls and NaN last."""
         if not self.table_path:
             raise ValueError("no table selected")
         frame = scan_nwb(self._sources, self.table_path, disable_progress=True)
         schema = dict(frame.collect_schema())
-        expr = grid_query.predicate(self.filters, schema)
+        filters, errors = grid_query.checked(self.filters, schema)
+        for error in errors:
+            warnings.warn(f"filter {error['index'] + 1} left out: {error['message']}", stacklevel=2)
+        expr = grid_query.predicate(filters, schema)
         if expr is not None:
             frame = frame.filter(expr)
-        keys = grid_query.sort_keys(self.sort, schema)
-        if keys:
-            frame = frame.sort([k for k, _ in keys], descending=[d for _, d in keys],
-                               nulls_last=True, maintain_order=True)
-        return frame
+        return grid_query.sorted_frame(frame, grid_query.sort_keys(self.sort, schema), schema)

@@ -25,6 +25,7 @@ from ..api.frames import unify_dtypes
 from ..catalog import open_catalog
 from ..errors import LazyNWBError, redact
 from ..multifile import Missing, map_sources
+from ..nwb.cells import read_cell
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -35,11 +36,12 @@ from ..nwb.table_query import (
 from ..nwb.tables import Table, describe_table, resolve_table_path
 from ..sources import Source
 from . import grid_query
-from .grid_read import read_page
+from .grid_read import cell_reply, read_page
 
 MAX_PAGE_ROWS = 1000
 MAX_REPLY_BYTES = 4 * 1024 * 1024  # each page reply stays well under 10 MB
 _CACHED_QUERIES = 8
+MAX_REGION_ROWS = 10_000  # a region link selects at most this many rows
 
 
 @dataclasses.dataclass
@@ -108,13 +110,18 @@ class GridEngine:
             column = described[name]
             kind = "ragged" if column.is_ragged else "ndarray" if column.is_ndarray else "scalar"
             out.append({"name": name, "dtype": str(self.schema[name]), "kind": kind,
-                        "description": column.description})
+                        "description": column.description, "target": column.region})
         return out
+
+    def check(self, filters: Sequence[dict]) -> tuple[list[dict], list[dict]]:
+        """(the filters that apply, [{index, message}] for each one left out)."""
+        return grid_query.checked(filters, {**self.schema, **INTERNAL_SCHEMA})
 
     # -- queries --------------------------------------------------------------------------
 
     def ids(self, filters: Sequence[dict], sort: Sequence[dict]) -> tuple[np.ndarray, np.ndarray] | None:
         """(file index, local row) of every row the query keeps, in order; None = all rows."""
+        filters, _errors = self.check(filters)
         if not filters and not sort:
             return None
         key = grid_query.query_key(filters, sort)
@@ -142,10 +149,7 @@ class GridEngine:
             frames.append(frame.select([*(k for k, _ in keys), TABLE_INDEX_COLUMN_NAME])
                           .with_columns(pl.lit(i, pl.Int32).alias("__file")))
         if frames:
-            kept = pl.concat(frames, how="vertical_relaxed")
-            if keys:
-                kept = kept.sort([k for k, _ in keys], descending=[d for _, d in keys],
-                                 nulls_last=True, maintain_order=True)
+            kept = grid_query.sorted_frame(pl.concat(frames, how="vertical_relaxed"), keys, full)
             result = (kept["__file"].to_numpy().astype(np.int32),
                       kept[TABLE_INDEX_COLUMN_NAME].to_numpy().astype(np.int64))
         else:
@@ -158,6 +162,41 @@ class GridEngine:
     def total(self, filters: Sequence[dict], sort: Sequence[dict]) -> int:
         ids = self.ids(filters, sort)
         return int(self.starts[-1]) if ids is None else len(ids[0])
+
+    def locate(self, offset: int, filters: Sequence[dict], sort: Sequence[dict]) -> tuple[int, int]:
+        """(file index, local row) of display row `offset` of the query."""
+        ids = self.ids(filters, sort)
+        total = int(self.starts[-1]) if ids is None else len(ids[0])
+        if not 0 <= offset < total:
+            raise IndexError(f"row {offset} of {total}")
+        if ids is not None:
+            return int(ids[0][offset]), int(ids[1][offset])
+        file = int(np.searchsorted(self.starts, offset, side="right") - 1)
+        return file, int(offset - self.starts[file])
+
+    def cell(self, offset: int, column: str, filters: Sequence[dict],
+             sort: Sequence[dict]) -> tuple[dict[str, Any], list[bytes]]:
+        """Display row `offset`'s cell of `column` in full (grid_read.cell_reply)."""
+        file, row = self.locate(offset, filters, sort)
+        f = self.files[file]
+        if f.table is None or column not in f.table.columns:
+            raise LazyNWBError(f"no column {column!r} in this file's table",
+                               source=f.source.label, path=self.table_path)
+        reply, buffers = cell_reply(open_catalog(f.source), f.table, column, row)
+        return {**reply, "offset": offset, "table_index": row}, buffers
+
+    def region_rows(self, offset: int, column: str, filters: Sequence[dict],
+                    sort: Sequence[dict]) -> tuple[str, list[int], Source]:
+        """(target table, row numbers, file) a DynamicTableRegion cell points to."""
+        file, row = self.locate(offset, filters, sort)
+        f = self.files[file]
+        target = f.table.columns[column].region if f.table and column in f.table.columns else None
+        if target is None:
+            raise LazyNWBError(f"column {column!r} does not point into another table",
+                               source=f.source.label, path=self.table_path)
+        cell = read_cell(open_catalog(f.source), f.table, f.table.columns[column], row,
+                         MAX_REGION_ROWS)
+        return target, sorted({int(v) for v in cell.values.tolist()}), f.source
 
     def page(self, offset: int, limit: int, filters: Sequence[dict], sort: Sequence[dict],
              columns: Sequence[str] | None = None) -> pl.DataFrame:

@@ -91,8 +91,23 @@ def filter_expr(item: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.Expr
     }[op]
 
 
+def checked(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the filters that apply, [{index, message}] for each one that does not). A bad filter
+    is left out and reported once, never applied half-way or allowed to fail the others."""
+    good, errors = [], []
+    for i, item in enumerate(filters):
+        try:
+            filter_expr(item, schema)
+        except QueryError as exc:
+            errors.append({"index": i, "message": str(exc)})
+        else:
+            good.append(item)
+    return good, errors
+
+
 def predicate(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.Expr | None:
-    """All filters AND-ed (None without filters)."""
+    """All filters AND-ed (None without filters); QueryError for one that cannot apply."""
     exprs = [filter_expr(f, schema) for f in filters]
     if not exprs:
         return None
@@ -113,6 +128,16 @@ def sort_keys(sort: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]) ->
             raise QueryError(f"column {column!r} holds arrays; sort by a scalar column")
         keys.append((column, bool(item.get("descending", False))))
     return keys
+
+
+def sorted_frame(frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[tuple[str, bool]],
+                 schema: dict[str, pl.DataType]) -> Any:
+    """`frame` sorted by the keys, stable, with nulls and NaN last in either direction (NaN
+    is a float larger than any number to polars, so it would come first when descending)."""
+    if not keys:
+        return frame
+    exprs = [pl.col(c).fill_nan(None) if schema[c].is_float() else pl.col(c) for c, _ in keys]
+    return frame.sort(exprs, descending=[d for _, d in keys], nulls_last=True, maintain_order=True)
 
 
 def query_key(filters: Sequence[dict[str, Any]], sort: Sequence[dict[str, Any]]) -> str:

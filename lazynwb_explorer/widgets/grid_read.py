@@ -1,12 +1,10 @@
-"""One page of one file's table, as the grid shows it: scalars as values, arrays as previews.
+"""One page of one file's table, as the grid shows it: scalars as values, arrays as previews;
+and one cell in full, for the grid's cell view.
 
-Why not read whole cells: a ragged cell can hold a million spike times and an n-D cell a
-(82, 384) waveform; the grid shows a length and the first few values. So a page reads:
-  round 1 - the scalar columns' rows (through nwb/table_query.read_table_rows), every VectorIndex
-            not yet known, and the rows of small n-D columns, all in one concurrent round;
-  round 2 - the first few elements of each ragged cell (spans computed from the indexes);
-            once the indexes are known (after the first page) these join round 1.
-Big n-D cells (over SMALL_CELL_BYTES) show their shape only and cost nothing.
+Why previews: a ragged cell can hold a million spike times; the grid shows its length and its
+first values (read by nwb/cells.py: heads of ragged cells, small n-D cells, in one or two
+rounds). Numbers are written at full precision (the shortest text that reads back as the same
+value), so 1498.92 and 1498.96 never both show as "1499".
 """
 
 from __future__ import annotations
@@ -16,130 +14,95 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..backends.base import rows_to_spans
 from ..catalog import Catalog
-from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME, TableRequest, read_table_rows
-from ..nwb.tables import Column, Table, read_index
+from ..nwb import cells
+from ..nwb.columns import Table
+from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME
 from ..sources import Source
 
 PREVIEW_ITEMS = 6
-PREVIEW_CHARS = 120
+PREVIEW_CHARS = 160
 TEXT_CHARS = 500
-SMALL_CELL_BYTES = 4096
+CELL_VALUES = 100_000  # a cell view shows at most this many values
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.4g}"
+def fmt(value: Any) -> str:
+    """A value as text, numbers at full precision (numpy's shortest round-trip repr)."""
+    if isinstance(value, np.floating | np.integer | np.bool_):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, bytes):
         return value[:20].hex()
     if isinstance(value, np.void):
-        return "(" + ", ".join(_fmt(v) for v in value.tolist()) + ")"
+        return "(" + ", ".join(fmt(v) for v in value.tolist()) + ")"
     if isinstance(value, tuple):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+        return "(" + ", ".join(fmt(v) for v in value) + ")"
     return str(value)
 
 
 def preview(values: np.ndarray, total: int) -> str:
     """'0.1, 0.2, 0.3, …' from the first values of a cell holding `total` elements."""
     flat = list(values.reshape(-1)[:PREVIEW_ITEMS]) if values.ndim else [values[()]]
-    text = ", ".join(_fmt(v) for v in flat) + (", …" if total > len(flat) else "")
+    text = ", ".join(fmt(v) for v in flat) + (", …" if total > len(flat) else "")
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
-def _cell_bytes(column: Column) -> int:
-    n = int(np.prod(column.meta.shape[1:], dtype=np.int64))
-    return n * (column.meta.dtype.itemsize or 8)
-
-
-class _Ragged:
-    """Where each row's first elements are, walking the index chain (outermost first)."""
-
-    def __init__(self, catalog: Catalog, column: Column, rows: np.ndarray):
-        self.counts = np.zeros(len(rows), dtype=np.int64)
-        self.spans: list[tuple[int, int]] = []
-        self.leaf_totals = np.zeros(len(rows), dtype=np.int64)
-        indexes = [read_index(catalog, p) for p in column.index_paths]
-        for i, row in enumerate(rows.tolist()):
-            lo, hi = (int(indexes[0][row - 1]) if row else 0), int(indexes[0][row])
-            self.counts[i] = hi - lo
-            for index in indexes[1:]:  # descend into the first sub-list
-                if hi <= lo:
-                    break
-                lo, hi = (int(index[lo - 1]) if lo else 0), int(index[lo])
-            self.leaf_totals[i] = max(hi - lo, 0)
-            self.spans.append((lo, min(hi, lo + PREVIEW_ITEMS)) if hi > lo else (lo, lo))
-
-    def texts(self, data: np.ndarray, depth: int) -> list[str]:
-        out, at = [], 0
-        for count, (a, b), total in zip(self.counts.tolist(), self.spans, self.leaf_totals.tolist()):
-            values = data[at : at + (b - a)]
-            at += b - a
-            if depth == 1:
-                out.append(f"[{count}] {preview(values, total)}" if count else "[0]")
-            else:
-                first = f"[{preview(values, total)}]" if count else ""
-                out.append(f"[{count} lists] {first}{', …' if count > 1 else ''}".rstrip())
-        return out
+def ragged_texts(heads: cells.RaggedHeads, depth: int) -> list[str]:
+    out = []
+    for count, values, total in zip(heads.counts.tolist(), heads.heads, heads.leaf_totals.tolist()):
+        if depth == 1:
+            out.append(f"[{count}] {preview(values, total)}" if count else "[0]")
+        else:
+            first = f"[{preview(values, total)}]" if count else ""
+            out.append(f"[{count} lists] {first}{', …' if count > 1 else ''}".rstrip())
+    return out
 
 
 def read_page(
     source: Source, catalog: Catalog, table: Table, columns: list[str], rows: np.ndarray
 ) -> pl.DataFrame:
     """Display values of `columns` for sorted unique local `rows`, plus `_table_index`."""
-    rows = np.asarray(rows, dtype=np.int64)
-    spans = rows_to_spans(rows)
+    frame, heads, nd_values = cells.read_page(source, catalog, table, columns, rows,
+                                              PREVIEW_ITEMS)
     picked = [table.columns[c] for c in columns if c in table.columns]
-    scalars = [c for c in picked if not c.is_array]
-    ragged = [c for c in picked if c.is_ragged]
-    small_nd = [c for c in picked if c.is_ndarray and _cell_bytes(c) <= SMALL_CELL_BYTES]
-    unknown = sorted({p for c in ragged for p in c.index_paths if p not in catalog.small_arrays})
-    first = [(c.data_path, spans) for c in scalars + small_nd] + [
-        (p, [(0, catalog.require(p).dataset.shape[0])]) for p in unknown  # type: ignore[union-attr]
-    ]
-    backend = catalog.backend
-    request = TableRequest(table.path, exact_path=True, columns=[c.name for c in scalars])
-    plans = {} if unknown else {c.name: _Ragged(catalog, c, rows) for c in ragged}
-    texts: dict[str, list[str]] = {}
-    # with every index known the ragged elements join the first round: one round in all
-    with backend.prefetched([r for r in first + _spans(table, plans) if r[1]] if len(rows) else []):
-        frame = read_table_rows(source, request, rows)
-        nd_values = {c.name: backend.read(c.data_path, rows) for c in small_nd}
-        for path in unknown:
-            read_index(catalog, path)
-        texts.update(_ragged_texts(catalog, table, plans))
-    if unknown:
-        plans = {c.name: _Ragged(catalog, c, rows) for c in ragged}
-        with backend.prefetched([r for r in _spans(table, plans) if r[1]]):
-            texts.update(_ragged_texts(catalog, table, plans))
+    texts: dict[str, list[str]] = {
+        name: ragged_texts(h, len(table.columns[name].index_paths)) for name, h in heads.items()
+    }
     for column in picked:
         if column.is_ndarray:
             shape = "(" + ", ".join(str(s) for s in column.meta.shape[1:]) + ")"
             label = f"{shape} {column.meta.dtype}"
             if column.name in nd_values:
-                values = nd_values[column.name]
                 size = int(np.prod(column.meta.shape[1:]))
-                texts[column.name] = [f"{label}: {preview(v, size)}" for v in values]
+                texts[column.name] = [f"{label}: {preview(v, size)}" for v in nd_values[column.name]]
             else:
                 texts[column.name] = [label] * len(rows)
-    out = frame.select([c for c in frame.columns if c in {s.name for s in scalars}
-                        or c == TABLE_INDEX_COLUMN_NAME])
+    scalars = {c.name for c in picked if not c.is_array}
+    out = frame.select([c for c in frame.columns if c in scalars or c == TABLE_INDEX_COLUMN_NAME])
     extra = [pl.Series(name, values, dtype=pl.String) for name, values in texts.items()]
     out = out.with_columns(extra) if extra else out
     return display_scalars(out)
 
 
-def _spans(table: Table, plans: dict[str, _Ragged]) -> list[tuple[str, list[tuple[int, int]]]]:
-    return [(table.columns[n].data_path, [s for s in p.spans if s[1] > s[0]]) for n, p in plans.items()]
-
-
-def _ragged_texts(catalog: Catalog, table: Table, plans: dict[str, _Ragged]) -> dict[str, list[str]]:
-    out = {}
-    for name, plan in plans.items():
-        column = table.columns[name]
-        data = catalog.backend.read_spans(column.data_path, [s for s in plan.spans if s[1] > s[0]])
-        out[name] = plan.texts(data, len(column.index_paths))
-    return out
+def cell_reply(catalog: Catalog, table: Table, name: str, row: int) -> tuple[dict[str, Any], list[bytes]]:
+    """One cell in full: text of every value (or the first CELL_VALUES), its shape or list
+    lengths, and the values as float64 (for a sparkline or histogram) when numeric."""
+    column = table.columns[name]
+    if not column.is_array:
+        value = cells.read_cell(catalog, table, column, row, 1).values
+        return {"column": name, "row": row, "total": 1, "text": fmt(value[0]) if len(value) else "",
+                "numeric": False}, []
+    cell = cells.read_cell(catalog, table, column, row, CELL_VALUES)
+    values = cell.values
+    numeric = values.dtype.kind in "iufb"
+    reply = {"column": name, "row": row, "total": cell.total, "cut": cell.cut,
+             "shape": list(cell.shape) if cell.shape else None, "lengths": cell.lengths,
+             "dtype": str(column.meta.dtype), "numeric": numeric,
+             "sorted": bool(numeric and len(values) > 1 and (np.diff(values) >= 0).all()),
+             "text": ", ".join(fmt(v) for v in values)}
+    buffers = [np.ascontiguousarray(values, "<f8").tobytes()] if numeric else []
+    return reply, buffers
 
 
 def display_scalars(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,10 +1,14 @@
-"""TimeSeriesPlot: a zoomable plot of a series that reads only the visible window.
+"""TimeSeriesPlot: a zoomable plot of a series that reads only the visible window and shows it
+honestly.
 
-Why: plotting a long recording must not read it. On open the browser asks for a bounded
-overview; on every zoom or pan it sends the x-range and its pixel width, and the kernel reads
-that window only (bounded, see plot_data), reduces it with MinMaxLTTB to ~3 points per pixel
-and replies with float64 buffers. Downsampled traces say so in their name. The x-range and
-channel selection are traitlets (durable); samples never are.
+Why: plotting a long recording must not read it, and must not lie about it. On open the
+browser asks for the overview; on every zoom or pan it sends the x-range and its pixel width,
+and the kernel answers with every sample (few enough to draw), the envelope of every sample
+(min / max per pixel column), or - past the read budget - envelopes of blocks spread over the
+window with gaps between them (plot_data.py). The reply says which, and what share was read.
+Multi-channel data are drawn stacked (one offset per channel, labelled from the electrodes
+table) or overlaid. The x-range, channels and stacking are traitlets (durable); samples never
+are. A new series resets them.
 """
 
 from __future__ import annotations
@@ -15,24 +19,28 @@ import numpy as np
 import polars as pl
 import traitlets
 
-from ..catalog import normalize_path
+from ..catalog import Catalog, normalize_path
 from ..errors import redact
+from ..nwb.electrodes import channel_labels
+from ..nwb.kinds import is_series
 from ..nwb.timeseries import TimeSeries
 from ..sources import Source
 from ._base import STATIC, Reply, View, as_sources, clean_json
-from .plot_data import SeriesWindows, Window, downsample, points_for
+from .plot_data import SeriesWindows
+from .plot_data import View as WindowView
 
-DEFAULT_CHANNELS = 4
+DEFAULT_CHANNELS = 16
 
 
 class TimeSeriesPlot(View):
     """A time series of one file (the first source when given several).
 
     Traitlets: `series_path`, `x_range` ([t0, t1], empty = everything), `channels` (indices of
-    the plotted channels of 2-D data), `n_channels` (read-only), `source`, `height`.
-    Requests: open {width, channels} -> overview; window {x0, x1, width, channels} -> the
-    window's traces. Both reply with traces [{channel, name, n, downsampled}] and two float64
-    buffers (t, y) per trace.
+    the plotted channels of 2-D data; empty = the first 16), `stacked` (one offset per channel,
+    else overlaid), `n_channels` (read-only), `source`, `height`, `read_budget` (bytes).
+    Requests: open {width, channels} -> the overview and the series' description; window {x0,
+    x1, width, channels} -> the window. Replies: {mode, traces: [{channel, label}], x0, x1,
+    width, rows, rows_read, covered, budget, series_path} + float64 buffers x, y0, y1, ...
     """
 
     _esm = STATIC / "plot.js"
@@ -40,80 +48,109 @@ class TimeSeriesPlot(View):
     series_path = traitlets.Unicode("", help="the plotted series").tag(sync=True)
     x_range = traitlets.List(traitlets.Float(), help="visible [t0, t1] in seconds").tag(sync=True)
     channels = traitlets.List(traitlets.Int(), help="plotted channels").tag(sync=True)
+    stacked = traitlets.Bool(True, help="channels stacked (else overlaid)").tag(sync=True)
     n_channels = traitlets.Int(0, help="channels in the data").tag(sync=True)
+    read_budget = traitlets.Int(0, help="bytes a window read may take before it samples "
+                                "blocks (0: 512 MiB for a local file, 32 MiB for a remote one)")
 
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         self._windows: SeriesWindows | None = None
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
-        self.series_path = series_path
+        # the series is in the state the widget opens with, not an update that may come
+        # before the front end has the model
+        super().__init__(source=redact(self._sources[0].label), series_path=series_path, **kwargs)
+
+    # -- the Explorer's panel protocol ----------------------------------------------------
+
+    @staticmethod
+    def shows(catalog: Catalog, path: str) -> bool:
+        """A group holding a time series."""
+        node = catalog.get(path) if path else None
+        return node is not None and node.is_group and is_series(catalog, path)
+
+    def show(self, path: str) -> None:
+        self.series_path = path
 
     @traitlets.observe("series_path")
     def _series_changed(self, change: dict[str, Any]) -> None:
         self._windows = None
-        if change["old"] and change["new"] != change["old"]:
-            self.x_range = []
-            self.channels = []
+        if change["old"] and change["new"] != change["old"]:  # not the first series: reset
+            with self.hold_trait_notifications():
+                self.x_range, self.channels, self.n_channels = [], [], 0
+
+    @traitlets.observe("read_budget")
+    def _budget_changed(self, _change: dict[str, Any]) -> None:
+        self._windows = None
 
     @property
     def windows(self) -> SeriesWindows:
         """The window reader of the current series (opened on first use)."""
         if not self.series_path:
             raise ValueError("no time series selected")
-        if self._windows is None:
-            self._windows = SeriesWindows(self._sources[0], normalize_path(self.series_path))
+        path = normalize_path(self.series_path)
+        if self._windows is None or self._windows.series._table_path != path:
+            self._windows = SeriesWindows(self._sources[0], path, self.read_budget or None)
             self.n_channels = self._windows.n_channels
         return self._windows
 
     def _channels(self, content: dict[str, Any]) -> list[int]:
         asked = content.get("channels")
         chosen = [int(c) for c in (asked if asked is not None else self.channels)]
-        if not chosen:
-            chosen = list(range(min(DEFAULT_CHANNELS, self.windows.n_channels)))
-        return chosen
+        n = self.windows.n_channels
+        chosen = [c for c in chosen if 0 <= c < n]
+        return chosen or list(range(min(DEFAULT_CHANNELS, n)))
 
-    def _traces(self, window: Window, channels: list[int], width: Any) -> Reply:
+    def _labels(self) -> list[str]:
+        windows = self.windows
         name = normalize_path(self.series_path).rsplit("/", 1)[-1]
-        n_out = points_for(width)
-        traces, buffers = [], []
-        for k, channel in enumerate(channels[: window.y.shape[1]]):
-            t, y, reduced = downsample(window.t, window.y[:, k], n_out, window.mode == "blocks")
-            marked = reduced or window.mode == "blocks"
-            label = name if self.windows.n_channels == 1 else f"{name} ch{channel}"
-            traces.append({"channel": channel, "n": len(t), "downsampled": marked,
-                           "name": label + (" (downsampled)" if marked else "")})
-            buffers += [np.ascontiguousarray(t, "<f8").tobytes(), np.ascontiguousarray(y, "<f8").tobytes()]
-        x0 = float(window.t[0]) if len(window.t) else None
-        x1 = float(window.t[-1]) if len(window.t) else None
-        return {"traces": traces, "mode": window.mode, "samples": window.rows,
-                "x0": x0, "x1": x1, "series_path": self.series_path}, buffers
+        if windows.n_channels == 1:
+            return [name]
+        try:
+            labels = channel_labels(windows.series._cat, windows.series._table_path)
+        except Exception:  # noqa: BLE001 - labels are a nicety; numbers always work
+            labels = None
+        if labels is None or len(labels) != windows.n_channels:
+            return [f"ch{c}" for c in range(windows.n_channels)]
+        return labels
+
+    def _reply(self, view: WindowView, channels: list[int], labels: list[str]) -> Reply:
+        traces = [{"channel": c, "label": labels[c] if c < len(labels) else f"ch{c}"}
+                  for c in channels]
+        buffers = [np.ascontiguousarray(view.x, "<f8").tobytes()]
+        buffers += [np.ascontiguousarray(view.y[:, k], "<f8").tobytes() for k in range(len(channels))]
+        return {"series_path": self.series_path, "mode": view.mode, "traces": traces,
+                "x0": view.t0, "x1": view.t1, "width": view.width, "n": len(view.x),
+                "rows": view.rows, "rows_read": view.rows_read, "covered": view.covered,
+                "budget": view.budget, "remote": self._sources[0].is_remote}, buffers
 
     # -- requests -------------------------------------------------------------------------
 
     def _req_open(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
         if not self.series_path:
-            return {"series_path": "", "traces": []}, []
+            return {"series_path": "", "traces": [], "mode": "empty"}, []
         windows = self.windows
         channels = self._channels(content)
+        labels = self._labels()
+        view = windows.view(None, None, content.get("width") or 800, channels)
+        reply, buffers = self._reply(view, channels, labels)
         series = windows.series
-        reply, buffers = self._traces(windows.window(None, None, channels, overview=True),
-                                      channels, content.get("width"))
         meta = clean_json({
             "extent": list(windows.extent()), "n_samples": windows.n,
             "n_channels": windows.n_channels, "unit": series.unit, "rate": series.rate,
             "conversion": windows.conversion, "offset": windows.offset, "channels": channels,
-            "description": series.description,
+            "description": series.description, "labels": labels[:4096],
         })
         return {**reply, **meta}, buffers
 
     def _req_window(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        asked = content.get("series_path")
+        if asked is not None and asked != self.series_path:  # sent before the series changed
+            return {"series_path": asked, "stale": True, "mode": "empty", "traces": []}, []
         channels = self._channels(content)
-        x0, x1 = content.get("x0"), content.get("x1")
-        if x0 is not None and x1 is not None and float(x1) < float(x0):
-            x0, x1 = x1, x0
-        window = self.windows.window(x0, x1, channels)
-        reply, buffers = self._traces(window, channels, content.get("width"))
-        return {**reply, "channels": channels, "x_range": [x0, x1]}, buffers
+        view = self.windows.view(content.get("x0"), content.get("x1"),
+                                 content.get("width") or 800, channels)
+        reply, buffers = self._reply(view, channels, self._labels())
+        return {**reply, "channels": channels}, buffers
 
     # -- Python side ----------------------------------------------------------------------
 
@@ -122,12 +159,13 @@ class TimeSeriesPlot(View):
         return self.windows.series
 
     def lazyframe(self) -> pl.LazyFrame:
-        """The visible window's samples (not downsampled; bounded like any window read) as
-        `time` plus one value column per plotted channel, conversion and offset applied."""
-        x0, x1 = (self.x_range + [None, None])[:2] if self.x_range else (None, None)
+        """Every sample of the visible window at full resolution (never the envelope): `time`
+        plus one column per plotted channel (`value` for 1-D data), conversion and offset
+        applied. Raises WindowTooLargeError past plot_data.LAZYFRAME_BYTES (256 MB)."""
+        x0, x1 = (self.x_range + [None, None])[:2] if len(self.x_range) == 2 else (None, None)
         channels = self._channels({})
-        window = self.windows.window(x0, x1, channels)
-        columns = {"time": window.t}
-        for k, channel in enumerate(channels[: window.y.shape[1]]):
-            columns["value" if self.windows.n_channels == 1 else f"ch{channel}"] = window.y[:, k]
+        t, values = self.windows.samples(x0, x1, channels)
+        columns: dict[str, Any] = {"time": t}
+        for k, channel in enumerate(channels):
+            columns["value" if self.windows.n_channels == 1 else f"ch{channel}"] = values[:, k]
         return pl.DataFrame(columns).lazy()

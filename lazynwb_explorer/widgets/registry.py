@@ -1,9 +1,16 @@
-"""Every notebook view, by public class name -> the module of this package that defines it.
+"""Every notebook view, by public class name -> the module of this package that defines it;
+and which views the Explorer's main pane uses for a selection.
 
 Adding a view is one Python module here (a `View` subclass whose `_esm` is its bundle in
 static/), one JS module in widgets_js/src/views/ (bundled by build.mjs, which bundles every
-file there) and one line below. The package root and `lazynwb_explorer.widgets` import views
-from this map on first use, so `import lazynwb_explorer` never pays for anywidget.
+file there) and one line in VIEWS. The package root and `lazynwb_explorer.widgets` import
+views from this map on first use, so `import lazynwb_explorer` never pays for anywidget.
+
+A view that can show a selected path in the Explorer is also a panel: it is created as
+`View(sources, path)`, has `shows(catalog, path) -> bool` (a staticmethod, from the catalog
+alone) and `show(path)`, and its name goes in PANELS. For a selection the Explorer shows the first panel whose `shows` is
+true, so a view for one neurodata type (a units raster, say) goes before the general views.
+A panel with an `x_range` traitlet shares the Explorer's time axis (`Explorer.time_range`).
 """
 
 VIEWS: dict[str, str] = {
@@ -11,5 +18,8 @@ VIEWS: dict[str, str] = {
     "SchemaViewer": "schema",
     "TableGrid": "grid",
     "TimeSeriesPlot": "plot",
+    "SessionPanel": "session",
     "Explorer": "explorer",
 }
+
+PANELS: tuple[str, ...] = ("SessionPanel", "TableGrid", "TimeSeriesPlot")

@@ -12,11 +12,13 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..api.metadata import get_metadata_df
 from ..api.scan import scan_nwb
 from ..api.series_frames import scan_series
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import redact
+from ..errors import LazyNWBError, redact
 from ..nwb.kinds import is_series, is_table
+from ..nwb.tables import describe_table
 from ..sources import Source
 from . import tree_data
 from ._base import STATIC, Reply, View, as_sources
@@ -39,8 +41,7 @@ class TreeBrowser(View):
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
-        self.selected_path = selected_path
+        super().__init__(source=redact(self._sources[0].label), selected_path=selected_path, **kwargs)
 
     @property
     def catalog(self) -> Catalog:
@@ -80,18 +81,43 @@ class TreeBrowser(View):
         return selection_lazyframe(self._sources[:1], self.catalog, self.selected_path)
 
 
+class SelectionError(LazyNWBError, ValueError):
+    """What is selected has no frame (a VectorIndex, an attribute-only group, ...)."""
+
+
+SESSION_PATHS = ("/", "/general", "/general/subject")
+
+
+def metadata_lazyframe(sources: list[Source]) -> pl.LazyFrame:
+    """get_metadata_df's row(s) of the files: session and subject metadata, typed."""
+    return get_metadata_df(sources, disable_progress=True, as_polars=True).lazy()
+
+
 def selection_lazyframe(sources: list[Source], catalog: Catalog, path: str) -> pl.LazyFrame:
-    """A LazyFrame of what a selected path holds: a table, a series, or a table's column."""
+    """A LazyFrame of what a selected path holds: a table, a series (one row per sample, 2-D
+    data as an Array column), a table's column, or the session's metadata (/, /general,
+    /general/subject). Anything else is a SelectionError that says what to select instead."""
     if not path:
         raise ValueError("nothing is selected")
     path = normalize_path(path)
     node = catalog.require(path)
+    if path in SESSION_PATHS:
+        return metadata_lazyframe(sources)
     if is_table(catalog, path):
         return scan_nwb(sources, path, disable_progress=True)
     if node.is_group and is_series(catalog, path):
-        return scan_series(sources, path)
-    parent = path.rsplit("/", 1)[0] or "/"
+        return scan_series(sources, path, exclude_array_columns=False)
+    parent, name = path.rsplit("/", 1)
+    parent = parent or "/"
     if node.is_dataset and is_table(catalog, parent):
-        column = path.rsplit("/", 1)[1]
-        return scan_nwb(sources, parent, disable_progress=True).select(column)
-    raise ValueError(f"{path} is not a table, a time series or a table column")
+        table = describe_table(catalog, parent)
+        if name in table.columns:
+            return scan_nwb(sources, parent, disable_progress=True).select(name)
+        owner = next((c for c in table.columns.values() if path in c.index_paths), None)
+        if owner is not None:
+            raise SelectionError(
+                f"{name} is the index of the ragged column {owner.name!r} (where each row's "
+                f"list ends in its data), not a column of its own: select "
+                f"{parent}/{owner.name} for the lists", source=catalog.label, path=path)
+    raise SelectionError("not a table, a time series, a table column or session metadata: "
+                         "nothing to show as a frame", source=catalog.label, path=path)

@@ -35,7 +35,8 @@ class H5Type:
 
     @property
     def is_reference(self) -> bool:
-        return self.kind == "reference"
+        """An object or a region reference (h5py's check_ref_dtype says so for both)."""
+        return self.kind in ("reference", "region")
 
     @property
     def needs_decoding(self) -> bool:

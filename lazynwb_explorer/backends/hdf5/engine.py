@@ -359,6 +359,11 @@ class EngineHDF5Backend(Backend):
             out = self._execute(path, self._read_parser(path, None, box=bounds))
             return self._h5py().read_box(path, box) if out is None else out
 
+    def read_region_spans(self, path: str) -> np.ndarray:
+        """Region references (MatNWB 2.0b indexes) are read by h5py."""
+        with self._lock:
+            return self._h5py().read_region_spans(path)
+
     @contextlib.contextmanager
     def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
         """Every request's bytes in one concurrent round (chunk indexes and string heaps

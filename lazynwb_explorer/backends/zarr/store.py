@@ -1,101 +1,79 @@
-"""A read-only zarr v2 store over a Reader (a local directory or an object-store prefix).
+"""A Zarr store's keys over our transport: read-only, every key checked to stay below the
+store's root, metadata documents parsed as bounded JSON.
 
-Metadata keys are read once and kept; chunks fetched ahead (ZarrBackend.prefetched) are
-served from memory. hdmf-zarr's Pickle codec id is rewritten in the metadata to our
-restricted unpickler's (codecs.SafePickle). Every key goes through the Reader, which refuses
-a key that would leave the store.
+`probe` is the first look at a store: its root keys (zarr.json, .zmetadata, .zgroup,
+.zattrs) in one concurrent round. A v3 store with consolidated metadata, or a v2 store
+with .zmetadata, needs nothing more to know its whole tree.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from zarr.storage import BaseStore
+from ...errors import MalformedFileError
+from ...transport import KeyRange, LocalReader, Reader, UnsafeKeyError, check_key
 
-from ...errors import SourceError
-from ...transport import LocalReader, Reader
-from .codecs import SAFE_PICKLE_ID
-
-METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
+ROOT_KEYS = ("zarr.json", ".zmetadata", ".zgroup", ".zattrs")
 
 
-def _make_pickle_safe(raw: bytes) -> bytes:
-    if b'"pickle"' not in raw:
-        return raw
-    return raw.replace(b'"id": "pickle"', f'"id": "{SAFE_PICKLE_ID}"'.encode()).replace(
-        b'"id":"pickle"', f'"id":"{SAFE_PICKLE_ID}"'.encode()
-    )
+def join(prefix: str, name: str) -> str:
+    """`prefix/name` (or `name` at the root)."""
+    return f"{prefix}/{name}" if prefix else name
 
 
-class ReaderStore(BaseStore):
-    """A read-only zarr v2 store over a Reader (local directory or object-store prefix)."""
+def parse_json(raw: bytes, what: str) -> Any:
+    """A metadata document; NaN / Infinity literals (as Python writes them) are accepted.
+    Nesting too deep for the parser is an error of the file, never a RecursionError."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"{what} nests too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} is not JSON: {exc}") from None
 
-    _writeable = False
-    _erasable = False
 
-    def __init__(self, reader: Reader):
+class ZarrStore:
+    """The keys of one Zarr store (a local directory or an object-store prefix)."""
+
+    def __init__(self, reader: Reader, label: str):
         self.reader = reader
-        self._metadata: dict[str, bytes | None] = {}  # metadata keys are read once
-        self.prefetched: dict[str, bytes] = {}  # chunks fetched ahead by ZarrBackend.prefetched
+        self.label = label
 
-    def _fix(self, key: str, value: bytes) -> bytes:
-        return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in METADATA_KEYS else value
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.reader, LocalReader)
 
-    def __getitem__(self, key: str) -> bytes:
-        if key in self.prefetched:
-            return self.prefetched[key]
-        is_metadata = key.rsplit("/", 1)[-1] in METADATA_KEYS
-        if is_metadata and key in self._metadata:
-            value = self._metadata[key]
-        else:
-            value = self.reader.get(key)
-            if is_metadata:
-                self._metadata[key] = value
-        if value is None:
-            raise KeyError(key)
-        return self._fix(key, value)
+    def _checked(self, key: str) -> str:
+        try:
+            return check_key(key)
+        except UnsafeKeyError as exc:
+            raise MalformedFileError(str(exc), source=self.label) from None
 
-    def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, bytes]:
-        out = {k: self.prefetched[k] for k in keys if k in self.prefetched}
-        found = self.reader.get_many([k for k in keys if k not in out])
-        out.update({k: self._fix(k, v) for k, v in found.items() if v is not None})
+    def documents(self, keys: Sequence[str]) -> dict[str, Any]:
+        """The JSON documents at `keys`, in one round: absent keys are left out."""
+        found = self.reader.get_many([self._checked(k) for k in keys])
+        out = {}
+        for key, raw in found.items():
+            if raw is None:
+                continue
+            try:
+                out[key] = parse_json(raw, key)
+            except ValueError as exc:
+                raise MalformedFileError(str(exc), source=self.label, path="/" + key) from None
         return out
 
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            return False
-        return True
+    def fetch(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        """Whole objects (end None from 0) or parts of them, in one concurrent round."""
+        return self.reader.get_ranges([(self._checked(k), a, b) for k, a, b in requests])
 
-    def listdir(self, path: str = "") -> list[str]:
-        if isinstance(self.reader, LocalReader):
-            try:
-                return sorted(os.listdir(self.reader.path / path))
-            except OSError:
-                return []
-        raise SourceError(
-            "remote Zarr store without consolidated metadata (.zmetadata) cannot be listed",
-            source=self.reader.uri,
-        )
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """(objects, sub-prefixes) below `prefix`; None where the store cannot list."""
+        return self.reader.list_dir(self._checked(prefix) if prefix else "")
 
-    def __iter__(self) -> Iterator[str]:
-        if not isinstance(self.reader, LocalReader):
-            return iter(())
-        root = self.reader.path
-        return (
-            os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
-            for d, _, files in os.walk(root)
-            for f in files
-        )
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
-
-    def __delitem__(self, key: str) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
+def probe(reader: Reader) -> dict[str, bytes]:
+    """The store's root keys that exist (one concurrent round)."""
+    found = reader.get_many(list(ROOT_KEYS))
+    return {k: v for k, v in found.items() if v is not None}

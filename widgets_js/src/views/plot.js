@@ -1,115 +1,169 @@
-// TimeSeriesPlot front end: plotly (bundled, no CDN). Opens with a bounded overview; every
-// zoom or pan sends the x-range and the pixel width, and only the newest reply is drawn.
-import Plotly from "plotly.js-dist-min";
+// TimeSeriesPlot front end: plotly (bundled, no CDN). Opens with the series' overview; every
+// zoom or pan sends the x-range and the pixel width, and only replies for the series shown now
+// (and the newest of their kind) are drawn (plot_requests.js). The kernel sends every sample,
+// the envelope of every sample, or sampled blocks with NaN gaps; the status line says which.
+// Channels are stacked (labelled on the y axis) or overlaid. Colours follow the --jp-* theme,
+// live: a theme switch re-colours the plot without a redraw of its data.
+import Plotly from "plotly.js-cartesian-dist-min";
 import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { guardKeys } from "../keys.js";
+import { PlotRequests, relayoutRange } from "../plot_requests.js";
+import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
 
-// plotly parses a few HTML-like tags in names: escape them so file text stays text.
-const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const MARGIN = { l: 64, r: 12, t: 8, b: 40 };
 
-function theme(el) {
+function themeLayout(el) {
   const css = getComputedStyle(el);
   const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  const grid = v("--jp-border-color2", "#ddd");
+  const font = v("--jp-ui-font-color1", v("--vscode-editor-foreground", "#222"));
+  const muted = v("--jp-ui-font-color2", font);
+  const grid = v("--jp-border-color2", v("--vscode-editorWidget-border", "#ddd"));
+  const axis = { gridcolor: grid, zerolinecolor: grid, linecolor: grid, tickcolor: grid, color: font };
   return {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    font: { color: v("--jp-ui-font-color1", v("--vscode-editor-foreground", "#222")), size: 11 },
-    xaxis: { gridcolor: grid, zerolinecolor: grid },
-    yaxis: { gridcolor: grid, zerolinecolor: grid },
+    font: { color: font, size: 11 },
+    legend: { font: { color: font } },
+    modebar: { bgcolor: "rgba(0,0,0,0)", color: muted, activecolor: font },
+    hoverlabel: { font: { color: v("--jp-ui-inverse-font-color0", "#fff") } },
+    xaxis: axis,
+    yaxis: axis,
   };
 }
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-plot");
+  const unguard = guardKeys(el);
   const error = errorLine();
   const channel = new Channel(model, (msg) => error.show(msg));
+  const requests = new PlotRequests();
   const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta", role: "status" });
-  const picker = h("select", { class: "lnx-input", multiple: true, "aria-label": "Channels", hidden: true, size: 3 });
+  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
+  const summary = h("summary", { class: "lnx-button", text: "Channels" });
+  const list = h("div", { class: "lnx-channel-list", role: "group", "aria-label": "Channels" });
+  const picker = h("details", { class: "lnx-channels", hidden: true }, summary, list);
+  const stacked = h("input", { type: "checkbox", "aria-label": "Stack channels" });
+  const stackLabel = h("label", { class: "lnx-check", hidden: true }, stacked, " stacked");
   const plot = h("div", { class: "lnx-plot-area" });
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar" }, title, status, picker), error.node, plot));
-  let meta = null;
-  let drawn = false;
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel),
+    h("div", { class: "lnx-toolbar" }, status), error.node, plot));
+  let meta = null; // the open reply of the series shown
+  let last = null; // {msg, x, ys, range} of the last drawing
+  let stack = null; // {key, offsets, spacing}: kept while the channels stay the same
   let applying = false;
   let timer = null;
-  let ownRange = null;
-  let draws = 0; // the x-range this view last set (its change event needs no request)
+  let ownRange = null; // the x-range this view last set (its change event needs no request)
 
   const pixels = () => Math.max(100, Math.round(plot.clientWidth || el.clientWidth || 800));
-
-  function traces(msg, buffers) {
-    return msg.traces.map((t, i) => ({
-      type: "scatter", mode: "lines", line: { width: 1 }, name: plain(t.name),
-      x: float64(buffers[2 * i]), y: float64(buffers[2 * i + 1]),
-    }));
-  }
+  const channels = () => model.get("channels") || [];
 
   function layout(range) {
-    const base = theme(el);
-    const unit = meta?.unit ? ` (${plain(meta.unit)})` : "";
+    const base = themeLayout(el);
+    const isStacked = model.get("stacked") && last?.msg.traces.length > 1;
+    const y = last ? yAxis(last.msg, meta, isStacked, stack?.offsets, stack?.spacing) : { autorange: true };
+    const labels = isStacked ? last.msg.traces.map((t) => plain(t.label).length) : [0];
     return {
-      ...base, margin: { l: 60, r: 10, t: 10, b: 40 }, showlegend: true,
-      legend: { orientation: "h", y: 1.02, yanchor: "bottom" },
+      ...base,
+      margin: { ...MARGIN, l: Math.min(180, Math.max(MARGIN.l, 14 + 7 * Math.max(...labels))) },
+      showlegend: !isStacked && (last?.msg.traces.length || 0) > 1,
+      legend: { ...base.legend, orientation: "h", y: 1.02, yanchor: "bottom" },
       xaxis: { ...base.xaxis, title: { text: "time (s)" }, ...(range ? { range, autorange: false } : { autorange: true }) },
-      // a new y uirevision per draw: y always autoscales to the visible data
-      yaxis: { ...base.yaxis, title: { text: `value${unit}` }, autorange: true, uirevision: ++draws },
+      yaxis: { ...base.yaxis, ...y },
       uirevision: model.get("series_path"),
     };
   }
 
-  function describe(msg) {
-    status.textContent = `${msg.samples} samples in view · ${msg.traces.filter((t) => t.downsampled).length ? "downsampled" : "all samples"}`;
+  async function drawReply(msg, buffers, range) {
+    const x = float64(buffers[0]);
+    const ys = msg.traces.map((_, k) => float64(buffers[k + 1]));
+    const key = msg.traces.map((t) => t.channel).join(",");
+    if (!stack || stack.key !== key) stack = { key, ...stackOffsets(ys) };
+    last = { msg, x, ys, range };
+    await redraw();
+    status.textContent = statusText(msg);
+    status.title = status.textContent;
   }
 
-  async function draw(msg, buffers, range) {
+  async function redraw() {
+    if (!last) return;
     applying = true;
     try {
-      await Plotly.react(plot, traces(msg, buffers), layout(range), { displaylogo: false, responsive: true });
-      drawn = true;
+      const traces = buildTraces(last.msg, last.x, last.ys, { stacked: model.get("stacked"), offsets: stack?.offsets });
+      await Plotly.react(plot, traces, layout(last.range), { displaylogo: false, responsive: true });
     } finally {
       applying = false;
     }
-    describe(msg);
   }
 
-  const channels = () => model.get("channels") || [];
+  function drawPicker(msg) {
+    const many = msg.n_channels > 1;
+    picker.hidden = !many;
+    stackLabel.hidden = !many;
+    stacked.checked = !!model.get("stacked");
+    if (!many) return list.replaceChildren();
+    const chosen = new Set(msg.channels);
+    const labels = msg.labels || [];
+    summary.textContent = `Channels (${chosen.size} of ${msg.n_channels})`;
+    list.replaceChildren(...Array.from({ length: Math.min(msg.n_channels, 1024) }, (_, c) => {
+      const box = h("input", { type: "checkbox", value: c, checked: chosen.has(c) });
+      return h("label", { class: "lnx-check", title: labels[c] || `ch${c}` }, box, ` ${c}: ${labels[c] || `ch${c}`}`);
+    }));
+  }
 
   async function open() {
     error.clear();
     const path = model.get("series_path");
     title.textContent = path || "No series selected";
-    if (!path) return;
-    const { msg, buffers } = await channel.request("open", { width: pixels(), channels: channels() }, "window");
-    meta = msg;
-    picker.hidden = !(msg.n_channels > 1);
-    if (msg.n_channels > 1) {
-      const chosen = new Set(msg.channels);
-      picker.replaceChildren(...Array.from({ length: Math.min(msg.n_channels, 512) }, (_, c) =>
-        h("option", { value: c, text: `ch${c}`, selected: chosen.has(c) })));
+    title.title = path;
+    const params = requests.open(path);
+    channel.cancel("window");
+    meta = null;
+    last = null;
+    stack = null;
+    status.textContent = "";
+    picker.hidden = true;
+    stackLabel.hidden = true;
+    if (!params) {
+      applying = true;
+      await Plotly.react(plot, [], layout(null), { displaylogo: false, responsive: true });
+      applying = false;
+      return;
     }
+    const { msg, buffers } = await channel.request("open", { series_path: path, width: pixels(), channels: channels() }, params.slot);
+    if (!requests.current(msg)) return; // another series since
+    const deferred = requests.opened(msg);
+    meta = msg;
+    drawPicker(msg);
+    await drawReply(msg, buffers, null);
     const range = model.get("x_range");
-    await draw(msg, buffers, null);
-    if (range && range.length === 2) requestWindow(range[0], range[1]);
+    if (deferred) send(deferred);
+    else if (range && range.length === 2) requestWindow(range[0], range[1]);
   }
 
-  async function requestWindow(x0, x1) {
-    const { msg, buffers } = await channel.request("window", { x0, x1, width: pixels(), channels: channels() }, "window");
-    await draw(msg, buffers, x0 === null ? null : [x0, x1]);
+  function requestWindow(x0, x1) {
+    const request = requests.window(x0, x1);
+    if (request) send(request);
+  }
+
+  async function send(request) {
+    const { msg, buffers } = await channel.request("window", {
+      series_path: request.series_path, x0: request.x0, x1: request.x1, width: pixels(), channels: channels(),
+    }, request.slot);
+    if (!requests.current(msg)) return;
+    if (meta && msg.channels) drawPicker({ ...meta, channels: msg.channels });
+    await drawReply(msg, buffers, request.x0 === null ? null : [request.x0, request.x1]);
   }
 
   function onRelayout(event) {
-    if (applying || !event) return;
-    let range = null;
-    if ("xaxis.range[0]" in event) range = [event["xaxis.range[0]"], event["xaxis.range[1]"]];
-    else if (Array.isArray(event["xaxis.range"])) range = event["xaxis.range"];
-    else if (!event["xaxis.autorange"]) return;
+    if (applying) return;
+    const range = relayoutRange(event);
+    if (range === null) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const value = range ? range.map(Number) : [];
-      ownRange = JSON.stringify(value);
-      setTrait(model, "x_range", value);
-      requestWindow(range ? Number(range[0]) : null, range ? Number(range[1]) : null);
+      ownRange = JSON.stringify(range);
+      setTrait(model, "x_range", range);
+      requestWindow(range.length ? range[0] : null, range.length ? range[1] : null);
     }, 120);
   }
 
@@ -118,30 +172,64 @@ function render({ model, el }) {
     open();
   });
 
-  picker.addEventListener("change", () => {
-    setTrait(model, "channels", Array.from(picker.selectedOptions, (o) => Number(o.value)));
+  let pick = null;
+  list.addEventListener("change", () => {
+    clearTimeout(pick);
+    pick = setTimeout(() => {
+      const chosen = Array.from(list.querySelectorAll("input:checked"), (b) => Number(b.value));
+      summary.textContent = `Channels (${chosen.length} of ${meta?.n_channels ?? chosen.length})`;
+      setTrait(model, "channels", chosen);
+    }, 250);
   });
-  const onChannels = () => {
+  stacked.addEventListener("change", () => setTrait(model, "stacked", stacked.checked));
+
+  const current = () => {
     const r = model.get("x_range");
-    if (drawn) requestWindow(r?.length === 2 ? r[0] : null, r?.length === 2 ? r[1] : null);
+    return r?.length === 2 ? r : [null, null];
+  };
+  const onChannels = () => {
+    if (meta) requestWindow(...current());
   };
   const onRange = () => {
-    const r = model.get("x_range");
-    if (JSON.stringify(r) === ownRange) return; // our own zoom, already requested
-    if (drawn) requestWindow(r?.length === 2 ? r[0] : null, r?.length === 2 ? r[1] : null);
+    if (JSON.stringify(model.get("x_range")) === ownRange) return; // our own zoom, already asked for
+    if (meta) requestWindow(...current());
   };
-  const resize = new ResizeObserver(() => drawn && Plotly.Plots.resize(plot));
+  const onStacked = () => {
+    stacked.checked = !!model.get("stacked");
+    redraw();
+  };
+  // the theme: JupyterLab marks it on <body>, VS Code with body classes
+  const recolour = () => {
+    if (!applying) Plotly.relayout(plot, themeLayoutOnly());
+  };
+  const themeLayoutOnly = () => {
+    const base = themeLayout(el);
+    const flat = { paper_bgcolor: base.paper_bgcolor, plot_bgcolor: base.plot_bgcolor, "font.color": base.font.color,
+      "legend.font.color": base.font.color, "modebar.color": base.modebar.color, "modebar.activecolor": base.modebar.activecolor };
+    for (const axis of ["xaxis", "yaxis"]) {
+      for (const [k, value] of Object.entries(base[axis])) flat[`${axis}.${k}`] = value;
+    }
+    return flat;
+  };
+  const themes = new MutationObserver(recolour);
+  themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light", "class"] });
+  const resize = new ResizeObserver(() => last && Plotly.Plots.resize(plot));
   resize.observe(plot);
   model.on("change:series_path", open);
   model.on("change:channels", onChannels);
   model.on("change:x_range", onRange);
+  model.on("change:stacked", onStacked);
   return () => {
     unsize();
+    unguard();
     channel.close();
+    themes.disconnect();
     resize.disconnect();
+    clearTimeout(timer);
     model.off("change:series_path", open);
     model.off("change:channels", onChannels);
     model.off("change:x_range", onRange);
+    model.off("change:stacked", onStacked);
     Plotly.purge(plot);
   };
 }

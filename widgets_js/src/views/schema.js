@@ -1,6 +1,7 @@
 // SchemaViewer front end: the schema of the selected path as text tables (columns of a
 // table; layout, unit, rate and attributes of a series or dataset).
 import { Channel, errorLine, h, sizeRoot } from "../common.js";
+import { guardKeys } from "../keys.js";
 
 const show = (value) => {
   if (value === null || value === undefined) return "—";
@@ -63,6 +64,7 @@ function body(msg) {
 
 function render({ model, el }) {
   const unsize = sizeRoot(el, model, "lnx-schema");
+  const unguard = guardKeys(el);
   const error = errorLine();
   const content = h("div", { class: "lnx-scroll" });
   const channel = new Channel(model, (msg) => {
@@ -81,6 +83,7 @@ function render({ model, el }) {
   load();
   return () => {
     unsize();
+    unguard();
     channel.close();
     model.off("change:selected_path", load);
   };

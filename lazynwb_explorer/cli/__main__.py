@@ -1,0 +1,5 @@
+"""`python -m lazynwb_explorer.cli ...`, the same as `lazynwb-explorer ...`."""
+
+from .app import main
+
+raise SystemExit(main())

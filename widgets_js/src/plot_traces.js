@@ -1,0 +1,86 @@
+// What the plot draws from a reply (unit-tested): traces, stacked or overlaid, and the status
+// line that says what was read. Gaps are NaN in the buffers and stay gaps (connectgaps off).
+
+// plotly parses a few HTML-like tags in names: escape them so file text stays text.
+export const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+function finiteSorted(values) {
+  const out = [];
+  for (const v of values) if (Number.isFinite(v)) out.push(v);
+  return out.sort((a, b) => a - b);
+}
+
+function quantile(sorted, q) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+}
+
+/** Offsets that stack channels top to bottom: channel k is centred at -k * spacing, where the
+ * spacing is the median of the channels' 1-99% spreads (spikes do not widen it). */
+export function stackOffsets(ys) {
+  const centres = [];
+  const spreads = [];
+  for (const y of ys) {
+    const sorted = finiteSorted(y);
+    centres.push(sorted.length ? quantile(sorted, 0.5) : 0);
+    if (sorted.length) spreads.push(quantile(sorted, 0.99) - quantile(sorted, 0.01));
+  }
+  const spread = finiteSorted(spreads);
+  let spacing = quantile(spread, 0.5);
+  if (!Number.isFinite(spacing) || spacing <= 0) spacing = Math.max(1e-12, Math.abs(quantile(spread, 1)) || 1);
+  spacing *= 1.2;
+  return { spacing, offsets: ys.map((_, k) => -k * spacing - centres[k]) };
+}
+
+/** plotly traces of one reply: x shared, one y per channel (offset when stacked). */
+export function buildTraces(msg, x, ys, { stacked, offsets }) {
+  return msg.traces.map((trace, k) => {
+    let y = ys[k];
+    if (stacked && offsets) {
+      const shifted = new Float64Array(y.length);
+      const d = offsets[k] ?? 0;
+      for (let i = 0; i < y.length; i++) shifted[i] = y[i] + d;
+      y = shifted;
+    }
+    return {
+      type: "scatter", mode: "lines", x, y, name: plain(trace.label), connectgaps: false,
+      line: { width: 1 }, hovertemplate: `${plain(trace.label)}: %{customdata:.6g}<extra></extra>`,
+      customdata: ys[k],
+    };
+  });
+}
+
+/** The y axis: channel labels at the stacked offsets, else the unit. */
+export function yAxis(msg, meta, stacked, offsets, spacing) {
+  const unit = meta?.unit ? ` (${plain(meta.unit)})` : "";
+  if (stacked && offsets && msg.traces.length > 1) {
+    const centres = msg.traces.map((_, k) => -k * spacing);
+    return { title: { text: `channels${unit}` }, tickvals: centres, ticktext: msg.traces.map((t) => plain(t.label)),
+      zeroline: false, autorange: true };
+  }
+  return { title: { text: `value${unit}` }, autorange: true };
+}
+
+const count = (n) => Number(n).toLocaleString("en-US");
+const megabytes = (n) => `${Math.round(n / (1024 * 1024))} MiB`;
+
+/** What the status line says about a reply. */
+export function statusText(msg) {
+  switch (msg.mode) {
+    case "samples":
+      return `all ${count(msg.rows)} samples in view`;
+    case "envelope":
+      return `envelope of all ${count(msg.rows)} samples in view (min/max per pixel column)`;
+    case "sampled": {
+      const share = msg.rows ? (100 * msg.rows_read) / msg.rows : 0;
+      const pct = share < 1 ? share.toFixed(2) : share.toFixed(0);
+      return `sampled: ${pct}% of ${count(msg.rows)} samples read (blocks within the ` +
+        `${megabytes(msg.budget)} ${msg.remote ? "remote" : "local"} read budget); gaps were not read ` +
+        "- zoom in to see every sample";
+    }
+    case "empty":
+      return "no samples in view";
+    default:
+      return "";
+  }
+}

@@ -1,0 +1,155 @@
+// Explorer front end: lays out the views it holds - the tree on the left, the schema and the
+// panel that shows the selection on the right - split by draggable dividers (also moved with
+// the arrow keys). Each view is a widget of its own (a WidgetTrait reference), rendered here
+// through anywidget's host.getWidget, so its traitlets and requests are its own. Sizes are
+// traitlets (tree_width, schema_height), clamped by layout.js so the panel keeps room for a
+// plot of at least 300 px and the right side for its controls. Narrower than layout.NARROW,
+// the tree goes above the rest, full width (its height is then tree_height).
+import { h, setTrait, sizeRoot } from "../common.js";
+import { guardKeys, handled } from "../keys.js";
+import { dividerKey, isNarrow, schemaHeight, treeHeight, treeWidth } from "../layout.js";
+
+function render({ model, el, host }) {
+  const unsize = sizeRoot(el, model, "lnx-explorer");
+  const unguard = guardKeys(el);
+  const treePane = h("div", { class: "lnx-pane lnx-tree-pane" });
+  const vbar = h("div", { class: "lnx-divider lnx-divider-v", role: "separator", tabindex: "0",
+    "aria-orientation": "vertical", "aria-label": "Resize the tree" });
+  const schemaPane = h("div", { class: "lnx-pane lnx-schema-pane" });
+  const hbar = h("div", { class: "lnx-divider lnx-divider-h", role: "separator", tabindex: "0",
+    "aria-orientation": "horizontal", "aria-label": "Resize the schema" });
+  const problem = h("div", { class: "lnx-error", role: "alert", hidden: true });
+  const hint = h("div", { class: "lnx-hint lnx-meta", hidden: true,
+    text: "Select a table, a time series or /general in the tree to see it here." });
+  const mainPane = h("div", { class: "lnx-pane lnx-main-pane" }, problem, hint);
+  const right = h("div", { class: "lnx-right" }, schemaPane, hbar, mainPane);
+  const split = h("div", { class: "lnx-split" }, treePane, vbar, right);
+  el.replaceChildren(split);
+
+  const views = new Map(); // widget reference -> Promise<{el, remove}>
+  let alive = true;
+
+  // A child view, rendered into a pane through anywidget's host (JupyterLab, Notebook 7,
+  // marimo): its own model, traitlets and requests; removed by aborting its signal.
+  async function viewOf(ref, pane) {
+    if (!views.has(ref)) {
+      views.set(ref, (async () => {
+        const widget = await host.getWidget(ref);
+        const view = h("div", { class: "lnx-child" });
+        const controller = new AbortController();
+        if (alive) pane.append(view);
+        await widget.render({ el: view, signal: controller.signal });
+        return { el: view, remove: () => controller.abort() };
+      })());
+    }
+    return views.get(ref);
+  }
+
+  // -- sizes ----------------------------------------------------------------------------------
+  // The tree's divider sizes its width, or - stacked, when the Explorer is narrow - its
+  // height; the schema's divider sizes the schema's height.
+  const stacked = () => split.classList.contains("lnx-narrow");
+  const sizers = {
+    tree: {
+      read: () => (stacked() ? treePane.getBoundingClientRect().height : treePane.getBoundingClientRect().width),
+      clamp: (size) => (stacked() ? treeHeight(size, split.clientHeight) : treeWidth(size, split.clientWidth)),
+      apply: (size) => {
+        treePane.style.width = stacked() ? "" : `${size}px`;
+        treePane.style.height = stacked() ? `${size}px` : "";
+      },
+      trait: () => (stacked() ? "tree_height" : "tree_width"),
+      vertical: () => !stacked(),
+    },
+    schema: {
+      read: () => schemaPane.getBoundingClientRect().height,
+      clamp: (size) => schemaHeight(size, right.clientHeight),
+      apply: (size) => {
+        schemaPane.style.height = `${size}px`;
+      },
+      trait: () => "schema_height",
+      vertical: () => false,
+    },
+  };
+
+  function applySizes() {
+    const width = split.clientWidth || el.clientWidth;
+    if (!width) return;
+    const narrow = isNarrow(width);
+    split.classList.toggle("lnx-narrow", narrow);
+    vbar.setAttribute("aria-orientation", narrow ? "horizontal" : "vertical");
+    const tree = sizers.tree;
+    tree.apply(tree.clamp(model.get(tree.trait())));
+    const schema = sizers.schema;
+    schema.apply(schema.clamp(model.get("schema_height")));
+  }
+
+  function drag(bar, sizer) {
+    bar.addEventListener("pointerdown", (start) => {
+      start.preventDefault();
+      bar.setPointerCapture(start.pointerId);
+      bar.classList.add("lnx-dragging");
+      const vertical = sizer.vertical();
+      const origin = vertical ? start.clientX : start.clientY;
+      const size0 = sizer.read();
+      let size = size0;
+      const move = (event) => {
+        size = sizer.clamp(size0 + (vertical ? event.clientX : event.clientY) - origin);
+        sizer.apply(size);
+        if (sizer === sizers.tree) sizers.schema.apply(sizers.schema.clamp(model.get("schema_height")));
+      };
+      const up = () => {
+        bar.removeEventListener("pointermove", move);
+        bar.classList.remove("lnx-dragging");
+        setTrait(model, sizer.trait(), size);
+      };
+      bar.addEventListener("pointermove", move);
+      bar.addEventListener("pointerup", up, { once: true });
+      bar.addEventListener("pointercancel", up, { once: true });
+    });
+    bar.addEventListener("keydown", (event) => {
+      const next = dividerKey(event.key, sizer.read(), sizer.vertical());
+      if (next === null) return;
+      handled(event);
+      setTrait(model, sizer.trait(), sizer.clamp(next));
+    });
+  }
+  drag(vbar, sizers.tree);
+  drag(hbar, sizers.schema);
+  const resize = new ResizeObserver(applySizes);
+  resize.observe(split);
+
+  // -- what is shown ---------------------------------------------------------------------------
+  async function showPanels() {
+    const refs = model.get("panels") || [];
+    const shown = model.get("shown");
+    const panes = await Promise.all(refs.map((ref) => viewOf(ref, mainPane)));
+    if (!alive) return;
+    panes.forEach((view, i) => {
+      view.el.hidden = i !== shown;
+    });
+    const text = model.get("problem");
+    problem.textContent = text;
+    problem.hidden = !text;
+    hint.hidden = !!text || (shown >= 0 && shown < panes.length);
+  }
+
+  viewOf(model.get("tree"), treePane);
+  viewOf(model.get("schema"), schemaPane);
+  applySizes();
+  showPanels();
+  const events = ["change:panels", "change:shown", "change:problem"];
+  events.forEach((e) => model.on(e, showPanels));
+  const sizes = ["change:tree_width", "change:tree_height", "change:schema_height", "change:height"];
+  sizes.forEach((e) => model.on(e, applySizes));
+  return () => {
+    alive = false;
+    unsize();
+    unguard();
+    resize.disconnect();
+    events.forEach((e) => model.off(e, showPanels));
+    sizes.forEach((e) => model.off(e, applySizes));
+    for (const pending of views.values()) pending.then((view) => view.remove(), () => {});
+  };
+}
+
+export default { render };
