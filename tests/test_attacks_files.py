@@ -154,11 +154,16 @@ def test_columns_declaring_300_million_rows_backed_by_nothing(tmp_path: Path, ch
 
 
 def test_zarr_columns_declaring_a_billion_rows(tmp_path: Path) -> None:
-    """Item 5, Zarr: shapes of 10^9 whose chunks do not exist."""
+    """Item 5, Zarr: shapes of 10^9 whose chunks do not exist. In Zarr a chunk never written
+    is the fill value (zarr does not write empty chunks), so a few rows read as fill; a read
+    of the column is refused, naming it, instead of allocating 8 GB of fill."""
     base = hf.small_zarr(tmp_path / "clean.nwb.zarr")
     path = hf.with_declared_rows(base, tmp_path / "huge.nwb.zarr")
     victim = run_victim(SCAN_HEAD, PATH=str(path), timeout=120, headroom_mb=2048)
     for name, value in victim.value.items():
+        if name in ("scan head", "grid page") and not isinstance(value, str):
+            assert value[0] <= 50, (name, value)  # the rows asked for, no more
+            continue
         assert isinstance(value, str) and "MalformedFileError" in value, (name, value)
         assert "1000000000" in value and "/intervals/trials/" in value, (name, value)
 
@@ -188,4 +193,4 @@ def test_zarr_metadata_keys_starting_with_a_slash(tmp_path: Path) -> None:
     base = hf.small_zarr(tmp_path / "clean.nwb.zarr")
     path = hf.with_rooted_metadata_keys(base, tmp_path / "rooted.nwb.zarr")
     victim = run_victim("return len(lazynwb.get_internal_paths(PATH))", PATH=str(path))
-    victim.refused("NotNWBError", "metadata key '/units/")
+    victim.refused("MalformedFileError", "'/units", "not below the store's root")

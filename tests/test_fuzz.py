@@ -63,7 +63,7 @@ EXPECTED = {
     ),
     "zarr-pickle-billion-laughs.zarr.json": "partial:MalformedFileError",
     "zarr-dimension-separator-climbs-out.zarr.json": "MalformedFileError",
-    "zarr-metadata-keys-start-at-slash.zarr.json": "NotNWBError",
+    "zarr-metadata-keys-start-at-slash.zarr.json": "MalformedFileError",
     "zarr-blosc-header-declares-2gb.zarr.json": "partial:MalformedFileError",
     "zarr-chunks-of-0.zarr.json": "MalformedFileError",
     "zarr-consolidated-metadata-a-list.zarr.json": "MalformedFileError",

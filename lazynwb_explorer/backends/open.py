@@ -148,7 +148,10 @@ def _detect(source: Source) -> tuple[Literal["hdf5", "zarr"], dict[str, bytes] |
     try:
         head = reader.first_block()[:8]
     except SourceError as exc:
-        probed = {} if looks_zarr else _zarr_probe(reader)
+        try:  # maybe a Zarr store's URL; if the probe fails too, the first failure is the error
+            probed = {} if looks_zarr else _zarr_probe(reader)
+        except SourceError:
+            raise exc from None
         if probed:
             return "zarr", probed
         if looks_zarr:
