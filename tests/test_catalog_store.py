@@ -86,12 +86,17 @@ def test_disable_cache_stores_nothing(rich_hdf5: Path) -> None:
     assert catalog_store.catalog_file(str(rich_hdf5)).exists()
 
 
+@pytest.mark.parametrize("scope", [catalog_store.FULL, catalog_store.PATHS])
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "flip"])
-def test_corrupt_catalog_is_rebuilt(rich_hdf5: Path, damage: str, caplog) -> None:
+def test_corrupt_catalog_is_rebuilt(rich_hdf5: Path, damage: str, scope: str, caplog) -> None:
+    """Both stored forms: the whole tree (stored by a call that walks it all) and the
+    tables one-table calls walked (get_df alone)."""
+    if scope == catalog_store.FULL:
+        lazynwb.get_internal_paths(rich_hdf5)
     expected = lazynwb.get_df(rich_hdf5, "/units", as_polars=True)
     lazynwb.clear_cache()
     catalog_store.flush()  # catalogs are written by a background thread
-    stored = catalog_store.catalog_file(str(rich_hdf5))
+    stored = catalog_store.catalog_file(str(rich_hdf5), scope)
     data = stored.read_bytes()
     if damage == "truncate":
         stored.write_bytes(data[: len(data) // 2])
@@ -102,7 +107,8 @@ def test_corrupt_catalog_is_rebuilt(rich_hdf5: Path, damage: str, caplog) -> Non
     again = lazynwb.get_df(rich_hdf5, "/units", as_polars=True)
     assert again.equals(expected)
     assert any("unusable" in r.getMessage() for r in caplog.records)
-    assert catalog_store.load(str(rich_hdf5)) is not None  # rebuilt and stored again
+    catalog_store.flush()
+    assert catalog_store.load(str(rich_hdf5), scope) is not None  # rebuilt and stored again
 
 
 def test_changed_local_file_is_walked_again(tmp_path: Path) -> None:

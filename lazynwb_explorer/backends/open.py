@@ -91,17 +91,21 @@ def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
 
 
 def walk_in_scope(
-    source: Source, in_scope: Callable[[str], bool]
+    source: Source, in_scope: Callable[[str], bool], backend: Backend | None = None
 ) -> tuple[Backend, dict[str, Node]] | None:
     """Only the parts of the tree `in_scope` accepts (and their parents), where the backend
-    can walk part of a tree (our HDF5 engine); None for other sources."""
-    if detect_format(source) != "hdf5" or not use_engine(source):
-        return None
+    can walk part of a tree (our HDF5 engine); None for other sources. With `backend` (an
+    engine that walked other parts already), that one walks on: what it knows is kept."""
     from .hdf5.engine import EngineFallback, EngineHDF5Backend
 
+    if backend is None:
+        if detect_format(source) != "hdf5" or not use_engine(source):
+            return None
+        backend = EngineHDF5Backend(source)
+    elif not isinstance(backend, EngineHDF5Backend):
+        return None
     try:
-        engine = EngineHDF5Backend(source)
-        return engine, engine.walk(descend=in_scope)
+        return backend, backend.walk(descend=in_scope)
     except EngineFallback:
         return None
 

@@ -1,7 +1,8 @@
 """The catalog layer: a file's tree as plain data, kept open per source and stored on disk.
 
 - catalog.py: the Catalog type (nodes by path, the backend that reads data).
-- cache.py: open_catalog / open_metadata_catalog and the bounded in-memory cache.
+- cache.py: open_catalog / open_metadata_catalog / open_scoped_catalog (one table's part
+  of a file) and the bounded in-memory cache.
 - persist.py: a Catalog to and from its stored form (identity, trust, revalidation).
 - store.py: the stored files under config.cache_dir (atomic, checksummed, background writer).
 
@@ -16,6 +17,7 @@ from .cache import (
     open_catalog,
     open_catalog_for,
     open_metadata_catalog,
+    open_scoped_catalog,
     store_catalogs,
 )
 from .catalog import Catalog, normalize_path
@@ -28,5 +30,6 @@ __all__ = [
     "open_catalog",
     "open_catalog_for",
     "open_metadata_catalog",
+    "open_scoped_catalog",
     "store_catalogs",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..backends.base import Backend, Node
 from ..backends.open import open_and_walk, walk_in_scope
@@ -39,6 +39,7 @@ log = get_logger(__name__)
 
 _cache: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()
 _partial: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()  # metadata-only walks
+_scoped: OrderedDict[str, tuple[tuple, Catalog]] = OrderedDict()  # walks of named paths
 _cache_lock = threading.Lock()
 _open_locks: dict[str, threading.Lock] = {}
 _hooks_registered = False
@@ -146,6 +147,92 @@ def open_catalog(source: Source) -> Catalog:
         return catalog
 
 
+def open_scoped_catalog(
+    source: Source, paths: Sequence[str], accept: Callable[[Catalog], bool]
+) -> Catalog:
+    """A catalog holding at least one of `paths` with everything below it (a call about one
+    table): the full catalog when it is known (memory or disk), else a walk of the root,
+    those paths' parents and the paths themselves, never the rest of the file. Such walks add
+    up per source (a second table walks only its own part), are kept in memory and stored
+    (scope "paths", with what was walked). When the walk does not give what `accept` asks
+    for (the name is a shortcut or part of a path; not our HDF5 engine's file; a link out
+    of the walked part), the full catalog answers."""
+    _register_hooks()
+    paths = [normalize_path(p) for p in paths]
+    key = source.uri
+    with _cache_lock:
+        lock = _open_locks.setdefault(key, threading.Lock())
+    try:
+        with lock:
+            catalog = _scoped_open(source, paths, accept)
+    except SourceError as exc:
+        raise with_path(exc, paths[0]) from exc
+    return catalog if catalog is not None else open_catalog_for(source, paths[0])
+
+
+def _scoped_open(source: Source, paths: list[str], accept: Callable[[Catalog], bool]) -> Catalog | None:
+    """open_scoped_catalog's work, with the source's lock held (None: use the full catalog)."""
+    if config.disable_cache:
+        return _scoped_walk(source, paths, accept, None)
+    key = source.uri
+    identity = _identity(source)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == identity:
+            return None  # the full catalog, from memory
+        hit = _scoped.get(key)
+    previous = hit[1] if hit is not None and hit[0] == identity else None
+    if previous is None:
+        if store.exists(key):
+            return None  # the full catalog, from disk
+        previous = persist.from_store(source, identity, store.PATHS)
+    if previous is not None and any(previous.covers(p) for p in paths) and accept(previous):
+        catalog = previous
+    else:
+        catalog = _scoped_walk(source, paths, accept, previous)
+        if catalog is None:
+            return None
+        persist.save(catalog, identity, store.PATHS)
+    with _cache_lock:
+        _scoped[key] = (identity, catalog)
+        _scoped.move_to_end(key)
+        while len(_scoped) > _MAX_OPEN:
+            _scoped.popitem(last=False)[1][1].close()
+    return catalog
+
+
+def _scoped_walk(
+    source: Source, paths: list[str], accept: Callable[[Catalog], bool], previous: Catalog | None
+) -> Catalog | None:
+    """`previous` (or a new catalog) with `paths` walked too; None when that is not enough."""
+
+    def in_scope(path: str) -> bool:
+        return any(path == p or p.startswith(path + "/") or path.startswith(p + "/") for p in paths)
+
+    walked = walk_in_scope(source, in_scope, previous.backend if previous is not None else None)
+    if walked is None:
+        return None
+    backend, nodes = walked
+    if previous is not None:
+        nodes = {**previous.nodes, **nodes}
+    catalog = _checked(source, backend, nodes)
+    catalog.scopes = frozenset(previous.scopes or ()) | frozenset(paths) if previous else frozenset(paths)
+    if previous is not None:
+        catalog.small_arrays.update(previous.small_arrays)
+    if not accept(catalog) or _leaves_scope(catalog, paths):
+        return None
+    return catalog
+
+
+def _leaves_scope(catalog: Catalog, paths: list[str]) -> bool:
+    """A link below the walked paths whose target was not walked (it may be anywhere)."""
+    return any(
+        node.is_link and node.dataset is None and not node.children and node.outside is None
+        for path, node in catalog.nodes.items()
+        if any(path.startswith(p + "/") for p in paths)
+    )
+
+
 def open_catalog_for(source: Source, path: str) -> Catalog:
     """open_catalog for a call about one internal path: a file that cannot be read (not NWB,
     NWB 1.x, unreachable) is reported naming the path asked for as well as the file."""
@@ -180,7 +267,7 @@ def store_catalogs() -> None:
     if config.disable_cache:
         return
     with _cache_lock:
-        catalogs = [c for _, c in _cache.values()]
+        catalogs = [c for _, c in _cache.values()] + [c for _, c in _scoped.values()]
     for catalog in catalogs:
         try:
             persist.save_if_grown(catalog)
@@ -193,8 +280,9 @@ def forget(uri: str) -> None:
     asked to forget it)."""
     store.drop(uri)
     store.drop(uri, store.METADATA)
+    store.drop(uri, store.PATHS)
     with _cache_lock:
-        hits = [_cache.pop(uri, None), _partial.pop(uri, None)]
+        hits = [_cache.pop(uri, None), _partial.pop(uri, None), _scoped.pop(uri, None)]
     for hit in hits:
         if hit is not None:
             hit[1].close()
@@ -205,8 +293,9 @@ def clear_cache() -> None:
     `catalog.store.clear()` removes those)."""
     store_catalogs()
     with _cache_lock:
-        items = list(_cache.values()) + list(_partial.values())
+        items = list(_cache.values()) + list(_partial.values()) + list(_scoped.values())
         _cache.clear()
         _partial.clear()
+        _scoped.clear()
     for _, catalog in items:
         catalog.close()

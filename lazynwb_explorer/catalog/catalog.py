@@ -38,6 +38,16 @@ class Catalog:
         self.small_arrays: dict[str, Any] = {}  # e.g. VectorIndex arrays, read once per file
         self.identity: dict[str, Any] = {}
         self._saved_signature: tuple = ()
+        # None: every object of the file is in `nodes`. Otherwise the paths walked so far
+        # (each with everything below it, and its parents' links): catalog/scoped.py
+        self.scopes: frozenset[str] | None = None
+
+    def covers(self, path: str) -> bool:
+        """Whether `path` and everything below it were walked."""
+        if self.scopes is None:
+            return True
+        path = normalize_path(path)
+        return any(path == s or path.startswith(s.rstrip("/") + "/") for s in self.scopes)
 
     @property
     def backend(self) -> Backend:

@@ -45,6 +45,8 @@ def from_store(source: Source, identity: tuple, scope: str = store.FULL) -> Cata
             source, None, nodes, opener=lambda: reopen(source, kind, state, outside), kind=kind,
         )
         catalog.small_arrays.update(store.arrays_from_json(payload.get("arrays", {})))
+        scopes = payload.get("scopes")
+        catalog.scopes = None if scopes is None else frozenset(str(s) for s in scopes)
     except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version
         log.warning("stored catalog of %s is unusable (%s): rebuilding it", source.label, exc)
         store.drop(source.uri, scope)
@@ -86,6 +88,7 @@ def save(catalog: Catalog, identity: tuple, scope: str = store.FULL) -> None:
     state = backend.export_state() if backend is not None else None  # a snapshot
     identity_now, kind, nodes = catalog.identity, catalog.kind, dict(catalog.nodes)
     arrays = dict(catalog.small_arrays)
+    scopes = None if catalog.scopes is None else sorted(catalog.scopes)
     validated_at = time.time()
 
     def payload() -> dict[str, Any]:  # encoded on the writer thread
@@ -96,6 +99,7 @@ def save(catalog: Catalog, identity: tuple, scope: str = store.FULL) -> None:
             "state": state,
             "arrays": store.arrays_to_json(arrays),
             "validated_at": validated_at,
+            "scopes": scopes,
         }
 
     store.save_later(source.uri, payload, scope)
@@ -105,4 +109,5 @@ def save(catalog: Catalog, identity: tuple, scope: str = store.FULL) -> None:
 def save_if_grown(catalog: Catalog) -> None:
     """Store the catalog again when it learned something since it was stored."""
     if catalog.identity and signature(catalog) != catalog._saved_signature:
-        save(catalog, tuple(catalog.identity) if not catalog.source.is_remote else ())
+        scope = store.FULL if catalog.scopes is None else store.PATHS
+        save(catalog, tuple(catalog.identity) if not catalog.source.is_remote else (), scope)

@@ -1,7 +1,7 @@
 """Catalogs on disk: a file's tree and layouts, kept between processes.
 
-One file per (source, scope) under `config.cache_dir/catalogs/` ("full", or "metadata" for
-a walk of the metadata parts only), named by a keyed hash of the pair (two entries cannot
+One file per (source, scope) under `config.cache_dir/catalogs/` ("full", "metadata" for
+a walk of the metadata parts only, "paths" for the tables one-table calls walked), named by a keyed hash of the pair (two entries cannot
 collide, as `url` and `url + "#metadata"` once did). Each holds the source's identity
 (local: catalog/identity.py; remote: what the server reported, ETag first), the nodes, and
 the backend's learned state (engine layouts, chunk indexes, small arrays), as
@@ -45,7 +45,8 @@ from .key import catalog_key, sign
 log = get_logger(__name__)
 
 MAGIC = b"lazynwb_explorer catalog 2\n"
-FULL, METADATA = "full", "metadata"  # scopes: the whole tree, or its metadata parts
+# scopes: the whole tree, its metadata parts, or the paths one-table calls walked
+FULL, METADATA, PATHS = "full", "metadata", "paths"
 
 
 def catalog_dir() -> Path:

@@ -14,9 +14,10 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import polars as pl
 
-from ..catalog import Catalog, open_catalog_for
+from ..catalog import Catalog, normalize_path, open_scoped_catalog
 from ..errors import ColumnError, SchemaMismatchError
 from ..sources import Source
+from .kinds import TABLE_SHORTCUTS, is_table
 from .tables import Table, describe_table, read_rows, resolve_table_path
 
 NWB_PATH_COLUMN_NAME = "_nwb_path"
@@ -35,8 +36,26 @@ def table_path_label(path: str) -> str:
     return path.lstrip("/")
 
 
+def table_catalog(source: Source, search_term: str) -> Catalog:
+    """The catalog a call about one table needs: when the term names a DynamicTable by its
+    path or shortcut, only the root, that path's groups and the table are walked (the whole
+    file otherwise: part of a path, a close spelling, a one-row group such as /general)."""
+    term = str(search_term).strip()
+    shortcut = TABLE_SHORTCUTS.get(term.strip("/"))
+    candidates = [normalize_path(term)] + ([shortcut] if shortcut else [])
+
+    def names_a_table(catalog: Catalog) -> bool:  # the path resolve_table_path will take
+        for path in candidates:
+            node = catalog.get(path)
+            if node is not None and node.is_group:
+                return is_table(catalog, path)
+        return False
+
+    return open_scoped_catalog(source, candidates, names_a_table)
+
+
 def open_table(source: Source, search_term: str, exact_path: bool = False) -> Table:
-    catalog = open_catalog_for(source, search_term)
+    catalog = table_catalog(source, search_term)
     return describe_table(catalog, resolve_table_path(catalog, search_term, exact_path))
 
 
@@ -76,7 +95,7 @@ def read_table_rows(
 ) -> pl.DataFrame:
     """The request's columns for `rows` (None = all) of one file's table, filtered. Pass
     `table` when the caller has already described it (saves describing it again)."""
-    catalog = open_catalog_for(source, request.search_term)
+    catalog = table_catalog(source, request.search_term)
     if table is None:
         table = describe_table(
             catalog, resolve_table_path(catalog, request.search_term, request.exact_path)

@@ -98,6 +98,7 @@ class EngineHDF5Backend(Backend):
                             for p, entries in state["indexes"].items()}
             self.inline = {p: _array_from_json(v) for p, v in state.get("inline", {}).items()}
             self.root = state["root"]
+            self.partial = bool(state.get("partial", False))
             return
         first = reader.first_block()
         size = reader.size()
@@ -113,6 +114,7 @@ class EngineHDF5Backend(Backend):
         self.address_paths: dict[int, str] = {}
         self.indexes: dict[str, list[ChunkEntry]] = {}
         self.inline: dict[str, np.ndarray] = {}
+        self.partial = False  # only parts of the tree walked (walk with `descend`)
 
     def _run(self, parser: Parser[Any]) -> Any:
         return run(parser, self.bytes.read_round)
@@ -132,6 +134,7 @@ class EngineHDF5Backend(Backend):
             "ctx": {"offset_size": ctx.offset_size, "length_size": ctx.length_size,
                     "base": ctx.base, "eof": ctx.eof},
             "root": self.root,
+            "partial": self.partial,
             "datasets": datasets,
             "addresses": {str(a): p for a, p in list(self.address_paths.items())},
             "indexes": {p: [list(e) for e in entries] for p, entries in list(self.indexes.items())},
@@ -141,13 +144,15 @@ class EngineHDF5Backend(Backend):
     # -- metadata -----------------------------------------------------------------------
 
     def walk(self, descend: Callable[[str], bool] | None = None) -> dict[str, Node]:
-        """The tree (with `descend`, only the parts it accepts: see walk_tree)."""
+        """The tree (with `descend`, only the parts it accepts: see walk_tree). Walks add
+        up: a second partial walk (another table) keeps what the first one learned."""
         with self._lock:
             try:
                 tree = self._run(walk_tree(self.ctx, self.root, self._inline_task, descend))
             except (FormatError, Unsupported) as exc:
                 raise self._refusal(exc) from exc
-            self.address_paths = dict(tree.address_paths)
+            self.partial = descend is not None and (self.partial or not self.address_paths)
+            self.address_paths.update(tree.address_paths)
             refs = self.address_paths
             nodes: dict[str, Node] = {}
             for path, info in tree.objects.items():
@@ -170,8 +175,19 @@ class EngineHDF5Backend(Backend):
                     outside = f"it is an external link to {link.target!r}" if link.kind == "external" else None
                     nodes[path] = Node(path, False, {}, is_link=True, outside=outside)
             self._hand_over(tree.unsupported, {p: n for p, n in nodes.items() if n.outside})
-            self.inline = {p: v for p, v in self.inline.items() if not nodes[p].is_link}
+            self.inline = {p: v for p, v in self.inline.items() if p not in nodes or not nodes[p].is_link}
             return _depth_first(nodes)
+
+    def _complete(self) -> None:
+        """After a partial walk: the whole tree's object addresses, before anything needs
+        them all (a reference resolved to its path; a dataset handed to h5py, which is
+        given only files whose every structure the engine found well formed)."""
+        if not self.partial:
+            return
+        try:
+            self.walk()
+        except EngineFallback:  # the addresses are known; h5py reads what the engine cannot
+            pass
 
     def _hand_over(self, unsupported: dict[str, str], outside: dict[str, Node]) -> None:
         """Files the engine cannot answer for alone go to h5py, only now that the walk has
@@ -283,6 +299,8 @@ class EngineHDF5Backend(Backend):
         self, path: str, spans: Sequence[tuple[int, int]] | None, box: Box | None = None, exact: bool = True
     ):
         info = self._info(path)
+        if self.partial and _has_references(info.type):
+            self._complete()  # references name paths anywhere in the file
         shape = info.shape or ()
         if box is not None:
             boxes = [box]
@@ -315,6 +333,7 @@ class EngineHDF5Backend(Backend):
 
     def _h5py(self) -> Backend:
         if self._fallback is None:
+            self._complete()
             from ..h5py_backend import HDF5Backend
 
             self._fallback = HDF5Backend(self.source)
