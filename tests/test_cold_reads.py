@@ -1,0 +1,194 @@
+"""Cold reads of one table open only that table (issue 16), on files we did not write.
+
+A cold `get_df(f, "/intervals/trials")` parses the superblock, the root, the path's groups
+and the table; it used to walk every group of the file first. Counted on real sockets (the
+counting range server of tests/servers.py), on several layouts: hdmf's default (chunked
+table columns), the legacy contiguous one, gzip-compressed columns, and real files from
+../shared/data written by other tools and versions. Every result is compared with pynwb's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import h5py
+import pytest
+from conftest import SHARED_DATA
+from hdmf.backends.hdf5.h5_utils import H5DataIO
+from test_tables import _assert_table_matches
+
+import lazynwb_explorer as lazynwb
+from lazynwb_explorer.catalog import store as catalog_store
+from lazynwb_explorer.transport import counting
+
+import nwb_factory as nf
+from pynwb_reference import reference_columns
+
+# Rounds of a cold one-table read: the first read (superblock and root, in the one block
+# that opens the file), then one per level of groups below the root, the table's column
+# headers, and for compressed columns their chunk indexes; the columns' bytes come with
+# the last. A whole-tree walk first (the old way) cost 5-6 on the files below.
+MAX_COLD_ROUNDS = 4
+# Bytes of a cold one-table read beyond its columns' own: metadata, in windows of 512 KiB
+# (libhdf5 writes metadata in clusters; a window is cheaper than the next round trip), and
+# whatever lies between it. A whole-tree walk fetched 2.3 MB and more.
+MAX_COLD_BYTES = 1_700_000
+
+
+# Sessions big enough (~20 MB) that their metadata is spread between data, as in real
+# recordings: a whole-tree walk then costs rounds a one-table read need not pay.
+BIG = dict(n_units=300, max_spikes_per_unit=3000, n_raw_samples=150_000,
+           n_running_samples=200_000, n_lick_samples=100_000)
+
+
+def _big_session(path: Path, layout: str) -> Path:
+    nwbfile = nf.make_rich_nwbfile(seed=3, **BIG)
+    if layout == "gzip":  # every table column compressed, chunked as hdmf chooses
+        for table in (nwbfile.units, nwbfile.trials):
+            for column in (*table.columns, table.id):
+                column.set_data_io(H5DataIO, {"compression": "gzip"})
+    return nf.write_hdf5(path, nwbfile, contiguous=layout == "contiguous")
+
+
+@pytest.fixture(scope="session")
+def big_default(served: Path) -> Path:
+    """hdmf's default layout: table columns chunked (~4 MB chunks), series contiguous."""
+    return _big_session(served / "big_default.nwb", "default")
+
+
+@pytest.fixture(scope="session")
+def big_contiguous(served: Path) -> Path:
+    """The legacy layout: table columns contiguous too."""
+    return _big_session(served / "big_contiguous.nwb", "contiguous")
+
+
+@pytest.fixture(scope="session")
+def big_gzip(served: Path) -> Path:
+    return _big_session(served / "big_gzip.nwb", "gzip")
+
+
+REAL = {
+    "alm": ("shared/real/sub_anm00239123_ses_20170627T093549_ecephys_and_ogen.nwb",
+            ("/intervals/trials", "/units")),
+    "dandicli": ("shared/other_writers/dandicli__sub-anm369963_ses-20170228.nwb",
+                 ("/intervals/trials", "/units")),
+    "phy": ("shared/real/A8604-211122_phy.nwb", ("/units",)),
+}
+assert all((SHARED_DATA / p.removeprefix("shared/")).is_file() for p, _ in REAL.values())
+
+CASES = [
+    *[(layout, table) for layout in ("big_default", "big_contiguous", "big_gzip")
+      for table in ("/intervals/trials", "/units")],
+    *[(name, table) for name, (_, tables) in REAL.items() for table in tables],
+]
+
+
+def _file(request, served: Path, name: str) -> Path:
+    return served / REAL[name][0] if name in REAL else request.getfixturevalue(name)
+
+
+def _pynwb(path: Path, table: str) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return reference_columns(path, table)
+
+
+def _stored_bytes(path: Path, table: str, names: list[str]) -> int:
+    """What the columns `names` of `table` hold in the file (h5py): their data bytes."""
+    with h5py.File(path, "r") as f:
+        group = f[table]
+        return sum(group[n].id.get_storage_size() for n in names if isinstance(group.get(n), h5py.Dataset))
+
+
+@pytest.mark.parametrize(("name", "table"), CASES)
+def test_cold_table_read_walks_only_its_table(request, served: Path, http_server, name: str,
+                                              table: str) -> None:
+    """The benchmark's rows: trials (every column), units (its scalar columns)."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    http_server.reset_stats()
+    with counting() as cold:
+        ours = lazynwb.get_df(url, table, exact_path=True, as_polars=True, disable_progress=True)
+    sent = http_server.stats.bytes_sent
+    reference = _pynwb(path, table)
+    _assert_table_matches(ours, {k: v for k, v in reference.items() if k in ours.columns},
+                          f"{name}{table}")
+    data = _stored_bytes(path, table, [*ours.columns, "id"])
+    print(f"\n{name}{table}: {cold.requests} requests, {cold.rounds} rounds, {sent} bytes "
+          f"({data} of them the columns')")
+    assert cold.rounds <= MAX_COLD_ROUNDS
+    assert cold.requests <= MAX_COLD_ROUNDS  # one request a round: nothing fetched piecemeal
+    assert sent <= data + MAX_COLD_BYTES
+
+
+@pytest.mark.parametrize("name", ["big_default", "big_gzip", "alm"])
+def test_second_table_walks_only_its_own_part(request, served: Path, http_server, name: str) -> None:
+    """A second table of a file already partly open: the root and its links are known, so
+    only the new table's part is walked (and the whole-tree calls still see everything)."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    lazynwb.get_df(url, "/intervals/trials", as_polars=True, disable_progress=True)
+    with counting() as second:
+        units = lazynwb.get_df(url, "/units", exclude_array_columns=False, as_polars=True,
+                               disable_progress=True)
+    _assert_table_matches(units, _pynwb(path, "/units"), f"{name}/units")
+    assert second.rounds <= MAX_COLD_ROUNDS - 1
+    assert second.requests <= MAX_COLD_ROUNDS - 1
+    # a whole-tree call after partial ones: every path, as a fresh walk finds them
+    after = lazynwb.get_internal_paths(url, parents=True)
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    assert list(after) == list(lazynwb.get_internal_paths(url, parents=True))
+
+
+def _run_code(code: str, args: list[str], cache_dir: Path) -> dict:
+    """`code` in a fresh process (its last line of output: JSON) sharing `cache_dir`."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, "LAZYNWB_CACHE_DIR": str(cache_dir)},
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+_READ_TABLES = """
+import json, sys
+import lazynwb_explorer as lazynwb
+from lazynwb_explorer.transport import counting
+out = {}
+for table in sys.argv[2:]:
+    with counting() as c:
+        df = lazynwb.get_df(sys.argv[1], table, as_polars=True)
+    out[table] = [df.height, c.requests, c.rounds]
+print(json.dumps(out))
+"""
+
+
+def test_stored_partial_catalog_serves_a_later_process(big_gzip: Path, http_server,
+                                                       tmp_path: Path) -> None:
+    """The partial catalog is stored: a later process reads the same table in one round
+    (the columns' bytes; no metadata), and another table by walking only that one."""
+    url = http_server.url(big_gzip.name)
+    cold = _run_code(_READ_TABLES, [url, "/intervals/trials"], tmp_path)
+    warm = _run_code(_READ_TABLES, [url, "/intervals/trials", "/units"], tmp_path)
+    assert warm["/intervals/trials"][0] == cold["/intervals/trials"][0]
+    assert warm["/intervals/trials"][2] <= 1
+    assert warm["/units"][0] == len(_pynwb(big_gzip, "/units")["id"])
+    assert warm["/units"][2] <= MAX_COLD_ROUNDS
+
+
+@pytest.mark.parametrize("where", ["local", "http"])
+def test_reference_column_of_a_partial_walk_names_its_target(rich_hdf5: Path, locate,
+                                                             where: str) -> None:
+    """/intervals/epochs' timeseries column (TimeSeriesReferenceVectorData: object
+    references) names series elsewhere in the file: a partial walk completes itself before
+    resolving them, so the names are those pynwb gives, never None."""
+    ours = lazynwb.get_df(locate(rich_hdf5, where), "/intervals/epochs", exact_path=True,
+                          exclude_array_columns=False, as_polars=True, disable_progress=True)
+    _assert_table_matches(ours, _pynwb(rich_hdf5, "/intervals/epochs"), "rich epochs")
