@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.layouts import ensure_layouts
+from benchmarks.ndb import ensure_ndb_sessions
 from lazynwb_explorer.demo_data import LOCATIONS, QUALITIES, DemoSpec, is_current, write_session
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -79,6 +81,8 @@ class Data:
     spec: DemoSpec
     scale: Scale
     session_zarr: Path | None = None  # the session as Zarr v3 (None: no zarr3 venv)
+    layouts: dict[str, Path] = dataclasses.field(default_factory=dict)  # layouts.py
+    ndb: list[Path] = dataclasses.field(default_factory=list)  # ndb.py
 
 
 def spec_for(quick: bool) -> DemoSpec:
@@ -109,6 +113,8 @@ def ensure_all(quick: bool) -> Data:
         spec=spec_for(quick),
         scale=scale,
         session_zarr=ensure_zarr_session(session),
+        layouts=ensure_layouts(DATA_DIR / "layouts", spec_for(quick)),
+        ndb=ensure_ndb_sessions(DATA_DIR / "ndb"),
     )
 
 

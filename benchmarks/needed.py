@@ -150,6 +150,28 @@ def _metadata(f: h5py.File) -> int:
     return total
 
 
+def _ndb_spikes(f: h5py.File) -> int:
+    """location and firing_rate whole, in every file; the fastest unit's spikes are left out
+    (one unit's, in one file: a lower bound, as which file holds it depends on all of them)."""
+    return dataset_bytes(f["units/location"]) + dataset_bytes(f["units/firing_rate"])
+
+
+def _ndb_array(f: h5py.File) -> int:
+    from benchmarks.ndb import ARRAY_COLS, ARRAY_PATH, ARRAY_ROWS
+
+    ds = f[ARRAY_PATH]
+    if "ndb-0" not in f.filename:  # the question reads the first session only
+        return 0
+    total, seen = 0, set()
+    for i in range(ds.id.get_num_chunks()):
+        info = ds.id.get_chunk_info(i)
+        r, c = info.chunk_offset[:2]
+        if r < ARRAY_ROWS and c < ARRAY_COLS and info.byte_offset not in seen:
+            seen.add(info.byte_offset)
+            total += info.size
+    return total
+
+
 NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "trials": _trials,  # every dataset of /intervals/trials
     "units_scalars": _units_scalars,  # /units minus ragged (data + index) and n-D columns
@@ -163,12 +185,19 @@ NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "meta_lots": _metadata,
     "units_many": lambda f: _filtered_units(f, "spike_times"),
     "units_memory": lambda f: _filtered_units(f, "unit_id", "spike_times", "waveform_mean"),
+    "real_units": _units_scalars,
+    "ndb_units": lambda f: dataset_bytes(f["units/location"]) + dataset_bytes(f["units/default_qc"]),
+    "ndb_spikes": _ndb_spikes,
+    "ndb_trials": lambda f: dataset_bytes(f["intervals/trials/start_time"])
+    + dataset_bytes(f["intervals/trials/stop_time"]),
+    "ndb_array": _ndb_array,
 }
 
 
 def needed_bytes(task: str, paths: Iterable[Path]) -> int:
     """Data bytes the task needs, summed over its files."""
     total = 0
+    task = task.split("@", 1)[0]  # a layout's row needs what its base row needs
     for path in paths:
         if task in ZARR_NEEDS:
             total += ZARR_NEEDS[task](ZarrFile(path))

@@ -90,6 +90,13 @@ rewrites it (the text is in `readme.py`, the measurements are kept in
   - the session as **Zarr v3**, exported by hdmf-zarr 0.14 (`NWBZarrIO.export`, in the zarr3
     venv: `zarr3_export.py`; its chunking kept, zstd / zlib, consolidated metadata inline in
     the root zarr.json), for the Zarr v3 rows.
+  - the session in **other layouts** (`layouts.py`, issue 16): `pynwb_gzip` (hdmf's default
+    ~4 MB chunks, gzip on every table column and series), `contiguous` (the legacy layout:
+    `expandable=()`); and **real files** of other writers from ../shared/data (`real0`..:
+    ALM ecephys + ogen, a dandi-cli session, a phy export), each with its own rows;
+  - 5 sessions for **neurodatabench**'s four questions (`ndb.py`; the questions of
+    bjhardcastle/neurodatabench's `dynamic_routing_nwb_hdf5_v0`, asked of files written here
+    with the same tables and columns, answered by each tool's own calls).
 - **Link**: a Range server on 127.0.0.1 (`server.py`) adding **{args.latency * 1000:.0f} ms
   per request**, with **{args.bandwidth_mbps:g} MB/s shared by all connections**; it counts
   requests, body bytes and the most connections open at once.
@@ -145,11 +152,14 @@ Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_v
 def write_readme(
     output: Path, args: argparse.Namespace, data: Data, rows: Sequence[Row],
     log: Sequence[Measurement], needed: dict[str, int], link: Link, repeats: int,
-    elapsed: float, day: str,
+    elapsed: float, day: str, imports: dict[str, list[float]] | None = None,
+    load_average: Sequence[float] = (),
 ) -> str:
     scale = data.scale
+    load = ", ".join(f"{x:.1f}" for x in load_average)
     text = "\n".join([
-        header(args, data, rows, repeats, elapsed, day),
+        header(args, data, rows, repeats, elapsed, day)
+        + (f"1-minute load average at the start and end of the run: {load} (2 cores).\n" if load else ""),
         "## Results (cold / warm)\n",
         main_table(rows, needed, link, scale),
         "\n## Targets\n",
@@ -165,7 +175,9 @@ def write_readme(
         "RSS just before it (the kernel's high-water mark is reset after the imports).\n",
         memory_table(rows),
         "\n## Import time\n",
-        import_table(rows, log),
+        "In the runs, and in a fresh process with an empty bytecode cache (every module of the",
+        "tool and its dependencies compiled), then with the cache that run wrote.\n",
+        import_table(rows, log, imports),
         "",
     ])
     output.write_text(text)

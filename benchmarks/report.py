@@ -89,6 +89,10 @@ def _num(value: float | None, fmt: str = ".2f", suffix: str = "") -> str:
     return "–" if value is None else f"{value:{fmt}}{suffix}"
 
 
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
 def _ratio(value: float | None, base: float | None) -> str:
     return "–" if value is None or not base else f"{value / base:.2f}×"
 
@@ -97,8 +101,8 @@ def main_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: o
     """Issue 5's table: one line per (task, tool), cold / warm side by side."""
     lines = [
         "| Task | Tool | Cold (s) | Warm (s) | Cold vs fastest peer | Cold / warm vs floor "
-        "| Requests | MB sent | Rounds | Connections | Peak RSS (MB) | Rows |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU (ms) | Requests | MB sent | Rounds | Connections | Peak RSS (MB) | Rows |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for key, task in TASKS.items():
         group = [r for r in rows if r.task.key == key]
@@ -112,13 +116,13 @@ def main_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: o
         title = task.title(scale)  # type: ignore[arg-type]
         for r in group:
             if r.skipped:
-                lines.append(f"| {title} | {r.tool} | skipped: {r.skipped} |" + " |" * 10)
+                lines.append(f"| {title} | {r.tool} | skipped: {r.skipped} |" + " |" * 11)
                 continue
             bad = next((m for m in (r.cold, r.warm) if m is not None and m.error), None)
             if bad is not None or not _ok(r.cold) or not _ok(r.warm):
                 error = " ".join((bad.error if bad else "no result").split())[:120]
                 lines.append(f"| {title} | {r.tool} | error: {error.replace('|', '/')} |"
-                             + " |" * 10)
+                             + " |" * 11)
                 continue
             c, w = r.cold, r.warm
             assert c is not None and w is not None
@@ -129,6 +133,7 @@ def main_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: o
             lines.append(
                 f"| {title} | {r.tool} | {c.wall:.2f} | {w.wall:.2f} | {_ratio(c.wall, best)} "
                 f"| {_pair(_ratio(c.wall, floor), _ratio(w.wall, floor))} "
+                f"| {_pair(_num(_ms(c.cpu_s), '.0f'), _num(_ms(w.cpu_s), '.0f'))} "
                 f"| {_pair(c.requests, w.requests)} "
                 f"| {_pair(f'{c.bytes_sent / MB:.2f}', f'{w.bytes_sent / MB:.2f}')} "
                 f"| {rounds} | {_pair(c.connections, w.connections)} "
@@ -197,13 +202,20 @@ def targets_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale
     return "\n".join(lines)
 
 
-def import_table(rows: Sequence[Row], all_runs: Sequence[Measurement]) -> str:
+def import_table(rows: Sequence[Row], all_runs: Sequence[Measurement],
+                 cached: dict[str, list[float]] | None = None) -> str:
+    """Import time in the runs (as the environment runs Python), and in a fresh process
+    without and then with a bytecode cache (``cached``: tool -> [no cache, cache] seconds)."""
     tools = list(dict.fromkeys(r.tool for r in rows))
-    lines = ["| Tool | Import (s), median of all runs | Runs |", "|---|--:|--:|"]
+    cached = cached or {}
+    lines = ["| Tool | Import (s), median of all runs | Runs | No bytecode cache (s) "
+             "| With bytecode cache (s) |", "|---|--:|--:|--:|--:|"]
     for tool in tools:
         times = [m.import_s for m in all_runs if m.tool == tool and m.import_s is not None]
+        cold, warm = (cached.get(tool) or [None, None])[:2]
         if times:
-            lines.append(f"| {tool} | {statistics.median(times):.2f} | {len(times)} |")
+            lines.append(f"| {tool} | {statistics.median(times):.2f} | {len(times)} "
+                         f"| {_num(cold)} | {_num(warm)} |")
     return "\n".join(lines)
 
 

@@ -168,11 +168,43 @@ def main(argv: list[str] | None = None) -> int:
     text = write_readme(
         args.output, args, data, run.rows, run.log, run.needed,
         Link(run.latency, run.bandwidth), run.repeats, run.elapsed, run.day,
+        run.imports, run.load_average,
     )
     print()
     print(text)
     print(f"written to {args.output}" + ("" if args.from_json else f"; measurements in {saved}"))
     return 0
+
+
+IMPORT_PROBE = ("import sys, time; t = time.perf_counter(); from benchmarks.tools import prepare; "
+                "prepare(sys.argv[1]); print(time.perf_counter() - t)")
+
+
+def measure_imports(tools: list[str]) -> dict[str, list[float]]:
+    """Each tool's import in a fresh process with an empty bytecode cache (every module
+    compiled, as after an install that wrote none), then again with the cache it wrote.
+    PYTHONPYCACHEPREFIX points every tool (and its dependencies) at that one cache."""
+    out: dict[str, list[float]] = {}
+    for tool in tools:
+        python = ZARR3_PYTHON if tool in ZARR3_VENV_TOOLS else Path(sys.executable)
+        if not python.exists():
+            continue
+        prefix = Path(tempfile.mkdtemp(prefix="lazynwb-bench-pyc-"))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(prefix)
+        times = []
+        try:
+            for _ in range(2):
+                done = subprocess.run([str(python), "-c", IMPORT_PROBE, tool], cwd=ROOT, env=env,
+                                      capture_output=True, text=True, timeout=600)
+                times.append(float(done.stdout.strip().splitlines()[-1]))
+        except (ValueError, IndexError, subprocess.TimeoutExpired):
+            continue
+        finally:
+            shutil.rmtree(prefix, ignore_errors=True)
+        out[tool] = times
+        print(f"  import {tool:17} no cache {times[0]:.2f} s, cache {times[1]:.2f} s", flush=True)
+    return out
 
 
 @dataclasses.dataclass
@@ -187,6 +219,8 @@ class Saved:
     needed: dict[str, int]
     rows: list[Row]
     log: list[Measurement]
+    imports: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    load_average: list[float] = dataclasses.field(default_factory=list)  # at start, at end
 
     def dump(self, path: Path) -> None:
         def row(r: Row) -> dict[str, Any]:
@@ -221,12 +255,15 @@ def measure(args: argparse.Namespace) -> Saved:
     bandwidth = args.bandwidth_mbps * 1e6
     rows: list[Row] = []
     log: list[Measurement] = []
+    load = [os.getloadavg()[0]]
+    imports = measure_imports(args.tools)
     with SlowRangeServer(DATA_DIR, latency=args.latency, bandwidth=bandwidth) as server:
         for key in args.tasks:
             rows += run_task(server, TASKS[key], data, args.tools, repeats, args, log)
     elapsed = time.perf_counter() - t0
     day = date.today().isoformat()
-    return Saved(args.latency, bandwidth, repeats, elapsed, day, needed, rows, log)
+    load.append(os.getloadavg()[0])
+    return Saved(args.latency, bandwidth, repeats, elapsed, day, needed, rows, log, imports, load)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from benchmarks.datasets import Data, Scale
+from benchmarks.layouts import LAYOUTS, REAL_FILES
 from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
 
 
@@ -24,7 +25,9 @@ from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
 class Task:
     key: str
     label: str  # "{n}" is replaced by the number of files
-    files: str  # "session" (the big file), "session_zarr" (it as Zarr v3), "small", "units"
+    # "session" (the big file), "session_zarr" (it as Zarr v3), "small", "units",
+    # "layout:<name>" (the session in another layout, or a real file: layouts.py), "ndb"
+    files: str
     count: str | None = None  # a Scale field: how many files
     tools: tuple[str, ...] = HDF5_TOOLS
     slow_peers: tuple[str, ...] = ()  # run once (cold + warm), not `repeats` times
@@ -45,11 +48,52 @@ class Task:
             return [data.session]
         if self.files == "session_zarr":
             return [data.session_zarr]
+        if self.files.startswith("layout:"):
+            return [data.layouts.get(self.files.split(":", 1)[1])]
+        if self.files == "ndb":
+            return list(data.ndb)
         pool = data.small if self.files == "small" else data.units
         return pool[: self.n_files(data.scale)]
 
     def runs_tool(self, tool: str) -> bool:
         return tool in self.tools and tool not in self.skip
+
+
+def _layout_tasks() -> list[Task]:
+    """The single-session rows on the session written in other layouts (issue 16)."""
+    rows = (("trials", "/intervals/trials, all columns"), ("units_scalars", "/units, scalar columns"),
+            ("series", "10,000-sample slices of 2 series"), ("paths", "list internal paths"),
+            ("schema", "get_table_schema('/units')"))
+    out = []
+    for layout in LAYOUTS:
+        for key, label in rows:
+            out.append(Task(f"{key}@{layout}", f"{layout}: {label}", f"layout:{layout}",
+                            comparable=key != "paths", warm_zero_requests=key in ("paths", "schema"),
+                            tools=("lazynwb_explorer", "lazynwb") if key == "schema" else HDF5_TOOLS))
+    return out
+
+
+def _real_tasks() -> list[Task]:
+    """Real files of other writers (../shared/data): their tables, and their paths."""
+    out = []
+    for i, (relative, tables) in enumerate(REAL_FILES.items()):
+        name = relative.rsplit("/", 1)[-1].split("_")[0].split("-")[0][:12]
+        if "/intervals/trials" in tables:
+            out.append(Task(f"trials@real{i}", f"real {name}: /intervals/trials", f"layout:real{i}"))
+        out.append(Task(f"real_units@real{i}", f"real {name}: /units, scalar columns", f"layout:real{i}"))
+        out.append(Task(f"paths@real{i}", f"real {name}: list internal paths", f"layout:real{i}",
+                        comparable=False, warm_zero_requests=True))
+    return out
+
+
+def _ndb_tasks() -> list[Task]:
+    """neurodatabench's four questions (benchmarks/ndb.py), 5 sessions."""
+    return [
+        Task("ndb_units", "neurodatabench: VISp units passing default_qc, 5 sessions", "ndb"),
+        Task("ndb_spikes", "neurodatabench: longest ISI of the fastest VISp unit, 5 sessions", "ndb"),
+        Task("ndb_trials", "neurodatabench: mean trial length, 5 sessions", "ndb"),
+        Task("ndb_array", "neurodatabench: mean of a 12,850 x 128 block of a gzip array", "ndb"),
+    ]
 
 
 TASKS: dict[str, Task] = {
@@ -83,5 +127,8 @@ TASKS: dict[str, Task] = {
              tools=ZARR_TOOLS),
         Task("zarr_metadata", "Zarr v3: session + subject metadata (issue 17)", "session_zarr",
              tools=ZARR_TOOLS),
+        *_layout_tasks(),
+        *_real_tasks(),
+        *_ndb_tasks(),
     )
 }

@@ -149,6 +149,12 @@ def _units_many(lib: Any, urls: list[str]) -> Result:
     return len(df), _spike_count(df), frame_bytes(df)
 
 
+def _real_units(lib: Any, urls: list[str]) -> Result:
+    """/units of a real file: its scalar columns (whatever they are)."""
+    df = lib.get_df(urls[0], "/units", exclude_array_columns=True, as_polars=True)
+    return len(df), 0.0, frame_bytes(df)
+
+
 def _units_memory(lib: Any, urls: list[str]) -> Result:
     df = _units_filter_frame(lib, urls, "unit_id", "spike_times", "waveform_mean")
     return len(df), _spike_count(df), frame_bytes(df)
@@ -169,11 +175,22 @@ LAZY_WORK: dict[str, Work] = {
     "units_memory": _units_memory,
     "zarr_units_filter": _units_filter,
     "zarr_metadata": _metadata,
+    "real_units": _real_units,
 }
+
+
+def base_task(task: str) -> str:
+    """A layout's row ("trials@contiguous") does what its base row ("trials") does."""
+    return task.split("@", 1)[0]
 
 
 def work_for(tool: str, task: str) -> Work | None:
     """The function doing ``task`` with ``tool`` (None: the tool cannot do it)."""
+    task = base_task(task)
+    if task.startswith("ndb_"):
+        from benchmarks.ndb import LAZY_NDB, PYNWB_NDB
+
+        return (PYNWB_NDB if tool == "pynwb+remfile" else LAZY_NDB).get(task)
     if tool == "pynwb+remfile":
         from benchmarks.tools_pynwb import PYNWB_WORK
 

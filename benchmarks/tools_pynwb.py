@@ -124,6 +124,18 @@ def _units_many(_: Any, urls: list[str]) -> Result:
     return rows, check, nbytes
 
 
+def _real_units(_: Any, urls: list[str]) -> Result:
+    """A real file's /units without its ragged and n-D columns (region columns as indexes)."""
+    from hdmf.common import VectorIndex
+
+    units = _open(urls[0]).units
+    ragged = {c.target.name for c in units.columns if isinstance(c, VectorIndex)}
+    arrays = {c.name for c in units.columns
+              if not isinstance(c, VectorIndex) and len(getattr(c.data, "shape", ())) > 1}
+    df = units.to_dataframe(exclude=ragged | arrays, index=True)
+    return len(df), 0.0, frame_bytes(df)
+
+
 def _units_memory(_: Any, urls: list[str]) -> Result:
     units = _open(urls[0]).units
     rows = _filter_rows(units)
@@ -147,4 +159,5 @@ PYNWB_WORK: dict[str, Work] = {
     "meta_lots": _metadata,
     "units_many": _units_many,
     "units_memory": _units_memory,
+    "real_units": _real_units,
 }
