@@ -16,36 +16,57 @@ MAX_COLLECTION = 1 << 28
 _GUESS = 4096  # libhdf5's minimum collection size
 
 
-def _parse(data: bytes, ctx: FileContext) -> dict[int, bytes]:
-    c = Cursor(data, ctx)
-    c.signature(b"GCOL")
-    c.skip(4)
-    size = min(c.length(), len(data))
-    objects: dict[int, bytes] = {}
-    n = ctx.length_size
-    pos = c.pos
-    while pos + 8 + n <= size:  # hot loop (every string attribute): plain slicing
+class Collection:
+    """One collection's objects, found on demand: a walk needs one or two strings of a
+    collection holding ~150 (pynwb writes each attribute's strings to the current one), so
+    objects are scanned only as far as the one asked for, and that scan is kept."""
+
+    __slots__ = ("_data", "_size", "_n", "_pos", "_found")
+
+    def __init__(self, data: bytes, ctx: FileContext):
+        c = Cursor(data, ctx)
+        c.signature(b"GCOL")
+        c.skip(4)
+        self._size = min(c.length(), len(data))
+        self._data = data
+        self._n = ctx.length_size
+        self._pos: int | None = c.pos  # None: every object found
+        self._found: dict[int, bytes] = {}
+
+    def get(self, index: int, default: bytes | None = None) -> bytes | None:
+        found = self._found
+        while index not in found and self._pos is not None:
+            self._next()
+        return found.get(index, default)
+
+    def _next(self) -> None:
+        data, n, pos = self._data, self._n, self._pos
+        assert pos is not None
+        if pos + 8 + n > self._size:
+            self._pos = None
+            return
         index = int.from_bytes(data[pos : pos + 2], "little")
         length = int.from_bytes(data[pos + 8 : pos + 8 + n], "little")
         pos += 8 + n
         if index == 0:  # free space: the rest of the collection
-            break
+            self._pos = None
+            return
         if pos + length > len(data):
             raise FormatError("global heap object runs past its collection")
-        objects[index] = data[pos : pos + length]
-        pos += length + (-length % 8)
-    return objects
+        self._found[index] = data[pos : pos + length]
+        self._pos = pos + length + (-length % 8)
 
 
 def read_collections(
     ctx: FileContext, addresses: Iterable[int], exact: bool = True
-) -> Parser[dict[int, dict[int, bytes]]]:
-    """address -> {object index -> bytes} for every collection, all fetched together;
+) -> Parser[dict[int, Collection]]:
+    """address -> its Collection (object index -> bytes) for every one, all fetched together;
     `exact` for strings of data reads, cached metadata blocks for attribute strings."""
     fetch = fetch_data if exact else fetch_many
-    known = ctx.heaps if not exact else dict(ctx.heaps)  # only metadata heaps are kept
+    kept = ctx.heaps  # only metadata heaps are kept; a data read's are its own
+    known = kept if not exact else {}
     wanted = set(addresses)
-    addresses = sorted(a for a in wanted if a not in known)
+    addresses = sorted(a for a in wanted if a not in kept and a not in known)
     for a in addresses:
         ctx.check_address(a, "global heap")
     heads = yield from fetch([(a, _GUESS) for a in addresses])
@@ -64,6 +85,6 @@ def read_collections(
         for i, d in zip(short, more):
             heads[i] = d
     for a, h in zip(addresses, heads):
-        known[a] = _parse(h, ctx)
-    return {a: known[a] for a in wanted}
+        known[a] = Collection(h, ctx)
+    return {a: known[a] if a in known else kept[a] for a in wanted}
 

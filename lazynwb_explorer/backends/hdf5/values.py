@@ -106,7 +106,8 @@ def _decode_vlen(ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict,
         if n == 0:
             data = b""
         else:
-            obj = heaps.get(a, {}).get(k)
+            collection = heaps.get(a)
+            obj = collection.get(k) if collection is not None else None
             if obj is None:
                 raise FormatError(f"global heap object {k} missing at {a}")
             data = obj
