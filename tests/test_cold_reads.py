@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from conftest import SHARED_DATA
 from hdmf.backends.hdf5.h5_utils import H5DataIO
@@ -192,3 +193,29 @@ def test_reference_column_of_a_partial_walk_names_its_target(rich_hdf5: Path, lo
     ours = lazynwb.get_df(locate(rich_hdf5, where), "/intervals/epochs", exact_path=True,
                           exclude_array_columns=False, as_polars=True, disable_progress=True)
     _assert_table_matches(ours, _pynwb(rich_hdf5, "/intervals/epochs"), "rich epochs")
+
+
+SERIES = ("/acquisition/raw_data", "/processing/behavior/BehavioralTimeSeries/pupil_area")
+MAX_SERIES_ROUNDS = 7
+
+
+@pytest.mark.parametrize("name", ["big_default", "big_contiguous", "big_gzip"])
+def test_cold_series_slices_walk_only_their_series(request, served: Path, http_server,
+                                                   name: str) -> None:
+    """The benchmark's series row: a slice from the middle of two series named by their
+    paths; each walk reads only the series' own part of the file. Values equal h5py's."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    http_server.reset_stats()
+    with counting() as cold, h5py.File(path, "r") as f:
+        for series in SERIES:
+            data = lazynwb.get_timeseries(url, series, exact_path=True).data
+            middle = data.shape[0] // 2
+            np.testing.assert_array_equal(data[middle - 500 : middle + 500],
+                                          f[f"{series}/data"][middle - 500 : middle + 500])
+    print(f"\n{name} series: {cold.requests} requests, {cold.rounds} rounds, "
+          f"{http_server.stats.bytes_sent} bytes")
+    # each series: its groups level by level (the second, four deep, shares only the root),
+    # its datasets' headers, the slice. The whole-tree walk first: 8 on the chunked layouts
+    assert cold.rounds <= MAX_SERIES_ROUNDS
+    assert cold.requests <= MAX_SERIES_ROUNDS

@@ -10,11 +10,11 @@ from __future__ import annotations
 import warnings
 from typing import Literal, overload
 
-from ..catalog import Catalog, normalize_path, open_catalog_for
+from ..catalog import Catalog, normalize_path, open_catalog_for, open_scoped_catalog
 from ..errors import InternalPathError, redact
 from ..nwb.kinds import is_series
 from ..nwb.timeseries import TimeSeries
-from ..sources import PathLike, to_source
+from ..sources import PathLike, Source, to_source
 
 
 def series_paths(catalog: Catalog) -> list[str]:
@@ -27,6 +27,19 @@ def _strip_child(path: str) -> str:
         if path.endswith(child):
             return path[: -len(child)] or "/"
     return path
+
+
+def _series_catalog(source: Source, search_term: str | None, exact_path: bool) -> Catalog:
+    """The catalog get_timeseries needs: for an exact path, only the root, the path's groups
+    and the series are walked (issue 16); a search walks the whole file."""
+    if not exact_path or not isinstance(search_term, str) or not search_term.strip():
+        return open_catalog_for(source, search_term or "/")
+    named = normalize_path(search_term)
+    exact = _strip_child(named)
+    return open_scoped_catalog(
+        source, list(dict.fromkeys([named, exact])),
+        lambda catalog: is_series(catalog, named) or is_series(catalog, exact),
+    )
 
 
 def find_series(
@@ -100,7 +113,7 @@ def get_timeseries(
         nwb_path, "__fspath__"
     ):
         raise TypeError("get_timeseries reads one file: pass a single path or URL")
-    catalog = open_catalog_for(to_source(nwb_path), search_term or "/")
+    catalog = _series_catalog(to_source(nwb_path), search_term, exact_path and not match_all)
     paths = find_series(catalog, search_term, exact_path=exact_path, match_all=match_all)
     if match_all:
         return {p: TimeSeries(nwb_path, p, catalog) for p in paths}
