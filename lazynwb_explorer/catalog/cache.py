@@ -196,9 +196,21 @@ def _scoped_open(source: Source, paths: list[str], accept: Callable[[Catalog], b
     with _cache_lock:
         _scoped[key] = (identity, catalog)
         _scoped.move_to_end(key)
-        while len(_scoped) > _MAX_OPEN:
-            _scoped.popitem(last=False)[1][1].close()
+        evicted = _over_scoped_limits()
+    for gone in evicted:
+        persist.save_if_grown(gone)
+        gone.close()
     return catalog
+
+
+def _over_scoped_limits() -> list[Catalog]:
+    """The least recently used partial catalogs past the limits the full ones have (called
+    with _cache_lock held): _MAX_OPEN of those holding a file, _MAX_OPEN_REMOTE in all."""
+    with_file = [k for k, (_, c) in _scoped.items() if not _holds_no_file(c)]
+    evicted = [_scoped.pop(k)[1] for k in with_file[: max(0, len(with_file) - _MAX_OPEN)]]
+    while len(_scoped) > _MAX_OPEN_REMOTE:
+        evicted.append(_scoped.popitem(last=False)[1][1])
+    return evicted
 
 
 def _scoped_walk(
