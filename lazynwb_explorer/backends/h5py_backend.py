@@ -359,9 +359,9 @@ class HDF5Backend(Backend):
     def _decode_compound(self, data: np.ndarray) -> np.ndarray:
         fields = []
         decoded = {}
-        for name in data.dtype.names:
+        for name in data.dtype.names or ():
             column = data[name]
-            sub = data.dtype.fields[name][0]
+            sub = data.dtype[name]
             if h5py.check_ref_dtype(sub) is not None:
                 column = self._refs_to_paths(column)
             elif h5py.check_string_dtype(sub) is not None:

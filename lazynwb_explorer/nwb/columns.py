@@ -84,7 +84,7 @@ def polars_dtype(meta: DatasetMeta) -> pl.DataType:
     dtype = meta.dtype
     if dtype.names:
         return pl.Struct(
-            {name: polars_dtype(DatasetMeta((), dtype.fields[name][0])) for name in dtype.names}
+            {name: polars_dtype(DatasetMeta((), dtype[name])) for name in dtype.names}
         )
     if dtype.kind == "O":
         return pl.String

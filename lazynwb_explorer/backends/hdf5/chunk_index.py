@@ -307,7 +307,7 @@ def _extensible_array(address: int, grid: _Grid, filtered: bool) -> Parser[list[
     if len(unlimited) != 1:
         raise FormatError("an extensible array index for a dataset without exactly one unlimited dimension")
     order = [unlimited[0]] + [i for i in range(len(grid.chunk)) if i != unlimited[0]]
-    counts = [0] + [grid.maximum[i] for i in order[1:]]
+    counts = [0] + [m for m in (grid.maximum[i] for i in order[1:]) if m is not None]  # only order[0] is unlimited
     o, length = ctx.offset_size, ctx.length_size
     size = 12 + 6 * length + o + 4
     (data,) = yield from fetch_index([(ctx.check_address(address, "extensible array"), size)])
