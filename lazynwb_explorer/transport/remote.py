@@ -11,6 +11,10 @@ key's size and content hash instead (Reader.set_anchor). Retries are bounded
 (transport/retry.py) and stop at the call's deadline (transport/deadline.py). Whole objects
 (a Zarr store's keys) are capped at MAX_OBJECT_BYTES before any of their body is kept; keys
 are checked to stay below the source (readers.check_key).
+
+Over ~400 lines because its one job is that shared contract, validators and retries, which
+both readers inherit; each reader only says how to ask (our http.py, or obstore) and the
+module reads top to bottom as the contract, then its two ways of asking.
 """
 
 from __future__ import annotations

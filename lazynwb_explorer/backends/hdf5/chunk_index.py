@@ -13,6 +13,10 @@ Array elements are numbered in row-major order over the grid of chunks the datas
 
 Layout v5 (HDF5 2.0) only widened the filtered chunk size field; its width is derived here
 from the element (or record) size, so both versions read alike.
+
+Over ~400 lines because its one job, the chunk indexes of layout v4/v5, has five kinds that
+share the grid (_Grid) and element decoding (_Elements); the B-tree v1 of older layouts and
+the v2 B-tree walk itself (btree2) already live apart.
 """
 
 from __future__ import annotations

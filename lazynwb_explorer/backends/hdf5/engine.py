@@ -8,6 +8,11 @@ with the reason; a malformed structure is an error naming the file and path.
 
 The state the engine learns (dataset layouts, chunk indexes, object addresses) can be
 exported and loaded back, so a stored catalog opens a file with no request at all.
+
+Over ~400 lines because it is one class with one job: the Backend interface answered by the
+parsers in this folder (which do no I/O) and, where they refuse, by h5py. The parsing, read
+planning and byte fetching it drives live in their own modules already; what is left here
+(the walk, reads, prefetch, fallback and exported state) shares one lock and one cache.
 """
 
 from __future__ import annotations
