@@ -12,19 +12,17 @@ A DynamicTableRegion is a scalar or ragged column of row numbers into another ta
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from ..backends.base import DatasetMeta
 
-if TYPE_CHECKING:
-    from polars.datatypes import DataTypeClass
-
 # A polars type as polars takes and gives one: a class (pl.String) or an instance
 # (pl.List(pl.Int64)); a schema holds both, a nested type's .inner is either.
-PolarsType: TypeAlias = "pl.DataType | DataTypeClass"
+PolarsType: TypeAlias = pl.DataType | DataTypeClass  # a real value: get_type_hints resolves it
 
 
 @dataclasses.dataclass(frozen=True)
