@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import polars as pl
 import traitlets
 
 from ..errors import LazyNWBError, get_logger, redact
@@ -54,6 +55,10 @@ class View(anywidget.AnyWidget):
         # ipywidgets' layout owns the element's inline style (it clears what it does not
         # know), so the height goes through it as well as through the front end
         self.layout.height = f"{change['new']}px"
+
+    def lazyframe(self) -> pl.LazyFrame:
+        """What the view shows, as a polars LazyFrame (each view says what that is)."""
+        raise NotImplementedError(f"{type(self).__name__} has no lazyframe()")
 
     # -- dispatch -----------------------------------------------------------------------
 
