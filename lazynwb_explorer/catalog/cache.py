@@ -189,9 +189,10 @@ def _scoped_open(source: Source, paths: list[str], accept: Callable[[Catalog], b
     if previous is not None and any(previous.covers(p) for p in paths) and accept(previous):
         catalog = previous
     else:
-        catalog = _scoped_walk(source, paths, accept, previous)
-        if catalog is None:
+        walked = _scoped_walk(source, paths, accept, previous)
+        if walked is None:
             return None
+        catalog = walked
         persist.save(catalog, identity, store.PATHS)
     with _cache_lock:
         _scoped[key] = (identity, catalog)
