@@ -32,8 +32,9 @@ export function stackOffsets(ys) {
   return { spacing, offsets: ys.map((_, k) => -k * spacing - centres[k]) };
 }
 
-/** plotly traces of one reply: x shared, one y per channel (offset when stacked). */
-export function buildTraces(msg, x, ys, { stacked, offsets }) {
+/** plotly traces of one reply: x shared, one y per channel (offset when stacked); the
+ * `picked` channel (clicked here or elsewhere) drawn thicker. */
+export function buildTraces(msg, x, ys, { stacked, offsets, picked = -1 }) {
   return msg.traces.map((trace, k) => {
     let y = ys[k];
     if (stacked && offsets) {
@@ -44,7 +45,7 @@ export function buildTraces(msg, x, ys, { stacked, offsets }) {
     }
     return {
       type: "scatter", mode: "lines", x, y, name: plain(trace.label), connectgaps: false,
-      line: { width: 1 }, hovertemplate: `${plain(trace.label)}: %{customdata:.6g}<extra></extra>`,
+      line: { width: trace.channel === picked ? 2.5 : 1 }, hovertemplate: `${plain(trace.label)}: %{customdata:.6g}<extra></extra>`,
       customdata: ys[k],
     };
   });
@@ -83,4 +84,11 @@ export function statusText(msg) {
     default:
       return "";
   }
+}
+
+/** A vertical line at time `t` (the shared time cursor), as a plotly shape; none when unset. */
+export function cursorShapes(t, colour) {
+  if (t === null || t === undefined || !Number.isFinite(t)) return [];
+  return [{ type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1,
+    line: { color: colour, width: 1, dash: "dot" } }];
 }

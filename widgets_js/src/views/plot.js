@@ -8,7 +8,7 @@ import Plotly from "plotly.js-cartesian-dist-min";
 import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
 import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
-import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
+import { buildTraces, cursorShapes, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
 
 const MARGIN = { l: 64, r: 12, t: 8, b: 40 };
 
@@ -70,6 +70,7 @@ function render({ model, el }) {
       legend: { ...base.legend, orientation: "h", y: 1.02, yanchor: "bottom" },
       xaxis: { ...base.xaxis, title: { text: "time (s)" }, ...(range ? { range, autorange: false } : { autorange: true }) },
       yaxis: { ...base.yaxis, ...y },
+      shapes: cursorShapes(model.get("time"), base.font.color),
       uirevision: model.get("series_path"),
     };
   }
@@ -89,7 +90,8 @@ function render({ model, el }) {
     if (!last) return;
     applying = true;
     try {
-      const traces = buildTraces(last.msg, last.x, last.ys, { stacked: model.get("stacked"), offsets: stack?.offsets });
+      const traces = buildTraces(last.msg, last.x, last.ys,
+        { stacked: model.get("stacked"), offsets: stack?.offsets, picked: model.get("picked") });
       await Plotly.react(plot, traces, layout(last.range), { displaylogo: false, responsive: true });
     } finally {
       applying = false;
@@ -169,6 +171,11 @@ function render({ model, el }) {
 
   Plotly.newPlot(plot, [], layout(null), { displaylogo: false, responsive: true }).then(() => {
     plot.on("plotly_relayout", onRelayout);
+    plot.on("plotly_click", (event) => { // a trace clicked: its channel is `picked`
+      const k = event?.points?.[0]?.curveNumber;
+      const trace = last?.msg.traces[k];
+      if (trace) setTrait(model, "picked", trace.channel);
+    });
     open();
   });
 
@@ -219,7 +226,14 @@ function render({ model, el }) {
   model.on("change:channels", onChannels);
   model.on("change:x_range", onRange);
   model.on("change:stacked", onStacked);
+  const onCursor = () => {
+    if (!applying && last) Plotly.relayout(plot, { shapes: cursorShapes(model.get("time"), themeLayout(el).font.color) });
+  };
+  model.on("change:time", onCursor);
+  model.on("change:picked", redraw);
   return () => {
+    model.off("change:time", onCursor);
+    model.off("change:picked", redraw);
     unsize();
     unguard();
     channel.close();
