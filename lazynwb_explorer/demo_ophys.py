@@ -23,7 +23,8 @@ Layout (sizes of :data:`FULL`; :data:`SMALL` is the same, tiny):
 * ``/acquisition/ExternalVideo``: ImageSeries with ``external_file`` (two files that do not
   exist: a reader must never open them) and ``starting_frame``
 * ``/processing/ophys/SummaryImages`` (Images): ``mean`` (float32 GrayscaleImage),
-  ``max_projection`` (uint16 GrayscaleImage), ``correlation`` (float32)
+  ``max_projection`` (uint16 GrayscaleImage), ``correlation`` (float32), in that
+  ``order_of_images``
 * ``/processing/ophys/ColorImages`` (Images): an RGBImage and an RGBAImage (uint8)
 * ``/processing/ophys/ImageSegmentation``: ``PlaneSegmentation`` (image_mask, with
   ``quality``, ``cell_type`` and ``accepted`` columns), ``PixelMaskSegmentation``
@@ -136,8 +137,8 @@ def _movie(spec: OphysSpec, seed: int, footprints: np.ndarray, activity: np.ndar
     flat = footprints.reshape(spec.n_rois, -1)
     for start in range(0, spec.frames, 64):  # bounded memory: 64 frames at a time
         stop = min(start + 64, spec.frames)
-        signal = (activity[start:stop] * 1800.0) @ flat
-        block = background[None] + signal.reshape(-1, x, y) + rng.normal(0, 60, (stop - start, x, y))
+        signal = (activity[start:stop] * 1800.0 + 400.0) @ flat  # cells glow a little at rest
+        block = background[None] + signal.reshape(-1, x, y) + rng.normal(0, 40, (stop - start, x, y))
         movie[start:stop] = np.clip(block, 1, 60000).astype(np.uint16)
     for k in range(spec.frames):
         _mark(movie[k], k, np.iinfo(np.uint16).max, 0)
@@ -248,7 +249,7 @@ def _add_movies(nwbfile: NWBFile, spec: OphysSpec, seed: int, planes: tuple, mov
 
 
 def _add_images(module: Any, movie: np.ndarray, spec: OphysSpec) -> None:
-    from pynwb.base import Images
+    from pynwb.base import ImageReferences, Images
     from pynwb.image import GrayscaleImage, RGBAImage, RGBImage
 
     mean = movie[:, 2:, :].mean(axis=0)  # the marker rows left out
@@ -258,11 +259,13 @@ def _add_images(module: Any, movie: np.ndarray, spec: OphysSpec) -> None:
     centred = sample - sample.mean(axis=0)
     neighbour = np.roll(centred, 1, axis=2)
     correlation = (centred * neighbour).mean(axis=0) / (centred.std(axis=0) * neighbour.std(axis=0) + 1e-6)
+    summary = [GrayscaleImage(name="mean", data=mean, description="mean image"),
+               GrayscaleImage(name="max_projection", data=peak, description="max projection"),
+               GrayscaleImage(name="correlation", data=correlation.astype(np.float32),
+                              description="correlation with the neighbouring pixel")]
     module.add(Images(name="SummaryImages", description="summary images of the motion-corrected movie",
-                      images=[GrayscaleImage(name="mean", data=mean, description="mean image"),
-                              GrayscaleImage(name="max_projection", data=peak, description="max projection"),
-                              GrayscaleImage(name="correlation", data=correlation.astype(np.float32),
-                                             description="correlation with the neighbouring pixel")]))
+                      images=summary,  # in an order of their own, not by name
+                      order_of_images=ImageReferences(name="order_of_images", data=summary)))
     x, y = spec.small_size
     rgb = np.zeros((x, y, 3), dtype=np.uint8)
     rgb[: x // 2, :, 0] = 230  # red top half, green left columns, blue bottom right

@@ -83,6 +83,14 @@ def rich_zarr(served: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ophys_hdf5(served: Path) -> Path:
+    """The seeded ophys sample (every imaging type and mask kind), small, written by pynwb."""
+    from lazynwb_explorer import demo_ophys
+
+    return demo_ophys.write_session(served / "ophys.nwb", demo_ophys.SMALL)
+
+
+@pytest.fixture(scope="session")
 def pushdown_file(served: Path) -> Path:
     return nf.write_units_pushdown_file(served / "pushdown.nwb")
 

@@ -63,6 +63,16 @@ def image_channels(shape: tuple[int, ...]) -> int:
     return int(shape[2]) if len(shape) == 3 else 0
 
 
+def _rank(path: str) -> int:
+    name = path.rsplit("/", 1)[-1]
+    return next((r for pattern, r in _RANKS if pattern.search(name)), 3)
+
+
+def preferred_image(paths: list[str]) -> str | None:
+    """The image to show first: a mean image, else a max projection, else the first."""
+    return min(paths, key=lambda p: (_rank(p), paths.index(p))) if paths else None
+
+
 def plane_background(catalog: Catalog, table_path: str, shape: tuple[int, int]) -> str | None:
     """The grey image to draw a plane's masks over: an image (x, y) of the plane's shape, the
     mean image first (then a max projection, then other reference images), preferring the
@@ -75,7 +85,5 @@ def plane_background(catalog: Catalog, table_path: str, shape: tuple[int, int]) 
             continue
         if tuple(node.dataset.shape) != tuple(shape):  # type: ignore[union-attr]
             continue
-        name = path.rsplit("/", 1)[-1]
-        rank = next((r for pattern, r in _RANKS if pattern.search(name)), 3)
-        candidates.append((rank, path.split("/")[:3] != module, path))
+        candidates.append((_rank(path), path.split("/")[:3] != module, path))
     return min(candidates)[2] if candidates else None

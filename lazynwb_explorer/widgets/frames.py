@@ -31,7 +31,7 @@ import traitlets
 from ..catalog import Catalog, normalize_path, open_catalog
 from ..errors import InternalPathError, redact
 from ..nwb.frames import Movie, describe_movie, frame_info, is_movie, read_frames
-from ..nwb.images import image_channels, images_in, is_image, is_image_set, read_image
+from ..nwb.images import image_channels, images_in, is_image, is_image_set, preferred_image, read_image
 from ..sources import Source
 from . import frame_codec
 from ._base import STATIC, Reply, View, as_sources, clean_json
@@ -101,7 +101,7 @@ class FrameViewer(View):
             return "image", path
         if is_image_set(catalog, path):
             found = images_in(catalog, path)
-            return "images", found[0] if found else ""
+            return "images", (preferred_image(found) or "")
         if is_movie(catalog, path):
             return ("external" if describe_movie(catalog, path).data_path is None else "movie"), ""
         raise InternalPathError("not a movie, an image or an Images container",
