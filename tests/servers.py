@@ -23,6 +23,7 @@ and moto is only imported when a ``MotoS3Server`` is started.
 from __future__ import annotations
 
 import email.utils
+import html
 import os
 import random
 import socket
@@ -274,12 +275,28 @@ class _RangeHandler(BaseHTTPRequestHandler):
             return None
         return Path(candidate) if os.path.isfile(candidate) else None
 
+    def _directory_index(self, urlpath: str) -> bytes | None:
+        """An HTML page linking a directory's entries (as python's http.server writes them:
+        'name/' for directories), or None when `urlpath` is not a directory under the root."""
+        root = self.server.owner.root
+        candidate = os.path.realpath(os.path.join(root, urlpath.lstrip("/")))
+        if os.path.commonpath([root, candidate]) != str(root) or not os.path.isdir(candidate):
+            return None
+        items = []
+        for name in sorted(os.listdir(candidate)):
+            shown = name + "/" if os.path.isdir(os.path.join(candidate, name)) else name
+            items.append(f'<li><a href="{urllib.parse.quote(shown)}">{html.escape(shown)}</a></li>')
+        title = html.escape(f"Directory listing for {urlpath}")
+        return (f"<!DOCTYPE HTML>\n<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+                f"<ul><li><a href=\"../\">../</a></li>{''.join(items)}</ul></body></html>\n").encode()
+
     def _simple(
         self, status: int, body: bytes, head: bool, extra: dict[str, str] | None = None
     ) -> None:
         owner = self.server.owner
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if "Content-Type" not in (extra or {}):
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
@@ -348,6 +365,12 @@ class _RangeHandler(BaseHTTPRequestHandler):
             return
 
         file = self._resolve(path)
+        if file is None and owner.directory_index:
+            listing = self._directory_index(path)
+            if listing is not None:
+                owner._log(HTTPLogEntry(method, path, None, None, 200))
+                self._simple(200, listing, head, {"Content-Type": "text/html; charset=utf-8"})
+                return
         if file is None:
             rng = _parse_range(range_header, 1 << 62)
             owner._log(
@@ -452,7 +475,7 @@ class RangeHTTPServer:
     ``Content-Range: bytes */size``; an absent, multi-range or syntactically
     invalid one (e.g. ``b < a``) is ignored -> 200 with the whole body.
     Missing files, directories and paths escaping ``root`` (``..``, symlinks)
-    -> 404.  Every file response carries ``ETag`` (size+mtime),
+    -> 404 (a directory: an HTML index of its entries when ``directory_index`` is set).  Every file response carries ``ETag`` (size+mtime),
     ``Last-Modified``, ``Accept-Ranges: bytes`` and
     ``Content-Type: application/octet-stream``.  Files are only ever read.
 
@@ -486,6 +509,9 @@ class RangeHTTPServer:
             raise NotADirectoryError(self.root)
         self.latency = latency
         self.bandwidth = bandwidth
+        #: when set, a directory is answered with an HTML index of its entries (as nginx's
+        #: autoindex or python's http.server do) instead of 404
+        self.directory_index = False
         self.stall_seconds = stall_seconds
         self.stats = HTTPStats()
         self._lock = threading.Lock()

@@ -59,7 +59,7 @@ EXPECTED = {
     "libhdf5-hangs-after-engine-refusal.h5": "local heap address 2147483648 is outside the file",
     "zarr-blosc-header-declares-2gb.zarr.json": "partial:MalformedFileError",
     "zarr-chunks-of-0.zarr.json": "MalformedFileError",
-    "zarr-consolidated-metadata-a-list.zarr.json": "NotNWBError",
+    "zarr-consolidated-metadata-a-list.zarr.json": "MalformedFileError",
     "zarr-lz4-header-declares-4gb.zarr.json": "partial:MalformedFileError",
     "zarr-shape-of-1e15-elements.zarr.json": "MalformedFileError",
     "zarr-shape-of-strings.zarr.json": "MalformedFileError",

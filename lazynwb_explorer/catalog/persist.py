@@ -56,9 +56,9 @@ def from_store(source: Source, identity: tuple, key: str | None = None) -> Catal
 def _revalidate(source: Source, payload: dict[str, Any], key: str) -> bool:
     """One small request: is the remote object still the one the catalog describes?"""
     reader = source.reader()
-    if not reader.identity():
-        reader.read(0, 1)
-    fresh = reader.identity()
+    if payload["identity"].get("key"):  # a store, known by its root metadata key
+        reader.anchor = payload["identity"]["key"]
+    fresh = reader.identity() or reader.refresh_identity()
     if fresh != payload["identity"]:
         return False
     payload["validated_at"] = time.time()

@@ -1,7 +1,9 @@
 """Byte-range readers: one small interface over local files and object stores.
 
-A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and
-`get(key)` / `get_many(keys)` for objects below it (a Zarr store's keys). Remote reads go
+A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and,
+for objects below it (a Zarr store's keys), `get(key)` / `get_many(keys)`, `get_ranges` (parts
+of several objects, suffixes included, in one round) and `list_dir` (where the store lists).
+Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part. Remote reads go
 through obstore (Rust, releases the GIL, pools connections per bucket) on a shared thread pool
 bounded by `config.max_concurrency`, with our retry policy, and are counted.
 
@@ -13,12 +15,15 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
+import html.parser
 import os
 import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import obstore
 from obstore.exceptions import (
@@ -33,7 +38,7 @@ from ..config import config
 from ..errors import SourceError, TransportError, redact
 from . import counters
 from .retry import Retryable, with_retries
-from .stores import get_store
+from .stores import get_store, split_url
 
 T = TypeVar("T")
 FIRST_READ_BLOCKS = 1
@@ -85,11 +90,30 @@ def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
             future.cancel()
 
 
+KeyRange = tuple[str, int, int | None]  # (key, start, end): bytes [start, end); (key, -n, None): last n
+
+
+class UnsafeKeyError(ValueError):
+    """A key that could name something outside the source ('..', '/x', 'a//b', NUL)."""
+
+
+def check_key(key: str) -> str:
+    """`key` if it names an object below the source, else UnsafeKeyError."""
+    if not isinstance(key, str) or not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    return key
+
+
 class Reader:
     """Common behaviour: concurrency over `_read` / `_get`, which subclasses provide."""
 
     uri: str
     _first_block: bytes | None = None
+    # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
+    # that follows so that it needs no second round for them
+    peeked: dict[str, bytes] | None = None
 
     def size(self) -> int:
         raise NotImplementedError
@@ -103,6 +127,31 @@ class Reader:
     def identity(self) -> dict[str, Any]:
         """What the store said the object is (remote readers: size and ETag)."""
         return {}
+
+    # A store (a prefix of keys, not one object) is known by one key that changes whenever
+    # the store does: a Zarr store's root metadata. Its size and content hash are the store's
+    # identity, learned whenever that key is read.
+    anchor: str | None = None
+    _anchor_identity: dict[str, Any] | None = None
+
+    def set_anchor(self, key: str, data: bytes | None = None) -> None:
+        """Make `key` the store's identity (with its content, when just read)."""
+        self.anchor = key
+        self._note(key, data)
+
+    def _note(self, key: str, data: bytes | None) -> bytes | None:
+        if data is not None and key == self.anchor:
+            digest = hashlib.sha256(data).hexdigest()[:40]
+            self._anchor_identity = {"key": key, "size": len(data), "etag": f"sha256:{digest}"}
+        return data
+
+    def refresh_identity(self) -> dict[str, Any]:
+        """The identity as the source has it now (one small request)."""
+        if self.anchor:
+            self.get(self.anchor)
+        else:
+            self.read(0, 1)
+        return self.identity()
 
     def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Take a stored identity as known (remote readers)."""
@@ -131,23 +180,57 @@ class Reader:
     def get(self, key: str) -> bytes | None:
         """The whole object `key` below this source, or None when it does not exist."""
         counters.record_round()
-        return self._get(key)
+        return self._note(key, self._get(key))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
         if not keys:
             return {}
         counters.record_round()
         if len(keys) == 1:
-            return {keys[0]: self._get(keys[0])}
-        return dict(zip(keys, pool_map(self._get, keys)))
+            return {keys[0]: self._note(keys[0], self._get(keys[0]))}
+        return {k: self._note(k, v) for k, v in zip(keys, pool_map(self._get, keys))}
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        raise NotImplementedError
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        """Parts of objects below this source, in one concurrent round, in the order asked:
+        (key, start, end) is bytes [start, end) (fewer where the object ends sooner);
+        (key, -n, None) its last n bytes; (key, 0, None) the whole object. None where the
+        object does not exist."""
+        if not requests:
+            return []
+        counters.record_round()
+        if len(requests) == 1:
+            return [self._get_range(*requests[0])]
+        return pool_map(lambda r: self._get_range(*r), requests)
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """(object names, sub-prefix names) directly below `prefix` ('' for the root), one
+        request; None where the store cannot list (plain HTTP without a directory index)."""
+        return None
 
 
 class LocalReader(Reader):
-    """A local file or directory (a Zarr store is a directory of keys)."""
+    """A local file or directory (a Zarr store is a directory of keys). Several keys are
+    read one after another in the calling thread: a local read has no latency to hide, and
+    a read of many chunks would otherwise start a thread (and its stack) per chunk."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.uri = str(path)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
+        if not keys:
+            return {}
+        counters.record_round()
+        return {k: self._note(k, self._get(k)) for k in keys}
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        if not requests:
+            return []
+        counters.record_round()
+        return [self._get_range(*r) for r in requests]
 
     def size(self) -> int:
         try:
@@ -166,11 +249,41 @@ class LocalReader(Reader):
 
     def _get(self, key: str) -> bytes | None:
         try:
-            data = (self.path / key).read_bytes()
+            data = (self.path / check_key(key)).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
             return None
         counters.record_request(len(data))
         return data
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        try:
+            with open(self.path / check_key(key), "rb") as f:
+                if start < 0:
+                    size = os.fstat(f.fileno()).st_size
+                    start, end = max(0, size + start), size
+                assert end is not None
+                data = os.pread(f.fileno(), max(0, end - start), start)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
+            return None
+        counters.record_request(len(data))
+        return data
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        directory = self.path / check_key(prefix) if prefix else self.path
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    (dirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        counters.record_request(0)
+        return sorted(files), sorted(dirs)
 
 
 _CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
@@ -234,12 +347,20 @@ class ObjectReader(Reader):
         return self._size
 
     def identity(self) -> dict[str, Any]:
-        """What the server said the object is (size, ETag); empty before the first read."""
+        """What the server said the object is (size, ETag); empty before the first read. A
+        store's: its anchor key's size and content hash."""
+        if self.anchor:
+            return dict(self._anchor_identity or {})
         return {"size": self._size, "etag": self._etag} if self._size is not None else {}
 
     def expect(self, identity: dict[str, Any]) -> None:
         """Take a stored identity as known, so reads need no first request to learn it and
         send If-Match: a changed object is then an error, never mixed bytes."""
+        if identity.get("key"):  # a store's identity: its anchor key's
+            self.anchor = self.anchor or identity["key"]
+            if self._anchor_identity is None:
+                self._anchor_identity = dict(identity)
+            return
         with self._meta_lock:
             if self._size is None and identity.get("size") is not None:
                 self._size = int(identity["size"])
@@ -295,8 +416,12 @@ class ObjectReader(Reader):
                 return b""
         return self._fetch(key, {})[1]
 
+    def _full(self, key: str) -> str:
+        check_key(key)
+        return f"{self.key.rstrip('/')}/{key}" if self.key else key
+
     def _get(self, key: str) -> bytes | None:
-        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
+        full = self._full(key)
 
         def attempt() -> bytes | None:
             try:
@@ -314,6 +439,109 @@ class ObjectReader(Reader):
             is_retryable=_is_retryable,
             on_give_up=lambda e, n: self._error(e, n, repr(key)),
         )
+
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        full = self._full(key)
+        options: dict[str, Any] = {"range": {"suffix": -start} if start < 0 else (start, end)}
+
+        def attempt() -> bytes | None:
+            try:
+                data = self._fetch(full, options)[1]
+            except Exception as exc:
+                if not _is_not_found(exc):
+                    raise
+                counters.record_request(0)
+                return None
+            counters.record_request(len(data))
+            return data
+
+        return with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, f"{key!r} bytes {start}-{end}"),
+        )
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        if split_url(self.uri)[0] in ("http", "https"):
+            return self._html_index(prefix)
+        base = self._full(prefix) if prefix else self.key.rstrip("/")
+
+        def attempt() -> Any:
+            result = obstore.list_with_delimiter(self.store, base or None)
+            counters.record_request(0)
+            return result
+
+        result = with_retries(
+            attempt,
+            is_retryable=_is_retryable,
+            on_give_up=lambda e, n: self._error(e, n, f"the listing of {prefix or 'the root'!r}"),
+        )
+        strip = len(base) + 1 if base else 0
+        files = sorted(meta["path"][strip:] for meta in result["objects"])
+        dirs = sorted(p[strip:].rstrip("/") for p in result["common_prefixes"])
+        return files, dirs
+
+
+    def _html_index(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """Plain HTTP cannot list, but many servers answer a directory's URL with an HTML
+        index of its entries (nginx's autoindex, Apache, python's http.server): their
+        relative links, 'name/' for directories. None where the answer is not such a page."""
+        full = (self._full(prefix) if prefix else self.key.rstrip("/")) + "/"
+
+        def attempt() -> bytes | None:
+            try:
+                data = self._fetch(full, {})[1]
+            except Exception as exc:
+                if not (_is_not_found(exc) or _CLIENT_ERROR.search(str(exc))):
+                    raise
+                counters.record_request(0)
+                return None
+            counters.record_request(len(data))
+            return data
+
+        page = with_retries(attempt, is_retryable=_is_retryable,
+                            on_give_up=lambda e, n: self._error(e, n, f"the index of {prefix or 'the root'!r}"))
+        if page is None or len(page) > MAX_INDEX_BYTES or not _looks_html(page):
+            return None
+        return parse_html_index(page.decode("utf-8", errors="replace"))
+
+
+MAX_INDEX_BYTES = 16 << 20  # a directory index page larger than this is not read
+
+
+def _looks_html(page: bytes) -> bool:
+    return page.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs.extend(v for k, v in attrs if k == "href" and v)
+
+
+def parse_html_index(page: str) -> tuple[list[str], list[str]]:
+    """(files, directories) an HTML directory index links to, below the page only: relative
+    links of one name ('name' or 'name/'); parents, queries and other hosts are ignored."""
+    parser = _Links()
+    parser.feed(page)
+    files, dirs = set(), set()
+    for href in parser.hrefs:
+        if "?" in href or "#" in href or "://" in href or href.startswith("/"):
+            continue
+        name = unquote(href)
+        is_dir = name.endswith("/")
+        name = name.rstrip("/")
+        if not name or "/" in name or name in (".", "..") or "\x00" in name:
+            continue
+        (dirs if is_dir else files).add(name)
+    return sorted(files), sorted(dirs)
 
 
 _readers: dict[str, Reader] = {}
