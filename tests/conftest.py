@@ -161,6 +161,18 @@ def s3_server() -> Iterator[MotoS3Server]:
 
 
 @pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) -> Iterator[tuple[str, str]]:
+    """One real JupyterLab (and Notebook 7) for every end-to-end module: (base url, token).
+    What it serves is in lab_root.py."""
+    from jupyter_server import jupyter_server
+    from lab_root import prepare
+
+    root = tmp_path_factory.mktemp("lab")
+    with jupyter_server(root, prepare(root, served, http_server)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def locate(request, served: Path) -> Callable[[Path, str], str]:
     """locate(local_path, where) -> what to pass to the reader for 'local', 'http', 'http-index'
     (a server that lists directories) or 's3'."""

@@ -5,32 +5,22 @@ controls, text contrast of badges and the selection (WCAG AA, from the rendered 
 that must not reach the notebook, and state that must reset when the selection changes.
 Screenshots of what was measured go to docs/screenshots/ (linked from the README).
 
-One server and one browser serve every test of this module.
+One browser serves every test of this module; the server is the suite's (conftest.jupyter_lab).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from browser_helpers import CHROMIUM, launch
-from jupyter_server import (
-    KERNEL,
-    cell_count,
-    jupyter_server,
-    open_and_run,
-    set_theme,
-    write_notebook,
-)
+from jupyter_server import cell_count, open_and_run, set_theme
+from lab_root import EPHYS
 from page_checks import contrast, overlaps
-
-from lazynwb_explorer import demo_data
 
 pytestmark = [
     pytest.mark.timeout(420),
@@ -39,32 +29,13 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-# 32 channels x 10 s at 30 kHz (19 MB): every sample fits the local budget, so the overview
-# is the envelope of all of them
-MEDIUM = demo_data.DemoSpec("medium", n_units=120, n_trials=120, session_seconds=600.0,
-                            ephys_seconds=10.0, ephys_channels=32)
-EPHYS = "/acquisition/ElectricalSeries"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """The server: notebooks/explorer.ipynb (what `make demo` opens, with the benchmarks
-    package beside it as in the repository) and the test's own notebooks."""
-    root = tmp_path_factory.mktemp("lab")
-    sample = demo_data.write_session(root / "sample.nwb", MEDIUM)
-    nb = nbformat.read(REPO / "notebooks" / "explorer.ipynb", as_version=4)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    (root / "notebooks").mkdir()
-    nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
-    shutil.copytree(REPO / "benchmarks", root / "benchmarks",
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
-    # the file by its name beside the notebook (the kernel's directory): the screenshots show
-    # the same label on every run, so they change only when the Explorer does
-    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
-    write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
-    write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
-    with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
-        yield server
+def lab(jupyter_lab) -> tuple[str, str]:
+    """The shared server (conftest.jupyter_lab, files in lab_root.py): notebooks/explorer.ipynb
+    (what `make demo` opens), ephys.ipynb and bad.ipynb on the ephys sample."""
+    return jupyter_lab
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,7 @@ class FrameViewer(View):
     def show(self, path: str) -> None:
         path = normalize_path(path) if path else ""
         kind, image = self._kind(path)
-        with self.hold_trait_notifications():
+        with self.hold_sync(), self.hold_trait_notifications():  # one update: path with its frame
             if path != self.path:
                 self.index, self.plane = 0, 0
             self.kind, self.image, self.path = kind, image, path

@@ -98,7 +98,7 @@ class RoiViewer(View):
         options = responses_of(self.catalog, table) if table else []
         series = series or (options[0] if options else "")
         self._masks = None
-        with self.hold_trait_notifications():
+        with self.hold_sync(), self.hold_trait_notifications():
             if table != self.table_path:
                 self.plane, self.picked = 0, -1
             self.series_options = options

@@ -48,10 +48,16 @@ function render({ model, el }) {
   const files = h("div", { class: "lnx-frame-files", hidden: true, role: "group", "aria-label": "External files" });
   const snippet = h("pre", { class: "lnx-snippet", "aria-label": "Code for this frame", tabindex: "0" });
   const copy = h("button", { class: "lnx-button", type: "button", text: "Copy", "aria-label": "Copy the code" });
-  const snippetBox = h("details", { class: "lnx-snippet-box lnx-code" },
-    h("summary", { class: "lnx-meta", text: "Read it in Python" }), h("div", { class: "lnx-toolbar" }, copy), snippet);
+  const snippetBox = h("div", { class: "lnx-snippet-box", hidden: true },
+    h("div", { class: "lnx-toolbar" }, h("span", { class: "lnx-meta", text: "Read it in Python" }), copy), snippet);
+  const code = h("button", { class: "lnx-button", type: "button", text: "Python", "aria-expanded": "false",
+    title: "The code that reads what is shown" });
+  code.addEventListener("click", () => {
+    snippetBox.hidden = !snippetBox.hidden;
+    code.setAttribute("aria-expanded", String(!snippetBox.hidden));
+  });
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, chooser, status), error.node, transport, looks, files, stage, snippetBox));
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, chooser, status, code), error.node, transport, looks, files, stage, snippetBox));
 
   const context = canvas.getContext("2d");
   const cache = new FrameCache(128);
@@ -63,6 +69,7 @@ function render({ model, el }) {
   let timers = {};
   let ownRange = null;
   let ownTime = null;
+  let opened = 0; // movies opened so far
   const stats = { drawn: 0, stalls: 0, requests: 0 };
   el.lnxFrameStats = stats; // read by the browser tests and the benchmark
 
@@ -267,6 +274,7 @@ function render({ model, el }) {
   // -- opening ---------------------------------------------------------------------------
   async function open() {
     stopPlaying();
+    clearTimeout(timers.index); // the last movie's frame is not this one's
     error.clear();
     cache.clear();
     pending = [];
@@ -305,7 +313,9 @@ function render({ model, el }) {
     plane.value = String(model.get("plane"));
     drawFiles(msg.external);
     const range = model.get("x_range");
-    const start = model.get("index");
+    // the frame the view was created with; another movie starts at its first frame (the
+    // kernel resets `index` too, but a late save of the last movie's frame may cross it)
+    const start = opened++ ? 0 : model.get("index");
     await showFrame(start, { follow: false });
     if (range?.length === 2 && shown?.info?.time !== null && shown?.info?.time !== undefined
         && (shown.info.time < range[0] || shown.info.time > range[1])) followRange();
@@ -352,9 +362,8 @@ function render({ model, el }) {
     }
   });
   plane.addEventListener("change", () => {
-    setTrait(model, "plane", Number(plane.value));
     fixed = null;
-    showFrame(shown?.index ?? 0);
+    setTrait(model, "plane", Number(plane.value)); // onPlane shows the frame of that plane
   });
   chooser.addEventListener("change", () => {
     setTrait(model, "image", chooser.value);
@@ -394,7 +403,7 @@ function render({ model, el }) {
       else startPlaying();
       return;
     }
-    const index = shown?.index ?? 0;
+    const index = Number(slider.value); // the frame asked for last (keys repeat faster than replies)
     let next = null;
     if (event.key in STEP) next = index + STEP[event.key] * (event.shiftKey ? 10 : 1);
     else if (event.key === "Home") next = 0;
@@ -437,10 +446,17 @@ function render({ model, el }) {
   };
   const onPlane = () => {
     plane.value = String(model.get("plane"));
+    if (meta && shown && !shown.image && shown.plane !== model.get("plane")) showFrame(shown.index);
+  };
+  const onIndex = () => { // set from Python (viewer.index = k), or a late reset
+    const index = model.get("index");
+    if (meta && meta.kind !== "image" && meta.kind !== "images" && !player && shown && shown.index !== index) {
+      showFrame(index, { follow: false });
+    }
   };
   const onSnippet = () => (snippet.textContent = model.get("snippet") || "");
   const events = { "change:path": open, "change:colormap": onLooks, "change:low": onLooks, "change:high": onLooks,
-    "change:transpose": onTranspose, "change:x_range": onRange, "change:time": followTime, "change:plane": onPlane,
+    "change:transpose": onTranspose, "change:x_range": onRange, "change:time": followTime, "change:plane": onPlane, "change:index": onIndex,
     "change:snippet": onSnippet, "change:fps": syncControls };
   for (const [name, fn] of Object.entries(events)) model.on(name, fn);
   open();

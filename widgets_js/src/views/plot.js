@@ -93,9 +93,18 @@ function render({ model, el }) {
       const traces = buildTraces(last.msg, last.x, last.ys,
         { stacked: model.get("stacked"), offsets: stack?.offsets, picked: model.get("picked") });
       await Plotly.react(plot, traces, layout(last.range), { displaylogo: false, responsive: true });
+      fitPlot();
     } finally {
       applying = false;
     }
+  }
+
+  // plotly sizes a plot drawn while hidden (a panel not shown yet) at its default 700x450:
+  // once the area has a size, the drawing takes it
+  function fitPlot() {
+    const full = plot._fullLayout;
+    const { clientWidth: w, clientHeight: h } = plot;
+    if (full && w && h && (Math.abs(full.width - w) > 1 || Math.abs(full.height - h) > 1)) Plotly.Plots.resize(plot);
   }
 
   function drawPicker(msg) {
@@ -220,7 +229,7 @@ function render({ model, el }) {
   };
   const themes = new MutationObserver(recolour);
   themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light", "class"] });
-  const resize = new ResizeObserver(() => last && Plotly.Plots.resize(plot));
+  const resize = new ResizeObserver(() => last && fitPlot());
   resize.observe(plot);
   model.on("change:series_path", open);
   model.on("change:channels", onChannels);

@@ -1,5 +1,5 @@
-// RoiViewer front end: ROI masks over the plane's image (left), the traces of the selected
-// ROIs above the segmentation's table (right). The table and the plot are widgets of their own
+// RoiViewer front end: ROI masks over the plane's image above the segmentation's table (left),
+// the traces of the selected ROIs (right, the full height: a plot keeps its room). The table and the plot are widgets of their own
 // (TableGrid, TimeSeriesPlot), rendered here through anywidget's host as the Explorer renders
 // its panels; the kernel links them (the table's filter is the selection, a picked ROI's
 // trace is drawn first and thicker, a clicked trace picks its ROI).
@@ -34,7 +34,7 @@ function render({ model, el, host }) {
   const error = errorLine();
   const channel = new Channel(model, (msg) => error.show(msg));
   const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
+  const status = h("span", { class: "lnx-meta lnx-status lnx-roi-status", role: "status" });
   const series = h("select", { class: "lnx-input", "aria-label": "Traces of" });
   const seriesBox = h("label", { class: "lnx-check" }, "traces ", series);
   const style = h("select", { class: "lnx-input", "aria-label": "Mask style" },
@@ -46,16 +46,22 @@ function render({ model, el, host }) {
   const stack = h("div", { class: "lnx-roi-stack" }, back, front);
   const stage = h("div", { class: "lnx-frame-stage" }, stack);
   const hover = h("div", { class: "lnx-meta lnx-roi-hover", "aria-live": "polite" });
-  const left = h("div", { class: "lnx-roi-left" }, stage, hover);
-  const plotPane = h("div", { class: "lnx-pane lnx-roi-plot" });
   const gridPane = h("div", { class: "lnx-pane lnx-roi-grid" });
-  const right = h("div", { class: "lnx-roi-right" }, plotPane, gridPane);
+  const left = h("div", { class: "lnx-roi-left" }, stage, hover, gridPane);
+  const plotPane = h("div", { class: "lnx-pane lnx-roi-plot" });
+  const right = h("div", { class: "lnx-roi-right" }, plotPane);
   const snippet = h("pre", { class: "lnx-snippet", "aria-label": "Code for the masks and traces", tabindex: "0" });
   const copy = h("button", { class: "lnx-button", type: "button", text: "Copy", "aria-label": "Copy the code" });
-  const snippetBox = h("details", { class: "lnx-snippet-box lnx-code" },
-    h("summary", { class: "lnx-meta", text: "Read it in Python" }), h("div", { class: "lnx-toolbar" }, copy), snippet);
+  const snippetBox = h("div", { class: "lnx-snippet-box", hidden: true },
+    h("div", { class: "lnx-toolbar" }, h("span", { class: "lnx-meta", text: "Read it in Python" }), copy), snippet);
+  const code = h("button", { class: "lnx-button", type: "button", text: "Python", "aria-expanded": "false",
+    title: "The code that reads what is shown" });
+  code.addEventListener("click", () => {
+    snippetBox.hidden = !snippetBox.hidden;
+    code.setAttribute("aria-expanded", String(!snippetBox.hidden));
+  });
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, seriesBox, style, planeBox),
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, seriesBox, style, planeBox, code),
     h("div", { class: "lnx-toolbar" }, status), error.node,
     h("div", { class: "lnx-roi-body" }, left, right), snippetBox));
 
