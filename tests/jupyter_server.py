@@ -53,6 +53,11 @@ def jupyter_server(root: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]
     labconfig.mkdir(parents=True, exist_ok=True)
     (labconfig / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    # no autosave: a notebook saved with its widget outputs comes back in the next test's page
+    # (the workspace reopens it) and asks for views of models that test's kernel has dropped
+    docmanager = root / "settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     port, token = _free_port(), secrets.token_hex(16)
     environ = {**os.environ, "JUPYTER_PATH": str(root / "data"), "JUPYTER_CONFIG_DIR": str(root / "config"),
                "JUPYTER_RUNTIME_DIR": str(root / "runtime")}

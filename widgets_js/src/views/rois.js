@@ -86,8 +86,13 @@ function render({ model, el, host }) {
     await widget.render({ el: view, signal: controller.signal });
     children.push(controller);
   }
-  child(model.get("plot"), plotPane);
-  child(model.get("grid"), gridPane);
+  let rendered = false; // the table and plot are drawn once there is a segmentation to show
+  function renderChildren() {
+    if (rendered || !model.get("table_path")) return;
+    rendered = true;
+    child(model.get("plot"), plotPane);
+    child(model.get("grid"), gridPane);
+  }
 
   // -- drawing ---------------------------------------------------------------------------
   function fit() {
@@ -182,6 +187,7 @@ function render({ model, el, host }) {
     status.textContent = path ? "reading the masks…" : "";
     drawOptions();
     if (!path) return;
+    renderChildren();
     const { msg, buffers } = await channel.request("open", { table_path: path }, "open");
     if (msg.stale || msg.table_path !== model.get("table_path")) return;
     meta = msg;
