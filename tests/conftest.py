@@ -21,6 +21,8 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # JupyterLab, Dask workers), never to the user's ~/.cache.
 _CATALOGS = tempfile.mkdtemp(prefix="lazynwb-test-catalogs-")
 os.environ["LAZYNWB_CACHE_DIR"] = _CATALOGS
+# ... and the key that authenticates them (catalog/key.py) to one of its own, not ~/.config
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="lazynwb-test-config-")
 for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
     os.environ.pop(_var, None)
 

@@ -22,6 +22,7 @@ and moto is only imported when a ``MotoS3Server`` is started.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import html
 import os
@@ -162,6 +163,8 @@ class HTTPStats:
     faults_by_kind: Counter[str] = field(default_factory=Counter)
     #: TCP connections accepted
     connections: int = 0
+    #: the Authorization header of every request (None when absent)
+    authorizations: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -325,6 +328,10 @@ class _RangeHandler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         owner._count_request(method)
         stopping = owner._stopping
+        with owner._lock:
+            owner.stats.authorizations.append(self.headers.get("Authorization"))
+        if owner.override is not None and owner.override(self, method, path):
+            return
 
         if owner.latency > 0 and stopping.wait(owner.latency):
             self._reset()
@@ -335,6 +342,12 @@ class _RangeHandler(BaseHTTPRequestHandler):
         ):
             owner._log(HTTPLogEntry(method, path, None, None, 403))
             self._simple(403, b"signature required\n", head)
+            return
+        if owner.required_auth is not None and self.headers.get("Authorization") != (
+            "Basic " + base64.b64encode(owner.required_auth.encode()).decode()
+        ):
+            owner._log(HTTPLogEntry(method, path, None, None, 401))
+            self._simple(401, b"authorization required\n", head)
             return
 
         fault = owner._take_fault(method, path)
@@ -391,6 +404,10 @@ class _RangeHandler(BaseHTTPRequestHandler):
             "ETag": owner._etag(path, size, st.st_mtime_ns),
             "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
         }
+        if not owner.etag:
+            del headers["ETag"]
+        if not owner.last_modified:
+            del headers["Last-Modified"]
 
         if rng is not None and rng.served is None:
             owner._log(HTTPLogEntry(method, path, req_start, req_end, 416))
@@ -503,6 +520,16 @@ class RangeHTTPServer:
         #: when set, a request whose raw query string lacks it is answered 403 (as a
         #: presigned URL's host refuses a request without the signature)
         self.required_query: str | None = None
+        #: when set ("user:password"), a request without that Basic authorization is
+        #: answered 401
+        self.required_auth: str | None = None
+        #: False: responses carry no ETag / no Last-Modified (servers that send none)
+        self.etag = True
+        self.last_modified = True
+        #: a hostile server's own answers: ``override(handler, method, path)`` is called
+        #: first for every request; returning True means it answered (the handler's
+        #: send_response / send_header / end_headers / wfile), False serves as usual
+        self.override: Callable[[Any, str, str], bool] | None = None
         self._random: tuple[random.Random, float, tuple[str, ...], str | None, str | None] | None = None
         self._etag_versions: dict[str, int] = {}
         if not os.path.isdir(self.root):

@@ -5,9 +5,11 @@
   page (a server's directory index of a store) is a Zarr store when those keys exist below
   it; when they do not, the error says what was probed.
 - `open_and_walk`: the right backend for a source, with its tree walked. Our HDF5 engine reads
-  remote files (one concurrent round per level of pointers, not one request per pointer);
-  h5py reads local files and any valid HDF5 the engine does not read (logged, with the
-  reason). A broken structure is an error naming the file, never handed on to libhdf5.
+  local and remote files (remote: one concurrent round per level of pointers, not one
+  request per pointer); it decides what is read before anything reaches libhdf5. h5py reads
+  files the engine walked and found well formed but holding objects it does not read
+  (logged, with the reason). A broken structure is an error naming the file, never handed
+  on to libhdf5 (which may spin on it holding the GIL).
 - `reopen`: a backend of a known kind (`Backend.kind`), e.g. for a catalog read from disk;
   the engine gets back the state it exported.
 Backends are imported on first use: h5py and zarr cost import time that metadata-only calls
@@ -47,17 +49,24 @@ def backend_class(kind: str) -> type[Backend]:
     raise ValueError(f"no backend of kind {kind!r}")
 
 
-def reopen(source: Source, kind: str, state: dict[str, Any] | None = None) -> Backend:
+def reopen(
+    source: Source,
+    kind: str,
+    state: dict[str, Any] | None = None,
+    outside: dict[str, Node] | None = None,
+) -> Backend:
     """A backend of a known kind for `source` (no walk); the engine and the Zarr backend
-    resume from `state`."""
+    resume from `state`; h5py is told which objects reach outside the file (`outside`:
+    never opened)."""
     cls = backend_class(kind)
-    return cls(source, state=state) if kind in ("engine", "zarr") else cls(source)  # type: ignore[call-arg]
+    if kind in ("engine", "zarr"):
+        return cls(source, state=state)  # type: ignore[call-arg]
+    return cls(source, outside=outside)  # type: ignore[call-arg]
 
 
 def use_engine(source: Source) -> bool:
-    """Whether our engine reads this HDF5 source (config.hdf5_engine: auto, native, h5py)."""
-    engine = config.hdf5_engine
-    return engine == "native" or (engine == "auto" and source.is_remote)
+    """Whether our engine reads this HDF5 source: unless config.hdf5_engine is "h5py"."""
+    return config.hdf5_engine != "h5py"
 
 
 def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
@@ -68,6 +77,7 @@ def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
 
         source.reader().peeked = None  # this open takes the probe
         return _walked(source, ZarrBackend(source, probed=probed))
+    outside: dict[str, Node] = {}
     if use_engine(source):
         from .hdf5.engine import EngineFallback
 
@@ -76,7 +86,8 @@ def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
             return engine, engine.walk()
         except EngineFallback as exc:
             log.warning("%s: read with h5py (%s)", source.label, exc)
-    return _walked(source, reopen(source, "h5py"))
+            outside = exc.outside
+    return _walked(source, reopen(source, "h5py", outside=outside))
 
 
 def walk_in_scope(
@@ -137,13 +148,17 @@ def _detect(source: Source) -> tuple[Literal["hdf5", "zarr"], dict[str, bytes] |
     try:
         head = reader.first_block()[:8]
     except SourceError as exc:
-        probed = {} if looks_zarr else _zarr_probe(reader)
+        try:  # maybe a Zarr store's URL; if the probe fails too, the first failure is the error
+            probed = {} if looks_zarr else _zarr_probe(reader)
+        except SourceError:
+            raise exc from None
         if probed:
             return "zarr", probed
         if looks_zarr:
             raise SourceError(f"no Zarr store here: none of {', '.join(ZARR_ROOT_KEYS)} "
                               "found below the URL", source=source.label) from None
-        if "not supported" in str(exc).lower():  # a 200 page for a range: a directory index?
+        text = str(exc).lower()
+        if "not supported" in text or "ignores range" in text:  # a 200 page for a range: an index?
             raise NotNWBError("not an HDF5 or Zarr NWB file: the URL answers without byte ranges "
                               "(an HTML page, such as a directory index?), and none of "
                               f"{', '.join(ZARR_ROOT_KEYS)} exists below it", source=source.label) from None

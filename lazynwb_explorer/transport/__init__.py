@@ -5,17 +5,18 @@ from .rangefile import RangeFile, coalesce
 from .readers import (
     KeyRange,
     LocalReader,
-    ObjectReader,
     Reader,
     UnsafeKeyError,
     check_key,
     forget_reader,
     open_reader,
 )
+from .remote import HTTPReader, ObjectReader
 from .stores import clear_stores, discover_bucket_region
 
 __all__ = [
     "Counters",
+    "HTTPReader",
     "KeyRange",
     "LocalReader",
     "ObjectReader",

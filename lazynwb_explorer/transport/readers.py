@@ -1,11 +1,12 @@
-"""Byte-range readers: one small interface over local files and object stores.
+"""Byte-range readers: one small interface over local files and remote objects.
 
 A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and,
 for objects below it (a Zarr store's keys), `get(key)` / `get_many(keys)`, `get_ranges` (parts
 of several objects, suffixes included, in one round) and `list_dir` (where the store lists).
-Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part. Remote reads go
-through obstore (Rust, releases the GIL, pools connections per bucket) on a shared thread pool
-bounded by `config.max_concurrency`, with our retry policy, and are counted.
+Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part.
+Remote readers (transport/remote.py: http(s) through our own checked requests, s3 / gs / az
+through obstore) run on a shared thread pool bounded by `config.max_concurrency`, with our
+retry policy and the call's deadline, and are counted.
 
 The first remote read also learns the object's size and ETag (no separate HEAD); later reads
 send If-Match, so a file that changes on the server mid-session is an error, never a mix of
@@ -15,30 +16,17 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import hashlib
-import html.parser
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote
-
-import obstore
-from obstore.exceptions import (
-    NotFoundError,
-    NotSupportedError,
-    PermissionDeniedError,
-    PreconditionError,
-    UnauthenticatedError,
-)
 
 from ..config import config
-from ..errors import SourceError, TransportError, redact
+from ..errors import SourceError
 from . import counters
-from .retry import Retryable, with_retries
-from .stores import get_store, split_url
 
 T = TypeVar("T")
 FIRST_READ_BLOCKS = 1
@@ -81,8 +69,8 @@ def wait(future: concurrent.futures.Future[T]) -> T:
 def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     """`[call(i) for i in items]` on the shared pool, in order, waited for interruptibly;
     on any exception (KeyboardInterrupt too) the calls not yet started are cancelled."""
-    pool = shared_pool()
-    futures = [pool.submit(call, item) for item in items]
+    pool = shared_pool()  # each call runs in a copy of this context: the call's deadline
+    futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
     try:
         return [wait(f) for f in futures]
     finally:
@@ -111,6 +99,7 @@ class Reader:
 
     uri: str
     _first_block: bytes | None = None
+    confirm_bytes = 1  # bytes from 0 a read must cover to confirm the object (see confirm)
     # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
     # that follows so that it needs no second round for them
     peeked: dict[str, bytes] | None = None
@@ -155,6 +144,14 @@ class Reader:
 
     def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Take a stored identity as known (remote readers)."""
+
+    def matches(self, identity: dict[str, Any]) -> bool:
+        """Whether the object is still the one `identity` describes (remote readers ask)."""
+        return True
+
+    def confirm(self) -> None:  # noqa: B027 - optional hook
+        """Raise SourceError when the object changed since it was first read (remote
+        readers: one small conditional request)."""
 
     def first_block(self) -> bytes:
         """Bytes [0, FIRST_READ_BLOCKS * config.block_size), read once: the format signature
@@ -286,264 +283,6 @@ class LocalReader(Reader):
         return sorted(files), sorted(dirs)
 
 
-_CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
-_NOT_SATISFIABLE = re.compile(r"status code: 416\b")
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    """obstore's HTTP store reports a 404 as a generic error with the status in the text."""
-    return isinstance(exc, NotFoundError) or "404 Not Found" in str(exc)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if _is_not_found(exc) or isinstance(exc, PermissionDeniedError | UnauthenticatedError):
-        return False
-    if _CLIENT_ERROR.search(str(exc)):  # 4xx other than 408 / 429: asking again cannot help
-        return False
-    if isinstance(exc, PreconditionError):  # the object changed: retrying cannot help
-        return False
-    return isinstance(exc, Exception)
-
-
-class ObjectReader(Reader):
-    """An object (or a Zarr store's prefix) in an object store or behind an HTTP server."""
-
-    def __init__(self, url: str):
-        self.uri = url
-        self.store, self.key = get_store(url)
-        self._size: int | None = None
-        self._etag: str | None = None
-        self._meta_lock = threading.Lock()
-
-    def _error(self, exc: BaseException, attempts: int, what: str) -> BaseException:
-        if _is_not_found(exc):
-            return SourceError(f"not found (404) while reading {what}", source=self.uri)
-        if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
-            return SourceError(f"access denied while reading {what}", source=self.uri)
-        if isinstance(exc, PreconditionError):
-            forget_reader(self.uri)  # the next call starts afresh on the new version
-            for listener in list(_change_listeners):
-                listener(self.uri)
-            return SourceError("the file changed on the server while being read", source=self.uri)
-        detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        return TransportError(
-            f"reading {what} failed after {attempts} attempt(s): {detail}", source=self.uri
-        )
-
-    def _fetch(self, key: str, options: dict[str, Any]) -> Any:
-        result = obstore.get(self.store, key, options=options)  # type: ignore[arg-type]
-        return result, bytes(result.bytes())
-
-    def size(self) -> int:
-        if self._size is None:
-            meta = with_retries(
-                lambda: obstore.head(self.store, self.key),
-                is_retryable=_is_retryable,
-                on_give_up=lambda e, n: self._error(e, n, "the file size"),
-            )
-            counters.record_request(0)
-            self._remember(meta)
-        assert self._size is not None
-        return self._size
-
-    def identity(self) -> dict[str, Any]:
-        """What the server said the object is (size, ETag); empty before the first read. A
-        store's: its anchor key's size and content hash."""
-        if self.anchor:
-            return dict(self._anchor_identity or {})
-        return {"size": self._size, "etag": self._etag} if self._size is not None else {}
-
-    def expect(self, identity: dict[str, Any]) -> None:
-        """Take a stored identity as known, so reads need no first request to learn it and
-        send If-Match: a changed object is then an error, never mixed bytes."""
-        if identity.get("key"):  # a store's identity: its anchor key's
-            self.anchor = self.anchor or identity["key"]
-            if self._anchor_identity is None:
-                self._anchor_identity = dict(identity)
-            return
-        with self._meta_lock:
-            if self._size is None and identity.get("size") is not None:
-                self._size = int(identity["size"])
-                self._etag = identity.get("etag")
-
-    def _remember(self, meta: Any) -> None:
-        with self._meta_lock:
-            if self._size is None:
-                self._size = int(meta["size"])
-                self._etag = meta.get("e_tag")
-
-    def _read(self, start: int, end: int) -> bytes:
-        if self._size is not None:
-            end = min(end, self._size)
-        if end <= start:
-            return b""
-
-        def attempt() -> bytes:
-            options: dict[str, Any] = {"range": (start, end)}
-            if self._etag:
-                options["if_match"] = self._etag
-            result, data = self._fetch(self.key, options)
-            counters.record_request(len(data))
-            self._remember(result.meta)
-            if self._etag and result.meta.get("e_tag") not in (None, self._etag):
-                # a server that ignores If-Match: compare the ETag ourselves
-                raise PreconditionError("ETag changed")
-            if len(data) != min(end, self._size or end) - start:
-                raise Retryable(f"short read: {len(data)} of {end - start} bytes")
-            return data
-
-        return with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, f"bytes {start}-{end}"),
-        )
-
-    _ranges_supported = True
-
-    def _fetch_whole(self, key: str) -> bytes:
-        """A whole object, asked for as the range from byte 0: object_store checks the range
-        a server answers against the one asked for only for ranged requests, so a plain GET
-        answered with a 206 for fewer bytes would pass as the object. A server that ignores
-        Range is asked plainly from then on; an empty object has no byte 0 (416)."""
-        if self._ranges_supported:
-            try:
-                return self._fetch(key, {"range": {"offset": 0}})[1]
-            except NotSupportedError:
-                self._ranges_supported = False
-            except Exception as exc:
-                if not _NOT_SATISFIABLE.search(str(exc)):
-                    raise
-                return b""
-        return self._fetch(key, {})[1]
-
-    def _full(self, key: str) -> str:
-        check_key(key)
-        return f"{self.key.rstrip('/')}/{key}" if self.key else key
-
-    def _get(self, key: str) -> bytes | None:
-        full = self._full(key)
-
-        def attempt() -> bytes | None:
-            try:
-                data = self._fetch_whole(full)
-            except Exception as exc:
-                if not _is_not_found(exc):
-                    raise
-                counters.record_request(0)
-                return None
-            counters.record_request(len(data))
-            return data
-
-        return with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, repr(key)),
-        )
-
-
-    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
-        if end is None and start == 0:
-            return self._get(key)
-        full = self._full(key)
-        options: dict[str, Any] = {"range": {"suffix": -start} if start < 0 else (start, end)}
-
-        def attempt() -> bytes | None:
-            try:
-                data = self._fetch(full, options)[1]
-            except Exception as exc:
-                if not _is_not_found(exc):
-                    raise
-                counters.record_request(0)
-                return None
-            counters.record_request(len(data))
-            return data
-
-        return with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, f"{key!r} bytes {start}-{end}"),
-        )
-
-    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
-        if split_url(self.uri)[0] in ("http", "https"):
-            return self._html_index(prefix)
-        base = self._full(prefix) if prefix else self.key.rstrip("/")
-
-        def attempt() -> Any:
-            result = obstore.list_with_delimiter(self.store, base or None)
-            counters.record_request(0)
-            return result
-
-        result = with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, f"the listing of {prefix or 'the root'!r}"),
-        )
-        strip = len(base) + 1 if base else 0
-        files = sorted(meta["path"][strip:] for meta in result["objects"])
-        dirs = sorted(p[strip:].rstrip("/") for p in result["common_prefixes"])
-        return files, dirs
-
-
-    def _html_index(self, prefix: str) -> tuple[list[str], list[str]] | None:
-        """Plain HTTP cannot list, but many servers answer a directory's URL with an HTML
-        index of its entries (nginx's autoindex, Apache, python's http.server): their
-        relative links, 'name/' for directories. None where the answer is not such a page."""
-        full = (self._full(prefix) if prefix else self.key.rstrip("/")) + "/"
-
-        def attempt() -> bytes | None:
-            try:
-                data = self._fetch(full, {})[1]
-            except Exception as exc:
-                if not (_is_not_found(exc) or _CLIENT_ERROR.search(str(exc))):
-                    raise
-                counters.record_request(0)
-                return None
-            counters.record_request(len(data))
-            return data
-
-        page = with_retries(attempt, is_retryable=_is_retryable,
-                            on_give_up=lambda e, n: self._error(e, n, f"the index of {prefix or 'the root'!r}"))
-        if page is None or len(page) > MAX_INDEX_BYTES or not _looks_html(page):
-            return None
-        return parse_html_index(page.decode("utf-8", errors="replace"))
-
-
-MAX_INDEX_BYTES = 16 << 20  # a directory index page larger than this is not read
-
-
-def _looks_html(page: bytes) -> bool:
-    return page.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
-
-
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.hrefs.extend(v for k, v in attrs if k == "href" and v)
-
-
-def parse_html_index(page: str) -> tuple[list[str], list[str]]:
-    """(files, directories) an HTML directory index links to, below the page only: relative
-    links of one name ('name' or 'name/'); parents, queries and other hosts are ignored."""
-    parser = _Links()
-    parser.feed(page)
-    files, dirs = set(), set()
-    for href in parser.hrefs:
-        if "?" in href or "#" in href or "://" in href or href.startswith("/"):
-            continue
-        name = unquote(href)
-        is_dir = name.endswith("/")
-        name = name.rstrip("/")
-        if not name or "/" in name or name in (".", "..") or "\x00" in name:
-            continue
-        (dirs if is_dir else files).add(name)
-    return sorted(files), sorted(dirs)
-
-
 _readers: dict[str, Reader] = {}
 _readers_lock = threading.Lock()
 
@@ -552,10 +291,12 @@ def open_reader(uri: str) -> Reader:
     """A reader for a local path or a URL; remote readers are shared per URL."""
     if "://" not in uri or uri.startswith("file://"):
         return LocalReader(uri.removeprefix("file://"))
+    from .remote import remote_reader
+
     with _readers_lock:
         reader = _readers.get(uri)
         if reader is None:
-            reader = _readers[uri] = ObjectReader(uri)
+            reader = _readers[uri] = remote_reader(uri)
         return reader
 
 

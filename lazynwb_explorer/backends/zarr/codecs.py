@@ -85,7 +85,14 @@ def _check_expansion(value: Any, max_items: int) -> None:
 
 def safe_loads(data: bytes, max_items: int = MAX_PICKLE_ITEMS) -> Any:
     """The pickled value, built without running code and bounded as a tree."""
-    value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    try:
+        value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    except MemoryError:  # a bytes opcode's length is allocated before it is read
+        failed = True
+    else:
+        failed = False
+    if failed:  # raised outside the except block: no MemoryError rides along as context
+        raise UnsafePickleError(f"a pickled value declares more bytes than its {len(data)} hold")
     _check_expansion(value, max_items)
     return value
 
