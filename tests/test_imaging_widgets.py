@@ -201,7 +201,7 @@ def test_roi_view_of_a_subset_series_and_of_voxels(ophys_hdf5, oracle) -> None:
 # -- the Explorer -------------------------------------------------------------------------
 
 
-def test_explorer_picks_the_imaging_panels_and_shares_time(ophys_hdf5) -> None:
+def test_explorer_picks_the_imaging_panels_and_shares_time(ophys_hdf5, oracle) -> None:
     explorer = Explorer(str(ophys_hdf5), selected_path="/acquisition/TwoPhotonSeries")
     expected = {
         "/acquisition/TwoPhotonSeries": "FrameViewer", "/acquisition/TwoPhotonSeries/data": "FrameViewer",
@@ -223,6 +223,9 @@ def test_explorer_picks_the_imaging_panels_and_shares_time(ophys_hdf5) -> None:
     assert explorer.time_range == frames.x_range == [1.0, 2.0]
     explorer.selected_path = "/acquisition/TwoPhotonSeries"
     frames.index = 3
-    assert explorer.lazyframe().collect().height == SMALL.size[0] * SMALL.size[1]
+    shown = explorer.lazyframe().collect().sort("x", "y")  # the frame on screen, a pixel per row
+    frame = oracle.acquisition["TwoPhotonSeries"].data[3]
+    assert shown.height == frame.size
+    np.testing.assert_array_equal(shown["value"].to_numpy().reshape(frame.shape), frame)
     explorer.selected_path = PLANE
     assert explorer.lazyframe().collect().columns == ["_table_index", "id", "x", "y", "weight"]

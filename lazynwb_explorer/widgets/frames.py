@@ -31,7 +31,14 @@ import traitlets
 from ..catalog import Catalog, normalize_path, open_catalog
 from ..errors import InternalPathError, redact
 from ..nwb.frames import Movie, describe_movie, frame_info, is_movie, read_frames
-from ..nwb.images import image_channels, images_in, is_image, is_image_set, preferred_image, read_image
+from ..nwb.images import (
+    image_channels,
+    images_in,
+    is_image,
+    is_image_set,
+    preferred_image,
+    read_image,
+)
 from ..sources import Source
 from . import frame_codec
 from ._base import STATIC, Reply, View, as_sources, clean_json
