@@ -30,7 +30,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from benchmarks.tools import SERIES, SLICE, slice_start
+from benchmarks.tools import MOVIE, MOVIE_FRAME, SERIES, SLICE, slice_start
 from lazynwb_explorer.nwb.session import SESSION_FIELDS, SUBJECT_FIELDS
 
 Rows = np.ndarray | None  # sorted row indices on axis 0, or None for all rows
@@ -150,6 +150,11 @@ def _metadata(f: h5py.File) -> int:
     return total
 
 
+def _movie_frame(f: h5py.File) -> int:
+    data = f[f"{MOVIE}/data"]
+    return dataset_bytes(data, np.array([MOVIE_FRAME]))
+
+
 NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "trials": _trials,  # every dataset of /intervals/trials
     "units_scalars": _units_scalars,  # /units minus ragged (data + index) and n-D columns
@@ -163,6 +168,7 @@ NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "meta_lots": _metadata,
     "units_many": lambda f: _filtered_units(f, "spike_times"),
     "units_memory": lambda f: _filtered_units(f, "unit_id", "spike_times", "waveform_mean"),
+    "movie_frame": _movie_frame,  # the compressed chunk that holds the frame
 }
 
 

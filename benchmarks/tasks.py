@@ -24,7 +24,7 @@ from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
 class Task:
     key: str
     label: str  # "{n}" is replaced by the number of files
-    files: str  # "session" (the big file), "session_zarr" (it as Zarr v3), "small", "units"
+    files: str  # "session" (the big file), "session_zarr" (it as Zarr v3), "movie", "small", "units"
     count: str | None = None  # a Scale field: how many files
     tools: tuple[str, ...] = HDF5_TOOLS
     slow_peers: tuple[str, ...] = ()  # run once (cold + warm), not `repeats` times
@@ -45,6 +45,8 @@ class Task:
             return [data.session]
         if self.files == "session_zarr":
             return [data.session_zarr]
+        if self.files == "movie":
+            return [data.movie]
         pool = data.small if self.files == "small" else data.units
         return pool[: self.n_files(data.scale)]
 
@@ -79,6 +81,7 @@ TASKS: dict[str, Task] = {
              cold_limit=5.0),
         Task("units_memory", "/units filter + unit_id, spike_times, waveform_mean (issue 6)",
              "session", slow_peers=("pynwb+remfile",)),
+        Task("movie_frame", "frame 21 of a 512x512 uint16 TwoPhotonSeries (issue 19)", "movie"),
         Task("zarr_units_filter", "Zarr v3: /units filter + spike_times (issue 17)", "session_zarr",
              tools=ZARR_TOOLS),
         Task("zarr_metadata", "Zarr v3: session + subject metadata (issue 17)", "session_zarr",
