@@ -50,7 +50,7 @@ def prepare(root: Path, served: Path, http_server: Any) -> dict[str, str]:
     ophys = demo_ophys.write_session(root / "ophys.nwb", LAB)
     shutil.copyfile(ophys, served / "lab_ophys.nwb")
     url = http_server.url("lab_ophys.nwb")
-    opening = "from lazynwb_explorer import Explorer\nex = Explorer({!r}, selected_path={!r}, height=760)\nex"
+    opening = "from lazynwb_explorer import Explorer\nex = Explorer({!r}, selected_path={!r})\nex"
     write_notebook(root / "ophys.ipynb", [opening.format("ophys.nwb", OPHYS)])
     write_notebook(root / "ophys_http.ipynb", [opening.format(url, OPHYS)])
     return {"LAZYNWB_DEMO_FILE": str(sample)}

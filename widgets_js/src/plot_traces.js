@@ -51,13 +51,19 @@ export function buildTraces(msg, x, ys, { stacked, offsets, picked = -1 }) {
   });
 }
 
-/** The y axis: channel labels at the stacked offsets, else the unit. */
-export function yAxis(msg, meta, stacked, offsets, spacing) {
+// the least height a channel's label needs on the y axis, in px
+export const LABEL_PX = 13;
+
+/** The y axis: channel labels at the stacked offsets, else the unit. With `height` (px of
+ * drawing area) too small for a label per channel, every k-th channel is labelled. */
+export function yAxis(msg, meta, stacked, offsets, spacing, height = Infinity) {
   const unit = meta?.unit ? ` (${plain(meta.unit)})` : "";
-  if (stacked && offsets && msg.traces.length > 1) {
-    const centres = msg.traces.map((_, k) => -k * spacing);
-    return { title: { text: `channels${unit}` }, tickvals: centres, ticktext: msg.traces.map((t) => plain(t.label)),
-      zeroline: false, autorange: true };
+  const n = msg.traces.length;
+  if (stacked && offsets && n > 1) {
+    const every = height > 0 ? Math.max(1, Math.ceil((LABEL_PX * n) / height)) : 1;
+    const shown = msg.traces.map((_, k) => k).filter((k) => k % every === 0);
+    return { title: { text: `channels${unit}` }, tickvals: shown.map((k) => -k * spacing),
+      ticktext: shown.map((k) => plain(msg.traces[k].label)), zeroline: false, autorange: true };
   }
   return { title: { text: `value${unit}` }, autorange: true };
 }

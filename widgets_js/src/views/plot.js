@@ -61,7 +61,8 @@ function render({ model, el }) {
   function layout(range) {
     const base = themeLayout(el);
     const isStacked = model.get("stacked") && last?.msg.traces.length > 1;
-    const y = last ? yAxis(last.msg, meta, isStacked, stack?.offsets, stack?.spacing) : { autorange: true };
+    const room = plot.clientHeight ? plot.clientHeight - MARGIN.t - MARGIN.b : Infinity;
+    const y = last ? yAxis(last.msg, meta, isStacked, stack?.offsets, stack?.spacing, room) : { autorange: true };
     const labels = isStacked ? last.msg.traces.map((t) => plain(t.label).length) : [0];
     return {
       ...base,
@@ -104,7 +105,13 @@ function render({ model, el }) {
   function fitPlot() {
     const full = plot._fullLayout;
     const { clientWidth: w, clientHeight: h } = plot;
-    if (full && w && h && (Math.abs(full.width - w) > 1 || Math.abs(full.height - h) > 1)) Plotly.Plots.resize(plot);
+    if (!full || !w || !h || (Math.abs(full.width - w) <= 1 && Math.abs(full.height - h) <= 1)) return;
+    Plotly.Plots.resize(plot);
+    if (!last) return;
+    const { tickvals, ticktext } = layout(last.range).yaxis; // the labels that fit the new height
+    if (tickvals && tickvals.length !== full.yaxis?.tickvals?.length) {
+      Plotly.relayout(plot, { "yaxis.tickvals": tickvals, "yaxis.ticktext": ticktext });
+    }
   }
 
   function drawPicker(msg) {

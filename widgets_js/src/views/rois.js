@@ -1,5 +1,7 @@
 // RoiViewer front end: ROI masks over the plane's image above the segmentation's table (left),
-// the traces of the selected ROIs (right, the full height: a plot keeps its room). The table and the plot are widgets of their own
+// the traces of the selected ROIs (right, the full height: a plot keeps its room); in a view
+// under NARROW_ROIS px the masks go beside the table and the traces below, full width. The
+// table and the plot are widgets of their own
 // (TableGrid, TimeSeriesPlot), rendered here through anywidget's host as the Explorer renders
 // its panels; the kernel links them (the table's filter is the selection, a picked ROI's
 // trace is drawn first and thicker, a clicked trace picks its ROI).
@@ -12,6 +14,9 @@ import { lut } from "../colormaps.js";
 import { canvasSize, codesOf, framePixel, greyToRGBA, percentileCodes } from "../frame_draw.js";
 import { guardKeys } from "../keys.js";
 import { labelImage, overlay, peakWeights } from "../masks.js";
+
+// under this width the masks go beside their table and the traces below them (widgets.css)
+const NARROW_ROIS = 640;
 
 function concat(parts, Type) {
   const n = parts.reduce((s, p) => s + p.length, 0);
@@ -278,7 +283,11 @@ function render({ model, el, host }) {
     }
     setTimeout(() => (copy.textContent = "Copy"), 1200);
   });
-  const resize = new ResizeObserver(() => fit());
+  const resize = new ResizeObserver(() => {
+    el.classList.toggle("lnx-roi-narrow", el.clientWidth > 0 && el.clientWidth < NARROW_ROIS);
+    fit();
+  });
+  resize.observe(el);
   resize.observe(stage);
 
   const onPicked = () => {
