@@ -120,6 +120,18 @@ def open_and_run(page: Any, url: str, path: str, ready: str, timeout: float = 12
         raise
 
 
+def end_sessions(base: str, token: str) -> None:
+    """Shut down every notebook session (and its kernel) of the server, so the next test's
+    notebook starts on a fresh kernel: a kernel that ran a notebook several times holds every
+    widget it made (the Out history keeps them), and a new page restores them all first."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers), timeout=30) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
+
+
 def cell_count(page: Any) -> int:
     """Cells of the notebook in front."""
     return page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import CHROMIUM, launch
-from jupyter_server import cell_count, open_and_run, set_theme
+from jupyter_server import cell_count, end_sessions, open_and_run, set_theme
 from lab_root import EPHYS
 from page_checks import contrast, overlaps
 
@@ -45,13 +45,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def page(browser, lab) -> Iterator[Any]:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     page.close()
+    end_sessions(*lab)  # the next test's notebook on a fresh kernel
     assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
 
 
