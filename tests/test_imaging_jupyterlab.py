@@ -48,6 +48,11 @@ ROIS = f"{EXPLORER} .lnx-rois"
 WHITE = [255, 255, 255, 255]
 # the pixel of a canvas at frame pixel (x, y): x down, y across
 PIXEL_JS = "([sel, x, y]) => Array.from(document.querySelector(sel).getContext('2d').getImageData(y, x, 1, 1).data)"
+# the fill an SVG text is painted with, as RGBA (any CSS colour syntax, read back from a canvas)
+INK_JS = ("(el) => { const fill = getComputedStyle(el).fill;"
+          " const ctx = document.createElement('canvas').getContext('2d');"
+          " ctx.fillStyle = fill; ctx.fillRect(0, 0, 1, 1);"
+          " return {fill, rgba: Array.from(ctx.getImageData(0, 0, 1, 1).data)}; }")
 PALETTE = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
            [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207], [255, 187, 120]]
 
@@ -300,8 +305,8 @@ def test_imaging_views_in_both_themes(jupyter_lab, page, theme: str) -> None:
     page.wait_for_function(f"document.querySelectorAll('{ROIS} .scatterlayer .trace').length === 16")
     rois = page.locator(ROIS)
     if theme == "dark":  # the traces' axes are drawn in light ink
-        ink = rois.locator(".ytick text").first.evaluate("el => getComputedStyle(el).fill")
-        assert min(int(c) for c in ink.split("(")[1].split(")")[0].split(",")[:3]) > 200, ink
+        ink = rois.locator(".ytick text").first.evaluate(INK_JS)
+        assert min(ink["rgba"][:3]) > 200, ink
     for width, height in reversed(VIEWPORTS):
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(800)

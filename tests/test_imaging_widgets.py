@@ -211,6 +211,9 @@ def test_explorer_picks_the_imaging_panels_and_shares_time(ophys_hdf5, oracle) -
         "/processing/ophys/DfOverF/RoiResponseSeries": "RoiViewer",
         f"{PLANE}/image_mask": None, "/processing/ophys/ImageSegmentation/PlaneSegmentation/id": None,
     }
+    # the ROI view's own table and plot are made with the first segmentation shown (a page
+    # loads a copy of each widget's front end; anywidget gives a model 2 s to initialize)
+    assert explorer.panel_of("RoiViewer").grid is None and explorer.panel_of("RoiViewer").plot is None
     for path, name in expected.items():
         explorer.selected_path = path
         assert (type(explorer.panel).__name__ if explorer.panel else None) == name, path

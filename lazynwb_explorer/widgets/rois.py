@@ -43,7 +43,8 @@ class RoiViewer(View):
     traces are shown, '' for none), `series_options` (every series whose `rois` point into
     the table), `style` (outline | filled), `plane` (of a volume), `picked` (the picked ROI's
     row, -1 for none), `selected` (rows the grid's filter keeps), `x_range` and `time`
-    (shared with the Explorer), `snippet`; `grid` and `plot` are the linked views.
+    (shared with the Explorer), `snippet`; `grid` and `plot` are the linked views, made when
+    the first segmentation is shown (None before).
     Requests: open -> the plane and its background image; masks {plane, start} -> a page of
     mask pixels; background {plane}; roi {row} -> the ROI's columns as text.
     """
@@ -67,15 +68,24 @@ class RoiViewer(View):
         self._sources: list[Source] = as_sources(source)
         self._masks: roi_data.PlaneMasks | None = None
         self._columns: RoiColumns | None = None
+        super().__init__(source=redact(self._sources[0].label), **kwargs)
+        self.show(path)
+
+    def _make_children(self) -> None:
+        """The table and the plot, made for the first segmentation shown. Why not up front:
+        the Explorer makes every panel when it opens, and each widget a page receives loads
+        its own copy of its front end (the plot's is 1.5 MB) within anywidget's 2 s to
+        initialize a model; on a loaded machine a second plot and grid made that fail."""
+        if self.grid is not None:
+            return
         grid = TableGrid(self._sources[:1])
         plot = TimeSeriesPlot(self._sources[:1])
-        super().__init__(source=redact(self._sources[0].label), grid=grid, plot=plot, **kwargs)
         traitlets.link((self, "x_range"), (plot, "x_range"))
         traitlets.link((self, "time"), (plot, "time"))
         grid.observe(self._filtered, names=["filters", "table_path"])
         plot.observe(self._trace_picked, names=["picked"])
         plot.observe(lambda _c: self._update_snippet(), names=["channels"])
-        self.show(path)
+        self.grid, self.plot = grid, plot
 
     # -- the Explorer's panel protocol ----------------------------------------------------
 
@@ -99,12 +109,15 @@ class RoiViewer(View):
         series = series or (options[0] if options else "")
         self._masks = None
         with self.hold_sync(), self.hold_trait_notifications():
+            if table:
+                self._make_children()
             if table != self.table_path:
                 self.plane, self.picked = 0, -1
             self.series_options = options
             self.table_path = table
             self.series_path = series
-        self.grid.table_path = table
+        if self.grid is not None:
+            self.grid.table_path = table
         self._filtered()
 
     @property
@@ -125,13 +138,14 @@ class RoiViewer(View):
     def _series_changed(self, change: dict[str, Any]) -> None:
         path = change["new"]
         self._columns = roi_columns(self.catalog, path) if path else None
-        self.plot.series_path = path
+        if self.plot is not None:
+            self.plot.series_path = path
         self._filtered()
 
     def _filtered(self, _change: dict[str, Any] | None = None) -> None:
         """The grid's filter changed: the selection, and the traces of its first rows."""
         grid = self.grid
-        if not self.table_path or grid.table_path != self.table_path:
+        if not self.table_path or grid is None or grid.table_path != self.table_path:
             return
         ids = grid.engine.ids(grid.filters, [])
         n = grid.engine.total([], [])
@@ -141,7 +155,7 @@ class RoiViewer(View):
 
     def _trace(self, rows: list[int]) -> None:
         columns = self._columns
-        if columns is None:
+        if columns is None or self.plot is None:
             self._update_snippet()
             return
         chosen = columns.columns_of(rows)[:TRACES]
@@ -164,7 +178,7 @@ class RoiViewer(View):
             self.picked = int(columns.rows[channel])
 
     def _update_snippet(self) -> None:
-        if not self.table_path:
+        if not self.table_path or self.grid is None or self.plot is None:
             self.snippet = ""
             return
         n = len(self.selected) if self.selected else 0
@@ -221,4 +235,6 @@ class RoiViewer(View):
 
     def traces(self) -> pl.LazyFrame:
         """The traces shown, at full resolution: `time` and a column per trace."""
+        if self.plot is None:
+            raise ValueError("no segmentation selected")
         return self.plot.lazyframe()
