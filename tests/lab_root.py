@@ -2,7 +2,8 @@
 one server for every end-to-end module, so the suite starts JupyterLab once.
 
 - the ephys sample (`sample.nwb`, demo_data's MEDIUM) with notebooks/explorer.ipynb (what
-  `make demo` opens, the benchmarks package beside it), `ephys.ipynb` and `bad.ipynb`;
+  `make demo` opens, the benchmarks package beside it), `ephys.ipynb`, `ephys_nb7.ipynb`
+  (Notebook 7's) and `bad.ipynb`;
 - the ophys sample (`ophys.nwb`, demo_ophys's LAB) with `ophys.ipynb` (the Explorer on the
   local file) and `ophys_http.ipynb` (the same file over the tests' HTTP server, whose
   request counts the tests read).
@@ -45,6 +46,8 @@ def prepare(root: Path, served: Path, http_server: Any) -> dict[str, str]:
                     ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
     setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
     write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
+    # Notebook 7 gets a notebook of its own, hence a kernel of its own
+    write_notebook(root / "ephys_nb7.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
     write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
 
     ophys = demo_ophys.write_session(root / "ophys.nwb", LAB)
