@@ -44,7 +44,7 @@ def get_frame(nwb_path: PathLike, series_path: str, index: int, plane: int = 0) 
     k = int(index) + n if int(index) < 0 else int(index)
     if not 0 <= k < n:
         raise IndexError(f"frame {index} of a movie of {n} frames")
-    return read_frames(movie, k, k + 1, plane)[0]
+    return np.asarray(read_frames(movie, k, k + 1, plane)[0])
 
 
 def get_image(nwb_path: PathLike, image_path: str) -> np.ndarray:

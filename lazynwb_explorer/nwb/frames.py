@@ -204,8 +204,8 @@ def _external(catalog: Catalog, series_path: str) -> ExternalFiles | None:
     starts = node.attrs.get("starting_frame")
     starts = [int(v) for v in np.asarray(starts if starts is not None else [0] * len(names)).reshape(-1)]
     fmt = catalog.get(f"{series_path}/format")
-    text = np.asarray(catalog.backend.read(fmt.path)).reshape(-1) if fmt and fmt.dataset else []
-    return ExternalFiles(tuple(names), tuple(starts), str(text[0]) if len(text) else "external")
+    text: list[Any] = np.asarray(catalog.backend.read(fmt.path)).reshape(-1).tolist() if fmt and fmt.dataset else []
+    return ExternalFiles(tuple(names), tuple(starts), str(text[0]) if text else "external")
 
 
 def _external_count(catalog: Catalog, series: TimeSeries | None, external: ExternalFiles) -> int:

@@ -142,8 +142,14 @@ def _ragged_masks(seg: Segmentation, mask: str, rows: np.ndarray) -> pl.DataFram
 
 def extent(masks: pl.DataFrame, known: tuple[int, int] | None) -> tuple[int, int]:
     """The (x, y) size a plane needs to hold these masks (at least `known`)."""
-    x = int(masks["x"].max() or -1) + 1 if masks.height else 0
-    y = int(masks["y"].max() or -1) + 1 if masks.height else 0
+    x = _largest(masks["x"]) + 1 if masks.height else 0
+    y = _largest(masks["y"]) + 1 if masks.height else 0
     if known is not None:
         x, y = max(x, known[0]), max(y, known[1])
     return x, y
+
+
+def _largest(column: pl.Series) -> int:
+    """The largest value of an integer column (-1 when it has none)."""
+    top = column.max()
+    return int(top) if isinstance(top, (int, np.integer)) else -1

@@ -42,7 +42,7 @@ class PlaneMasks:
         self.shape = extent(self.long, known)
         planes = self.segmentation.planes
         if "z" in self.long.columns and self.long.height:
-            planes = max(planes, int(self.long["z"].max()) + 1)
+            planes = max(planes, int(self.long["z"].cast(pl.Int64).max() or 0) + 1)
         if movie is not None and movie.planes > 1:
             planes = max(planes, movie.planes)
         self.planes = max(planes, 1)
