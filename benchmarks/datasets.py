@@ -11,6 +11,8 @@ Why: peers must be compared on the kind of file they meet in practice.
 * ``units``: sessions with a small /units table each (20-150 units: unit_id, presence_ratio,
   location, quality, amplitude, firing_rate, ragged spike_times) and a subject, written by
   pynwb from a per-session seed, for the "filtered /units of many sessions" rows.
+* ``movie``: an imaging session (``lazynwb_explorer.demo_ophys``) whose TwoPhotonSeries is a
+  512x512 uint16 movie in gzip chunks of 4 frames, for the frame viewer's row.
 * ``session_zarr``: the session exported to Zarr v3 by hdmf-zarr 0.14 (``NWBZarrIO.export``,
   in the zarr3 venv: ``zarr3_export.py``), for the Zarr v3 rows.
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from benchmarks.layouts import ensure_layouts
 from benchmarks.ndb import ensure_ndb_sessions
+from lazynwb_explorer import demo_ophys
 from lazynwb_explorer.demo_data import LOCATIONS, QUALITIES, DemoSpec, is_current, write_session
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -59,6 +62,13 @@ QUICK = DemoSpec(
 )
 
 
+# 512x512 frames in gzip chunks of 4 frames (2 MiB raw a chunk); the rest of the file small
+MOVIE = demo_ophys.OphysSpec("bench-movie", frames=240, size=(512, 512), chunk_frames=4, n_rois=20,
+                             planes=2, volume_size=(32, 32), volume_frames=8, small_frames=8,
+                             small_size=(16, 16))
+MOVIE_QUICK = dataclasses.replace(MOVIE, name="bench-movie-quick", frames=40)
+
+
 @dataclasses.dataclass(frozen=True)
 class Scale:
     """How many files the multi-file rows use."""
@@ -83,6 +93,7 @@ class Data:
     session_zarr: Path | None = None  # the session as Zarr v3 (None: no zarr3 venv)
     layouts: dict[str, Path] = dataclasses.field(default_factory=dict)  # layouts.py
     ndb: list[Path] = dataclasses.field(default_factory=list)  # ndb.py
+    movie: Path | None = None  # the imaging session
 
 
 def spec_for(quick: bool) -> DemoSpec:
@@ -115,7 +126,18 @@ def ensure_all(quick: bool) -> Data:
         session_zarr=ensure_zarr_session(session),
         layouts=ensure_layouts(DATA_DIR / "layouts", spec_for(quick)),
         ndb=ensure_ndb_sessions(DATA_DIR / "ndb"),
+        movie=ensure_movie(quick),
     )
+
+
+def ensure_movie(quick: bool) -> Path:
+    """The imaging session with the 512x512 movie (written if missing or stale)."""
+    spec = MOVIE_QUICK if quick else MOVIE
+    path = DATA_DIR / f"{spec.name}.nwb"
+    if not demo_ophys.is_current(path, spec):
+        print(f"writing {path.relative_to(DATA_DIR.parent.parent)} ...", flush=True)
+        demo_ophys.write_session(path, spec)
+    return path
 
 
 ZARR3_PYTHON = DATA_DIR.parent.parent / ".venv-zarr3" / "bin" / "python"

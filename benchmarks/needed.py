@@ -30,7 +30,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from benchmarks.tools import SERIES, SLICE, slice_start
+from benchmarks.tools import MOVIE, MOVIE_FRAME, SERIES, SLICE, slice_start
 from lazynwb_explorer.nwb.session import SESSION_FIELDS, SUBJECT_FIELDS
 
 Rows = np.ndarray | None  # sorted row indices on axis 0, or None for all rows
@@ -172,6 +172,11 @@ def _ndb_array(f: h5py.File) -> int:
     return total
 
 
+def _movie_frame(f: h5py.File) -> int:
+    data = f[f"{MOVIE}/data"]
+    return dataset_bytes(data, np.array([MOVIE_FRAME]))
+
+
 NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "trials": _trials,  # every dataset of /intervals/trials
     "units_scalars": _units_scalars,  # /units minus ragged (data + index) and n-D columns
@@ -191,6 +196,7 @@ NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "ndb_trials": lambda f: dataset_bytes(f["intervals/trials/start_time"])
     + dataset_bytes(f["intervals/trials/stop_time"]),
     "ndb_array": _ndb_array,
+    "movie_frame": _movie_frame,  # the compressed chunk that holds the frame
 }
 
 

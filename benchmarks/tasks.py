@@ -25,7 +25,7 @@ from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
 class Task:
     key: str
     label: str  # "{n}" is replaced by the number of files
-    # "session" (the big file), "session_zarr" (it as Zarr v3), "small", "units",
+    # "session" (the big file), "session_zarr" (it as Zarr v3), "movie", "small", "units",
     # "layout:<name>" (the session in another layout, or a real file: layouts.py), "ndb"
     files: str
     count: str | None = None  # a Scale field: how many files
@@ -52,6 +52,8 @@ class Task:
             return [data.layouts.get(self.files.split(":", 1)[1])]
         if self.files == "ndb":
             return list(data.ndb)
+        if self.files == "movie":
+            return [data.movie]
         pool = data.small if self.files == "small" else data.units
         return pool[: self.n_files(data.scale)]
 
@@ -123,6 +125,7 @@ TASKS: dict[str, Task] = {
              cold_limit=5.0),
         Task("units_memory", "/units filter + unit_id, spike_times, waveform_mean (issue 6)",
              "session", slow_peers=("pynwb+remfile",)),
+        Task("movie_frame", "frame 21 of a 512x512 uint16 TwoPhotonSeries (issue 19)", "movie"),
         Task("zarr_units_filter", "Zarr v3: /units filter + spike_times (issue 17)", "session_zarr",
              tools=ZARR_TOOLS),
         Task("zarr_metadata", "Zarr v3: session + subject metadata (issue 17)", "session_zarr",

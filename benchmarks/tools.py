@@ -35,6 +35,8 @@ ZARR3_VENV_TOOLS = ("hdmf-zarr",)  # run by the zarr3 venv's Python
 OURS = "lazynwb_explorer"
 SERIES = ("/processing/behavior/running_speed", "/acquisition/ElectricalSeries")
 SLICE = 10_000  # samples per series slice, from the middle of each series
+MOVIE = "/acquisition/TwoPhotonSeries"
+MOVIE_FRAME = 21  # the frame the movie row shows: inside a chunk, not its first frame
 
 
 def slice_start(n_samples: int) -> int:
@@ -160,6 +162,16 @@ def _units_memory(lib: Any, urls: list[str]) -> Result:
     return len(df), _spike_count(df), frame_bytes(df)
 
 
+def _movie_frame(lib: Any, urls: list[str]) -> Result:
+    """One frame, as the frame viewer shows it: ours by get_frame, lazynwb 1.0 (which has
+    none) by indexing the series' data."""
+    if hasattr(lib, "get_frame"):
+        frame = lib.get_frame(urls[0], MOVIE, MOVIE_FRAME)
+    else:
+        frame = lib.get_timeseries(urls[0], MOVIE, exact_path=True).data[MOVIE_FRAME]
+    return 1, float(frame.sum(dtype="float64")), frame.nbytes
+
+
 LAZY_WORK: dict[str, Work] = {
     "trials": _trials,
     "units_scalars": _units_scalars,
@@ -176,6 +188,7 @@ LAZY_WORK: dict[str, Work] = {
     "zarr_units_filter": _units_filter,
     "zarr_metadata": _metadata,
     "real_units": _real_units,
+    "movie_frame": _movie_frame,
 }
 
 

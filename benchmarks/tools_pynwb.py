@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.tools import SERIES, SLICE, Result, Work, frame_bytes, slice_start
+from benchmarks.tools import MOVIE_FRAME, SERIES, SLICE, Result, Work, frame_bytes, slice_start
 
 UNITS_ARRAY_COLUMNS = {"spike_times", "waveform_mean"}
 SESSION_FIELDS = ("identifier", "session_start_time", "session_id", "session_description",
@@ -147,6 +147,11 @@ def _units_memory(_: Any, urls: list[str]) -> Result:
     return len(spikes), float(sum(map(len, spikes))), nbytes
 
 
+def _movie_frame(_: Any, urls: list[str]) -> Result:
+    frame = np.asarray(_open(urls[0]).acquisition["TwoPhotonSeries"].data[MOVIE_FRAME])
+    return 1, float(frame.sum(dtype="float64")), frame.nbytes
+
+
 PYNWB_WORK: dict[str, Work] = {
     "trials": _trials,
     "units_scalars": _units_scalars,
@@ -160,4 +165,5 @@ PYNWB_WORK: dict[str, Work] = {
     "units_many": _units_many,
     "units_memory": _units_memory,
     "real_units": _real_units,
+    "movie_frame": _movie_frame,
 }

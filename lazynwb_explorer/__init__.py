@@ -9,6 +9,7 @@ from .api.catalogs import build_catalogs, export_catalogs, import_catalogs
 from .api.convert import convert_nwb_tables
 from .api.frames import get_df, get_table_schema, merge_array_column
 from .api.get import get
+from .api.imaging import get_frame, get_image, get_roi_masks
 from .api.lazy_nwb import LazyNWB, Subject
 from .api.metadata import get_metadata_df
 from .api.observed import (
@@ -95,6 +96,9 @@ __all__ = [
     "convert_nwb_tables",
     "get",
     "get_dandi_sources",
+    "get_frame",
+    "get_image",
+    "get_roi_masks",
     "get_metadata_df",
     "get_sql_context",
     "get_timeseries",

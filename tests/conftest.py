@@ -87,6 +87,14 @@ def rich_zarr(served: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ophys_hdf5(served: Path) -> Path:
+    """The seeded ophys sample (every imaging type and mask kind), small, written by pynwb."""
+    from lazynwb_explorer import demo_ophys
+
+    return demo_ophys.write_session(served / "ophys.nwb", demo_ophys.SMALL)
+
+
+@pytest.fixture(scope="session")
 def zarr_v3_stores(served: Path) -> dict[str, Path]:
     """The rich session as Zarr v3, written by hdmf-zarr 0.14 in its own venv: consolidated,
     unconsolidated, and sharded (see zarr3_writer.py)."""
@@ -152,6 +160,18 @@ def s3_server() -> Iterator[MotoS3Server]:
         yield server
         lazynwb.config.fsspec_storage_options = previous
         clear_stores()
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) -> Iterator[tuple[str, str]]:
+    """One real JupyterLab (and Notebook 7) for every end-to-end module: (base url, token).
+    What it serves is in lab_root.py."""
+    from jupyter_server import jupyter_server
+    from lab_root import prepare
+
+    root = tmp_path_factory.mktemp("lab")
+    with jupyter_server(root, prepare(root, served, http_server)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

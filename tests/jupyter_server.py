@@ -53,6 +53,11 @@ def jupyter_server(root: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]
     labconfig.mkdir(parents=True, exist_ok=True)
     (labconfig / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    # no autosave: a notebook saved with its widget outputs comes back in the next test's page
+    # (the workspace reopens it) and asks for views of models that test's kernel has dropped
+    docmanager = root / "settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     port, token = _free_port(), secrets.token_hex(16)
     environ = {**os.environ, "JUPYTER_PATH": str(root / "data"), "JUPYTER_CONFIG_DIR": str(root / "config"),
                "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
@@ -113,6 +118,18 @@ def open_and_run(page: Any, url: str, path: str, ready: str, timeout: float = 12
     except Exception:
         page.screenshot(path=os.path.join(os.environ.get("TMPDIR", "/tmp"), "lnx-open-failure.png"))
         raise
+
+
+def end_sessions(base: str, token: str) -> None:
+    """Shut down every notebook session (and its kernel) of the server, so the next test's
+    notebook starts on a fresh kernel: a kernel that ran a notebook several times holds every
+    widget it made (the Out history keeps them), and a new page restores them all first."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers), timeout=30) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
 
 
 def cell_count(page: Any) -> int:

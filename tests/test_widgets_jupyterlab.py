@@ -5,32 +5,22 @@ controls, text contrast of badges and the selection (WCAG AA, from the rendered 
 that must not reach the notebook, and state that must reset when the selection changes.
 Screenshots of what was measured go to docs/screenshots/ (linked from the README).
 
-One server and one browser serve every test of this module.
+One browser serves every test of this module; the server is the suite's (conftest.jupyter_lab).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from browser_helpers import CHROMIUM, launch
-from jupyter_server import (
-    KERNEL,
-    cell_count,
-    jupyter_server,
-    open_and_run,
-    set_theme,
-    write_notebook,
-)
+from jupyter_server import cell_count, end_sessions, open_and_run, set_theme
+from lab_root import EPHYS
 from page_checks import contrast, overlaps
-
-from lazynwb_explorer import demo_data
 
 pytestmark = [
     pytest.mark.timeout(420),
@@ -39,35 +29,13 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-# 32 channels x 10 s at 30 kHz (19 MB): every sample fits the local budget, so the overview
-# is the envelope of all of them
-MEDIUM = demo_data.DemoSpec("medium", n_units=120, n_trials=120, session_seconds=600.0,
-                            ephys_seconds=10.0, ephys_channels=32)
-EPHYS = "/acquisition/ElectricalSeries"
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """The server: notebooks/explorer.ipynb (what `make demo` opens, with the benchmarks
-    package beside it as in the repository) and the test's own notebooks."""
-    root = tmp_path_factory.mktemp("lab")
-    sample = demo_data.write_session(root / "sample.nwb", MEDIUM)
-    nb = nbformat.read(REPO / "notebooks" / "explorer.ipynb", as_version=4)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    (root / "notebooks").mkdir()
-    nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
-    shutil.copytree(REPO / "benchmarks", root / "benchmarks",
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
-    # the file by its name beside the notebook (the kernel's directory): the screenshots show
-    # the same label on every run, so they change only when the Explorer does
-    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
-    write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
-    # Notebook 7 gets a notebook of its own, hence a kernel of its own: on the JupyterLab tests'
-    # kernel it would also restore their dozens of widget models, each given 2 s by anywidget
-    write_notebook(root / "ephys_nb7.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
-    write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
-    with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
-        yield server
+def lab(jupyter_lab) -> tuple[str, str]:
+    """The shared server (conftest.jupyter_lab, files in lab_root.py): notebooks/explorer.ipynb
+    (what `make demo` opens), ephys.ipynb and bad.ipynb on the ephys sample."""
+    return jupyter_lab
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +45,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def page(browser, lab) -> Iterator[Any]:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     page.close()
+    end_sessions(*lab)  # the next test's notebook on a fresh kernel
     assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
 
 
@@ -112,7 +81,7 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
 
     # open /units from the tree: schema and grid follow the selection
     _item(explorer, "/units").click()
-    grid = explorer.locator(".lnx-grid")
+    grid = explorer.locator(".lnx-main-pane > .lnx-grid")
     grid.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
     assert grid.get_by_role("status").inner_text() == "120 rows"
     assert "spike_times" in explorer.locator(".lnx-schema").inner_text()
@@ -124,21 +93,21 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     grid.get_by_label("Filter value").fill("0.9")
     grid.get_by_role("button", name="Add filter").click()
     page.wait_for_function(
-        "/^\\d+ of 120 rows$/.test(document.querySelector('.lnx-grid [role=status]').textContent)")
+        "/^\\d+ of 120 rows$/.test(document.querySelector('.lnx-main-pane > .lnx-grid [role=status]').textContent)")
     assert grid.get_by_label("Filter column").input_value() == "presence_ratio"  # kept
     shown = int(grid.get_by_role("status").inner_text().split()[0])
     assert 0 < shown < 120
     grid.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
     page.wait_for_function(
-        f"document.querySelector('.lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
+        f"document.querySelector('.lnx-main-pane > .lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
 
     # a time series: the plot replaces the grid; zoom by dragging on the x axis
     _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
-    plot = explorer.locator(".lnx-plot")
+    plot = explorer.locator(".lnx-main-pane > .lnx-plot")
     plot.locator(".scatterlayer .trace").first.wait_for()
     assert grid.is_hidden()
     status = plot.get_by_role("status")
-    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.startsWith('envelope of all 36,000')")
+    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.startsWith('envelope of all 36,000')")
     drag = plot.locator(".nsewdrag")
     drag.scroll_into_view_if_needed()
     box = drag.bounding_box()
@@ -148,7 +117,7 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.42, y, steps=5)
     page.mouse.up()
     page.wait_for_function(  # 2% of ten minutes at 60 Hz: every sample, drawn as it is
-        "document.querySelector('.lnx-plot [role=status]').textContent.startsWith('all ')")
+        "document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.startsWith('all ')")
     assert int(status.inner_text().split()[1].replace(",", "")) < 1000
     ticks = [float(t) for t in plot.locator(".xtick text").all_text_contents() if t.strip()]
     assert ticks and max(ticks) - min(ticks) < 30  # the axis shows the zoomed window
@@ -174,14 +143,14 @@ def _measure(page: Any, explorer: Any, label: str) -> list[str]:
 def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
-                 ".lnx-plot .scatterlayer .trace")
+                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
     explorer = page.locator(".lnx-explorer")
-    ticks = explorer.locator(".lnx-plot .xtick text").first
+    ticks = explorer.locator(".lnx-main-pane > .lnx-plot .xtick text").first
     drawn_in = ticks.evaluate("el => getComputedStyle(el).fill")
     set_theme(page, THEMES[theme])
     if theme == "dark":  # drawn in the light theme, the plot follows the switch without a redraw
         page.wait_for_function("(before) => getComputedStyle(document.querySelector("
-                               "'.lnx-plot .xtick text')).fill !== before", arg=drawn_in)
+                               "'.lnx-main-pane > .lnx-plot .xtick text')).fill !== before", arg=drawn_in)
         channels = [int(c) for c in ticks.evaluate("el => getComputedStyle(el).fill")
                     .split("(")[1].split(")")[0].split(",")[:3]]
         assert min(channels) > 200, channels  # light text on the dark background
@@ -195,8 +164,8 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
         label = f"{theme} {width}x{height}{'' if sidebar or width > 1000 else ' sidebar closed'}"
         name = f"{theme}-{width}x{height}{'-narrow' if sidebar and width < 1000 else ''}"
         # the plot: stacked channels, every sample's envelope, a drawing area of 300 px or more
-        plot = explorer.locator(".lnx-plot")
-        page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 16")
+        plot = explorer.locator(".lnx-main-pane > .lnx-plot")
+        page.wait_for_function("document.querySelectorAll('.lnx-main-pane > .lnx-plot .scatterlayer .trace').length === 16")
         area = plot.locator(".nsewdrag").bounding_box()
         assert area["height"] >= 300, (label, area)
         assert area["width"] >= 200, (label, area)
@@ -219,7 +188,7 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
         page.wait_for_timeout(500)
         name = f"{theme}-900x800{'-narrow' if sidebar else ''}"
         _item(explorer, "/units").click()
-        explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+        explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
         problems += _measure(page, explorer, f"{name} grid")
         explorer.screenshot(path=str(SHOTS / f"explorer-grid-{name}.png"))
         _item(explorer, "/general").click()
@@ -260,14 +229,14 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
 def test_switching_selection_resets_view_state(lab, page) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
-                 ".lnx-plot .scatterlayer .trace")
+                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
     explorer = page.locator(".lnx-explorer")
-    plot = explorer.locator(".lnx-plot")
-    page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 16")
+    plot = explorer.locator(".lnx-main-pane > .lnx-plot")
+    page.wait_for_function("document.querySelectorAll('.lnx-main-pane > .lnx-plot .scatterlayer .trace').length === 16")
     # pick channels and zoom on the ElectricalSeries
     plot.locator("summary").click()
     plot.locator(".lnx-channel-list input").nth(20).check()
-    page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 17")
+    page.wait_for_function("document.querySelectorAll('.lnx-main-pane > .lnx-plot .scatterlayer .trace').length === 17")
     plot.locator("summary").click()
     drag = plot.locator(".nsewdrag")
     box = drag.bounding_box()
@@ -277,26 +246,26 @@ def test_switching_selection_resets_view_state(lab, page) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
     page.mouse.up()
     page.wait_for_function(  # a tenth of the series: the zoomed window
-        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
+        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent)")
     assert "channels (volts)" in plot.locator(".ytitle").text_content()
     # another series: its own unit, no channel picker, the whole series
     _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
-    page.wait_for_function("document.querySelector('.lnx-plot .ytitle')?.textContent === 'value (cm/s)'")
-    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.includes('36,000 samples')")
+    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-plot .ytitle')?.textContent === 'value (cm/s)'")
+    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.includes('36,000 samples')")
     assert plot.locator(".lnx-channels").is_hidden() and plot.locator(".scatterlayer .trace").count() == 1
     # a table scrolled down and right, then another table: at its top left
     _item(explorer, "/units").click()
-    scroller = explorer.locator(".lnx-grid .lnx-grid-scroll")
-    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    scroller = explorer.locator(".lnx-main-pane > .lnx-grid .lnx-grid-scroll")
+    explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
-    page.wait_for_function("document.querySelector('.lnx-grid .lnx-grid-scroll').scrollTop > 0")
+    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-grid .lnx-grid-scroll').scrollTop > 0")
     _open_path(page, explorer, "/intervals", "/intervals/trials")
-    page.wait_for_function("[...document.querySelectorAll('.lnx-grid .lnx-head-name')]"
+    page.wait_for_function("[...document.querySelectorAll('.lnx-main-pane > .lnx-grid .lnx-head-name')]"
                            ".some(h => h.textContent === 'stimulus_name')")
     assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
     # back to the ElectricalSeries: the first 16 channels, not zoomed
     _open_path(page, explorer, "/acquisition", EPHYS)
-    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.startsWith('envelope of all 300,000')")
+    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.startsWith('envelope of all 300,000')")
     assert plot.locator(".scatterlayer .trace").count() == 16
     assert plot.locator("summary").inner_text() == "Channels (16 of 32)"
 
@@ -311,20 +280,20 @@ def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
     assert "/units/nowhere is not in" in problem.inner_text()
     assert explorer.locator(".lnx-tree [role=treeitem]").count() >= 5  # the tree is there
     _item(explorer, "/units").click()  # and works
-    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     assert problem.is_hidden()
 
 
 def test_explorer_in_notebook_7(lab, page) -> None:
     base, token = lab
     open_and_run(page, f"{base}/notebooks/ephys_nb7.ipynb?token={token}", "ephys_nb7.ipynb",
-                 ".lnx-plot .scatterlayer .trace")
+                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
     assert page.evaluate("!!document.querySelector('#main-panel, .jp-NotebookPanel')")
     explorer = page.locator(".lnx-explorer")
-    assert explorer.locator(".lnx-plot .nsewdrag").bounding_box()["height"] >= 300
+    assert explorer.locator(".lnx-main-pane > .lnx-plot .nsewdrag").bounding_box()["height"] >= 300
     cells = cell_count(page)
     _item(explorer, "/units").click()
-    explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     page.keyboard.press("a")
     page.keyboard.press("b")
     assert cell_count(page) == cells

@@ -311,7 +311,8 @@ def test_explorer_follows_selection(rich_hdf5) -> None:
     explorer.selected_path = "/units/spike_times"  # a dataset: no panel, the tree's frame
     assert explorer.panel is None and not explorer.problem
     assert explorer.lazyframe().collect().columns == ["spike_times"]
-    assert [type(p).__name__ for p in explorer.panels] == ["SessionPanel", "TableGrid", "TimeSeriesPlot"]
+    assert [type(p).__name__ for p in explorer.panels] == ["SessionPanel", "FrameViewer", "RoiViewer",
+                                                           "TableGrid", "TimeSeriesPlot"]
 
 
 def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:

@@ -99,7 +99,7 @@ def test_plot_and_explorer_in_marimo(marimo_app) -> None:
         explorer.locator(".lnx-session td").first.wait_for()
         explorer.scroll_into_view_if_needed()
         explorer.locator('.lnx-tree [role=treeitem][data-path="/units"]').click()
-        explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
-        assert explorer.locator(".lnx-grid [role=status]").inner_text() == "24 rows"
+        explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+        assert explorer.locator(".lnx-main-pane > .lnx-grid [role=status]").inner_text() == "24 rows"
         assert "spike_times" in explorer.locator(".lnx-schema").inner_text()
         assert not errors, errors

@@ -4,7 +4,8 @@ parameter for parameter (the package root re-exports them).
 frames (get_df, get_table_schema, merge_array_column), scan (scan_nwb, read_nwb), get,
 timeseries (get_timeseries), paths (get_internal_paths, get_internal_path_info), attrs,
 metadata (get_metadata_df), table_metadata, spikes, observed, convert, sql, lazy_nwb
-(LazyNWB, Subject), catalogs (build/export/import stored catalogs); discovery and
+(LazyNWB, Subject), catalogs (build/export/import stored catalogs), imaging (ours: get_frame,
+get_image, get_roi_masks); discovery and
 series_frames are what convert, sql and get share.
 
 May import every layer below it (nwb, catalog, backends' data types, sources, multifile,

@@ -7,6 +7,12 @@
   columns of the surviving rows, plus the internal columns (_nwb_path, ...).
 - timeseries.py, lazy_array.py: TimeSeries with lazy data and timestamps, time windows.
 - session.py: session and subject metadata fields, typed.
+- frames.py: movies (image series, 3-D / 4-D datasets) read a frame at a time; external files
+  listed, never opened.
+- images.py: GrayscaleImage / RGBImage / RGBAImage, Images containers, a plane's background.
+- roi_masks.py: a PlaneSegmentation's image / pixel / voxel masks as one long table.
+- rois.py: RoiResponseSeries' `rois` resolved to segmentation rows; the segmentation a
+  selection is about; the movie of its imaging plane.
 - electrodes.py: DynamicTableRegion targets; channel names of a series from its electrodes.
 - internal_paths.py: lazynwb's spelling of internal paths and its listing rules.
 

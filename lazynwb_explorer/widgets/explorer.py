@@ -1,5 +1,6 @@
 """Explorer: the tree on the left; on the right the schema and, below it, the panel that shows
-the selection (session metadata, a table grid, a time-series plot), split by draggable dividers.
+the selection (session metadata, frames or images, ROI masks with their traces, a table grid,
+a time-series plot), split by draggable dividers.
 
 Why one widget holding the views (rather than an ipywidgets HBox of them): a Box lets its
 children's heights follow their content, so the schema and grid lost their room and the plot
@@ -42,7 +43,8 @@ class Explorer(View):
     Traitlets: `selected_path` (the tree's selection), `height` (px, default 700),
     `tree_width` and `schema_height` (px, set by the dividers; `tree_height` when the
     Explorer is under 640 px wide and stacks the tree above the rest), `time_range` (the shared time
-    axis of the time-based panels, [t0, t1]; empty = everything), `problem` (why the
+    axis of the time-based panels, [t0, t1]; empty = everything), `time` (the shared time
+    cursor: the time of the frame shown, drawn as a line on plots), `problem` (why the
     selection cannot be shown, '' when it can).
     Views: `.tree`, `.schema`, `.panels` (one per registry.PANELS), `.panel` (the one shown,
     or None); `.grid`, `.plot`, `.session` are the table grid, the plot and the session panel.
@@ -56,6 +58,7 @@ class Explorer(View):
                                 "to put it beside the rest").tag(sync=True)
     schema_height = traitlets.Int(170, help="height of the schema in pixels").tag(sync=True)
     time_range = traitlets.List(traitlets.Float(), help="shared time axis [t0, t1]").tag(sync=True)
+    time = traitlets.Float(None, allow_none=True, help="shared time cursor (s)").tag(sync=True)
     problem = traitlets.Unicode("", help="why the selection is not shown").tag(sync=True)
     tree = anywidget.WidgetTrait().tag(sync=True)
     schema = anywidget.WidgetTrait().tag(sync=True)
@@ -76,6 +79,8 @@ class Explorer(View):
         for panel in panels:
             if "x_range" in panel.trait_names():
                 traitlets.link((panel, "x_range"), (self, "time_range"))
+            if "time" in panel.trait_names():
+                traitlets.link((panel, "time"), (self, "time"))
         traitlets.link((self, "selected_path"), (self.tree, "selected_path"))
         self.selected_path = selected_path
         if not selected_path:

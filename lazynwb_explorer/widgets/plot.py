@@ -23,6 +23,7 @@ from ..catalog import Catalog, normalize_path
 from ..errors import redact
 from ..nwb.electrodes import channel_labels
 from ..nwb.kinds import is_series
+from ..nwb.rois import roi_labels
 from ..nwb.timeseries import TimeSeries
 from ..sources import Source
 from ._base import STATIC, Reply, View, as_sources, clean_json
@@ -37,7 +38,9 @@ class TimeSeriesPlot(View):
 
     Traitlets: `series_path`, `x_range` ([t0, t1], empty = everything), `channels` (indices of
     the plotted channels of 2-D data; empty = the first 16), `stacked` (one offset per channel,
-    else overlaid), `n_channels` (read-only), `source`, `height`, `read_budget` (bytes).
+    else overlaid), `n_channels` (read-only), `time` (a time cursor, drawn as a dotted line;
+    shared with the Explorer), `picked` (the channel of the trace last clicked, drawn
+    thicker), `source`, `height`, `read_budget` (bytes).
     Requests: open {width, channels} -> the overview and the series' description; window {x0,
     x1, width, channels} -> the window. Replies: {mode, traces: [{channel, label}], x0, x1,
     width, rows, rows_read, covered, budget, series_path} + float64 buffers x, y0, y1, ...
@@ -50,6 +53,8 @@ class TimeSeriesPlot(View):
     channels = traitlets.List(traitlets.Int(), help="plotted channels").tag(sync=True)
     stacked = traitlets.Bool(True, help="channels stacked (else overlaid)").tag(sync=True)
     n_channels = traitlets.Int(0, help="channels in the data").tag(sync=True)
+    time = traitlets.Float(None, allow_none=True, help="time cursor (s), drawn as a line").tag(sync=True)
+    picked = traitlets.Int(-1, help="the channel last clicked (-1: none), drawn thicker").tag(sync=True)
     read_budget = traitlets.Int(0, help="bytes a window read may take before it samples "
                                 "blocks (0: 512 MiB for a local file, 32 MiB for a remote one)")
 
@@ -76,7 +81,7 @@ class TimeSeriesPlot(View):
         self._windows = None
         if change["old"] and change["new"] != change["old"]:  # not the first series: reset
             with self.hold_trait_notifications():
-                self.x_range, self.channels, self.n_channels = [], [], 0
+                self.x_range, self.channels, self.n_channels, self.picked = [], [], 0, -1
 
     @traitlets.observe("read_budget")
     def _budget_changed(self, _change: dict[str, Any]) -> None:
@@ -106,7 +111,8 @@ class TimeSeriesPlot(View):
         if windows.n_channels == 1:
             return [name]
         try:
-            labels = channel_labels(windows.series._cat, windows.series._table_path)
+            catalog, path = windows.series._cat, windows.series._table_path
+            labels = channel_labels(catalog, path) or roi_labels(catalog, path)
         except Exception:  # noqa: BLE001 - labels are a nicety; numbers always work
             labels = None
         if labels is None or len(labels) != windows.n_channels:

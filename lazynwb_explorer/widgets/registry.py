@@ -10,7 +10,8 @@ A view that can show a selected path in the Explorer is also a panel: it is crea
 `View(sources, path)`, has `shows(catalog, path) -> bool` (a staticmethod, from the catalog
 alone) and `show(path)`, and its name goes in PANELS. For a selection the Explorer shows the first panel whose `shows` is
 true, so a view for one neurodata type (a units raster, say) goes before the general views.
-A panel with an `x_range` traitlet shares the Explorer's time axis (`Explorer.time_range`).
+A panel with an `x_range` traitlet shares the Explorer's time axis (`Explorer.time_range`),
+and one with a `time` traitlet its time cursor (`Explorer.time`: the frame shown, say).
 """
 
 VIEWS: dict[str, str] = {
@@ -19,7 +20,9 @@ VIEWS: dict[str, str] = {
     "TableGrid": "grid",
     "TimeSeriesPlot": "plot",
     "SessionPanel": "session",
+    "FrameViewer": "frames",
+    "RoiViewer": "rois",
     "Explorer": "explorer",
 }
 
-PANELS: tuple[str, ...] = ("SessionPanel", "TableGrid", "TimeSeriesPlot")
+PANELS: tuple[str, ...] = ("SessionPanel", "FrameViewer", "RoiViewer", "TableGrid", "TimeSeriesPlot")

@@ -32,8 +32,9 @@ export function stackOffsets(ys) {
   return { spacing, offsets: ys.map((_, k) => -k * spacing - centres[k]) };
 }
 
-/** plotly traces of one reply: x shared, one y per channel (offset when stacked). */
-export function buildTraces(msg, x, ys, { stacked, offsets }) {
+/** plotly traces of one reply: x shared, one y per channel (offset when stacked); the
+ * `picked` channel (clicked here or elsewhere) drawn thicker. */
+export function buildTraces(msg, x, ys, { stacked, offsets, picked = -1 }) {
   return msg.traces.map((trace, k) => {
     let y = ys[k];
     if (stacked && offsets) {
@@ -44,19 +45,25 @@ export function buildTraces(msg, x, ys, { stacked, offsets }) {
     }
     return {
       type: "scatter", mode: "lines", x, y, name: plain(trace.label), connectgaps: false,
-      line: { width: 1 }, hovertemplate: `${plain(trace.label)}: %{customdata:.6g}<extra></extra>`,
+      line: { width: trace.channel === picked ? 2.5 : 1 }, hovertemplate: `${plain(trace.label)}: %{customdata:.6g}<extra></extra>`,
       customdata: ys[k],
     };
   });
 }
 
-/** The y axis: channel labels at the stacked offsets, else the unit. */
-export function yAxis(msg, meta, stacked, offsets, spacing) {
+// the least height a channel's label needs on the y axis, in px
+export const LABEL_PX = 13;
+
+/** The y axis: channel labels at the stacked offsets, else the unit. With `height` (px of
+ * drawing area) too small for a label per channel, every k-th channel is labelled. */
+export function yAxis(msg, meta, stacked, offsets, spacing, height = Infinity) {
   const unit = meta?.unit ? ` (${plain(meta.unit)})` : "";
-  if (stacked && offsets && msg.traces.length > 1) {
-    const centres = msg.traces.map((_, k) => -k * spacing);
-    return { title: { text: `channels${unit}` }, tickvals: centres, ticktext: msg.traces.map((t) => plain(t.label)),
-      zeroline: false, autorange: true };
+  const n = msg.traces.length;
+  if (stacked && offsets && n > 1) {
+    const every = height > 0 ? Math.max(1, Math.ceil((LABEL_PX * n) / height)) : 1;
+    const shown = msg.traces.map((_, k) => k).filter((k) => k % every === 0);
+    return { title: { text: `channels${unit}` }, tickvals: shown.map((k) => -k * spacing),
+      ticktext: shown.map((k) => plain(msg.traces[k].label)), zeroline: false, autorange: true };
   }
   return { title: { text: `value${unit}` }, autorange: true };
 }
@@ -83,4 +90,11 @@ export function statusText(msg) {
     default:
       return "";
   }
+}
+
+/** A vertical line at time `t` (the shared time cursor), as a plotly shape; none when unset. */
+export function cursorShapes(t, colour) {
+  if (t === null || t === undefined || !Number.isFinite(t)) return [];
+  return [{ type: "line", xref: "x", yref: "paper", x0: t, x1: t, y0: 0, y1: 1,
+    line: { color: colour, width: 1, dash: "dot" } }];
 }

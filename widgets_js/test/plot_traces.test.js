@@ -1,7 +1,7 @@
 // What the plot draws: stacked offsets that keep channels apart whatever their spikes, traces
 // that keep NaN gaps as gaps, and a status line that says what was read.
 import { describe, expect, it } from "vitest";
-import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../src/plot_traces.js";
+import { buildTraces, LABEL_PX, plain, stackOffsets, statusText, yAxis } from "../src/plot_traces.js";
 
 describe("stackOffsets", () => {
   it("stacks channels one spread apart, top to bottom, centred on their medians", () => {
@@ -50,6 +50,12 @@ describe("buildTraces", () => {
     expect(stacked.tickvals).toEqual([-0, -10]);
     expect(stacked.ticktext).toEqual(["e0 &lt;b&gt;CA1&lt;/b&gt;", "e3 DG"]);
     expect(yAxis(msg, { unit: "cm/s" }, false).title.text).toBe("value (cm/s)");
+    const many = { traces: Array.from({ length: 16 }, (_, k) => ({ label: `roi ${k}` })) };
+    const offsets = many.traces.map((_, k) => -k);
+    expect(yAxis(many, {}, true, offsets, 1, 16 * LABEL_PX).ticktext).toHaveLength(16); // room for each
+    const thinned = yAxis(many, {}, true, offsets, 1, 138); // 8.6 px a channel: every second
+    expect(thinned.ticktext).toEqual(["roi 0", "roi 2", "roi 4", "roi 6", "roi 8", "roi 10", "roi 12", "roi 14"]);
+    expect(thinned.tickvals).toEqual([-0, -2, -4, -6, -8, -10, -12, -14]);
     expect(plain("a & b")).toBe("a &amp; b");
   });
 });

@@ -20,7 +20,7 @@ function render({ model, el, host }) {
     "aria-orientation": "horizontal", "aria-label": "Resize the schema" });
   const problem = h("div", { class: "lnx-error", role: "alert", hidden: true });
   const hint = h("div", { class: "lnx-hint lnx-meta", hidden: true,
-    text: "Select a table, a time series or /general in the tree to see it here." });
+    text: "Select a table, a time series, a movie or image, ROI masks or /general in the tree to see it here." });
   const mainPane = h("div", { class: "lnx-pane lnx-main-pane" }, problem, hint);
   const right = h("div", { class: "lnx-right" }, schemaPane, hbar, mainPane);
   const split = h("div", { class: "lnx-split" }, treePane, vbar, right);

@@ -8,7 +8,7 @@ import Plotly from "plotly.js-cartesian-dist-min";
 import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
 import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
-import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
+import { buildTraces, cursorShapes, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
 
 const MARGIN = { l: 64, r: 12, t: 8, b: 40 };
 
@@ -61,7 +61,8 @@ function render({ model, el }) {
   function layout(range) {
     const base = themeLayout(el);
     const isStacked = model.get("stacked") && last?.msg.traces.length > 1;
-    const y = last ? yAxis(last.msg, meta, isStacked, stack?.offsets, stack?.spacing) : { autorange: true };
+    const room = plot.clientHeight ? plot.clientHeight - MARGIN.t - MARGIN.b : Infinity;
+    const y = last ? yAxis(last.msg, meta, isStacked, stack?.offsets, stack?.spacing, room) : { autorange: true };
     const labels = isStacked ? last.msg.traces.map((t) => plain(t.label).length) : [0];
     return {
       ...base,
@@ -70,6 +71,7 @@ function render({ model, el }) {
       legend: { ...base.legend, orientation: "h", y: 1.02, yanchor: "bottom" },
       xaxis: { ...base.xaxis, title: { text: "time (s)" }, ...(range ? { range, autorange: false } : { autorange: true }) },
       yaxis: { ...base.yaxis, ...y },
+      shapes: cursorShapes(model.get("time"), base.font.color),
       uirevision: model.get("series_path"),
     };
   }
@@ -89,10 +91,26 @@ function render({ model, el }) {
     if (!last) return;
     applying = true;
     try {
-      const traces = buildTraces(last.msg, last.x, last.ys, { stacked: model.get("stacked"), offsets: stack?.offsets });
+      const traces = buildTraces(last.msg, last.x, last.ys,
+        { stacked: model.get("stacked"), offsets: stack?.offsets, picked: model.get("picked") });
       await Plotly.react(plot, traces, layout(last.range), { displaylogo: false, responsive: true });
+      fitPlot();
     } finally {
       applying = false;
+    }
+  }
+
+  // plotly sizes a plot drawn while hidden (a panel not shown yet) at its default 700x450:
+  // once the area has a size, the drawing takes it
+  function fitPlot() {
+    const full = plot._fullLayout;
+    const { clientWidth: w, clientHeight: h } = plot;
+    if (!full || !w || !h || (Math.abs(full.width - w) <= 1 && Math.abs(full.height - h) <= 1)) return;
+    Plotly.Plots.resize(plot);
+    if (!last) return;
+    const { tickvals, ticktext } = layout(last.range).yaxis; // the labels that fit the new height
+    if (tickvals && tickvals.length !== full.yaxis?.tickvals?.length) {
+      Plotly.relayout(plot, { "yaxis.tickvals": tickvals, "yaxis.ticktext": ticktext });
     }
   }
 
@@ -169,6 +187,11 @@ function render({ model, el }) {
 
   Plotly.newPlot(plot, [], layout(null), { displaylogo: false, responsive: true }).then(() => {
     plot.on("plotly_relayout", onRelayout);
+    plot.on("plotly_click", (event) => { // a trace clicked: its channel is `picked`
+      const k = event?.points?.[0]?.curveNumber;
+      const trace = last?.msg.traces[k];
+      if (trace) setTrait(model, "picked", trace.channel);
+    });
     open();
   });
 
@@ -213,13 +236,20 @@ function render({ model, el }) {
   };
   const themes = new MutationObserver(recolour);
   themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light", "class"] });
-  const resize = new ResizeObserver(() => last && Plotly.Plots.resize(plot));
+  const resize = new ResizeObserver(() => last && fitPlot());
   resize.observe(plot);
   model.on("change:series_path", open);
   model.on("change:channels", onChannels);
   model.on("change:x_range", onRange);
   model.on("change:stacked", onStacked);
+  const onCursor = () => {
+    if (!applying && last) Plotly.relayout(plot, { shapes: cursorShapes(model.get("time"), themeLayout(el).font.color) });
+  };
+  model.on("change:time", onCursor);
+  model.on("change:picked", redraw);
   return () => {
+    model.off("change:time", onCursor);
+    model.off("change:picked", redraw);
     unsize();
     unguard();
     channel.close();
