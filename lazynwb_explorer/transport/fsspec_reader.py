@@ -1,35 +1,35 @@
 """A byte-range reader over fsspec, for every URL and UPath our own transport does not serve.
 
 That is memory://, sftp:// / ssh://, hf://, webdav, chained URLs (`simplecache::`,
-`filecache::`, `blockcache::` in front of any other), and s3 / gcs / azure through s3fs,
-gcsfs, adlfs when asked (`config.use_obstore=False`, or a UPath carrying its own storage
-options, such as a gcsfs token). The filesystem is fsspec's own (`url_to_fs`), built with the
-UPath's storage options, and for the object stores also with `config.fsspec_storage_options`
-(s3fs spelling: lazynwb's meaning). Other filesystems never see those: s3 credentials must not
-reach an sftp or webdav host, whose constructors would also refuse them.
+`filecache::`, `blockcache::` in front of any other), and http(s) / s3 / gcs / azure through
+aiohttp, s3fs, gcsfs, adlfs when asked (`config.use_obstore=False`, or a UPath carrying its
+own storage options, such as a gcsfs token). transport/fsspec_chains.py builds the
+filesystem and says which options reach which layer.
 
 The rules of the other readers hold here too: every request is counted
-(transport/counters.py) and retried within bounds (transport/retry.py); each one is bounded in
-time (`config.request_timeout`: an async filesystem cancels it, for another the caller stops
-waiting; a caching chain's first read downloads the whole file, so there the target
-filesystem's own timeouts apply); a whole object (a Zarr key) is asked for as at most
+(transport/counters.py) and retried within bounds (transport/retry.py); each call to the
+filesystem is bounded in time: `config.request_timeout` per wave of requests (an async
+filesystem cancels it; for another the caller stops waiting, on a daemon thread), never past
+the call's deadline (transport/deadline.py), which alone bounds a caching chain's first read
+(it downloads the whole file); a whole object (a Zarr key) is asked for as at most
 MAX_OBJECT_BYTES + 1 bytes and refused past MAX_OBJECT_BYTES; keys are checked to stay below
-the store's root; error texts are redacted (the UPath's secrets included).
+the store's root; an http(s) layer keeps our requests' rules on lengths and redirects
+(transport/fsspec_http.py), whose refusals are never retried; error texts are redacted (the
+UPath's secrets included).
 
 Concurrency: an async filesystem (http, s3fs, gcsfs, adlfs, sshfs) gets a round's ranges in
 one `cat_ranges` call, run concurrently on fsspec's event loop; any other filesystem gets one
 range per thread of the shared pool. A caching chain takes one call at a time (a lock): its
 first read of a file downloads it, which must happen once, and its batch download
 (`cat_ranges`) leaves an empty file in the cache for every key of the batch when one key is
-missing, which a Zarr store's probe for its root keys always meets. A download cut short
-stays in fsspec's cache too (fsspec's behaviour); a file's reads are then short, which the
-length check makes an error.
+missing, which a Zarr store's probe for its root keys always meets. fsspec keeps a download
+cut short in its cache and answers later reads from it: a failed read drops that copy
+before it is tried again.
 
 What it cannot do: conditional reads. A file is known by its size and the validator `info()`
 gives (ETag, Last-Modified, mtime, ...), learned before its first read and checked when a
 stored catalog is revalidated, not on every read.
 """
-
 from __future__ import annotations
 
 import concurrent.futures
@@ -37,63 +37,26 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-import fsspec
 from fsspec.asyn import AsyncFileSystem
 from fsspec.exceptions import FSTimeoutError
 from fsspec.implementations.cached import CachingFileSystem, SimpleCacheFileSystem
 
 from ..config import config
 from ..errors import NotFoundError, SourceError, TransportError, redact, remember_secrets
-from . import counters, fsspec_http
+from . import counters
 from .deadline import remaining
+from .fsspec_chains import chain_protocols, open_filesystem
 from .fsspec_http import AnswerRefused
 from .readers import WAKE_EVERY, KeyRange, Reader, check_key, pool_map
 from .remote import MAX_INDEX_BYTES, MAX_OBJECT_BYTES, looks_html, parse_html_index
 from .retry import Retryable, with_retries
 
-OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl"})
 # what `info()` may hold that changes when the object does, most telling first
 _VALIDATORS = ("ETag", "etag", "e_tag", "md5Hash", "md5", "Content-MD5", "checksum",
                "Last-Modified", "LastModified", "last_modified", "mtime", "updated", "created")
-_CHAIN_KEYS = ("target_protocol", "target_options", "fo")
 Kind = Literal["range", "key", "part"]  # bytes of the object; a whole key; part of a key
 Item = tuple[str, int, int | None]  # (filesystem path, start, end)
-
-
-def chain_protocols(url: str) -> list[str]:
-    """The protocols of a (chained) fsspec URL, outermost first: 'simplecache::s3://b/k' ->
-    ['simplecache', 's3'] (split as fsspec splits it)."""
-    out = []
-    for bit in url.split("::"):
-        protocol = fsspec.core.split_protocol(bit)[0] if "://" in bit else bit
-        out.append((protocol or "file").lower())
-    return out
-
-
-def filesystem_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`url_to_fs` keywords for `url`: the outermost layer's options plain, an inner layer's
-    under its protocol's name (fsspec's spelling for chains). `storage_options` are a UPath's
-    (a chain's nest as target_protocol / target_options); config.fsspec_storage_options go to
-    the innermost layer when it is an object store, under the UPath's own."""
-    layers = chain_protocols(url)
-    own = dict(storage_options or {})
-    per_layer = []
-    for _ in layers:
-        per_layer.append({k: v for k, v in own.items() if k not in _CHAIN_KEYS})
-        own = dict(own.get("target_options") or {})
-    if layers[-1] in OBJECT_STORES:
-        shared = dict(config.fsspec_storage_options or {})
-        if config.anon is not None:
-            shared["anon"] = config.anon
-        per_layer[-1] = {**shared, **per_layer[-1]}
-    for protocol, options in zip(layers, per_layer):
-        if protocol in ("http", "https"):  # aiohttp kept to our requests' rules
-            options["client_kwargs"] = fsspec_http.client_kwargs(options.get("client_kwargs"))
-    kwargs: dict[str, Any] = {p: o for p, o in zip(layers[1:], per_layer[1:]) if o}
-    kwargs.update(per_layer[0])
-    return kwargs
 
 
 def _status(exc: BaseException) -> int | None:
@@ -103,7 +66,9 @@ def _status(exc: BaseException) -> int | None:
 
 def _not_found(exc: BaseException) -> bool:
     cause = exc.__cause__
-    if isinstance(exc, FileNotFoundError) and cause is not None and not isinstance(cause, OSError):
+    if isinstance(exc, FileNotFoundError) and cause is not None and (
+            _status(cause) is not None or type(cause).__module__.startswith("aiohttp")
+            or isinstance(cause, TimeoutError | ConnectionError | AnswerRefused)):
         return _status(cause) == 404  # fsspec's HTTP info() says "not found" for any failure
     return isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError) or (
         _status(exc) == 404)
@@ -170,15 +135,7 @@ class FsspecReader(Reader):
     def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None):
         self.uri = url
         remember_secrets(dict(storage_options or {}))
-        innermost = url.split("::")[-1]
-        if chain_protocols(url)[-1] in OBJECT_STORES and urlsplit(innermost).username and not (
-                chain_protocols(url)[-1].startswith(("az", "abfs"))):
-            raise SourceError("user:password@ in an object-store URL is not used: give credentials "
-                              "in config.fsspec_storage_options or the UPath's options", source=url)
-        try:
-            self.fs, path = fsspec.core.url_to_fs(url, **filesystem_options(url, storage_options))
-        except (ImportError, ValueError, TypeError) as exc:  # no such protocol, a missing
-            raise SourceError(f"fsspec cannot open it: {redact(str(exc))}", source=url) from None
+        self.fs, path = open_filesystem(url, storage_options)
         self.path = path.rstrip("/") or path
         self._async = isinstance(self.fs, AsyncFileSystem)
         self._caching = isinstance(self.fs, CachingFileSystem)
