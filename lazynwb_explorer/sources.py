@@ -1,8 +1,9 @@
 """What the user passed -> Source objects (backends/open.py tells HDF5 from Zarr by content).
 
 Accepted: local paths (str or os.PathLike), URLs (file://, http(s)://, s3://, gs://, az://,
-and any other fsspec URL: memory://, sftp://, hf://, chained simplecache::...), UPaths, and
-lists of any of these. A Source keeps the string the user gave (`label`, which becomes the
+and any other fsspec URL: memory://, sftp://, hf://, chained simplecache::...), UPaths,
+fsspec mappers (a Zarr store's FSMap), and lists of any of these. A Source keeps the string
+the user gave (`label`, which becomes the
 `_nwb_path` column), the location we read (`uri`) and a UPath's own storage options
 (transport/routes.py says which transport reads it).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -77,7 +78,11 @@ def to_source(item: Any) -> Source:
     """One source from a path, URL or Source."""
     if isinstance(item, Source):
         return item
-    options = _upath_options(item)
+    if _is_mapper(item):  # an fsspec mapper (a Zarr store's FSMap): its URL and options
+        options = _upath_options(item.fs)
+        item = item.fs.unstrip_protocol(item.root)
+    else:
+        options = _upath_options(item)
     if isinstance(item, os.PathLike) and not is_url(str(item)):
         item = Path(item).as_posix()
     if not isinstance(item, str):
@@ -92,8 +97,13 @@ def to_source(item: Any) -> Source:
     return Source(label=label, uri=uri, storage_options=options)
 
 
+def _is_mapper(item: Any) -> bool:
+    return isinstance(item, Mapping) and hasattr(item, "fs") and isinstance(getattr(item, "root", None), str)
+
+
 def _upath_options(item: Any) -> dict[str, Any] | None:
-    """A UPath's own storage options (None when it has none, or is not a UPath)."""
+    """A UPath's (or an fsspec filesystem's) own storage options (None when it has none, or
+    is neither)."""
     options = getattr(item, "storage_options", None)
     if not options or not isinstance(getattr(item, "protocol", None), str):
         return None
@@ -106,6 +116,12 @@ def _upath_options(item: Any) -> dict[str, Any] | None:
 
 def to_sources(items: Any) -> list[Source]:
     """One or many sources; a single str / PathLike is one source, never iterated."""
-    if isinstance(items, str | os.PathLike | Source) or not isinstance(items, Iterable):
+    if is_one_source(items):
         return [to_source(items)]
     return [to_source(i) for i in items]
+
+
+def is_one_source(item: Any) -> bool:
+    """Whether `item` names one source (a str, PathLike, UPath, Source or fsspec mapper),
+    not a collection of them."""
+    return isinstance(item, str | os.PathLike | Source) or _is_mapper(item) or not isinstance(item, Iterable)

@@ -209,3 +209,16 @@ def test_use_remfile_reads_http_through_remfile_and_counts_it(
     assert ranged and all(e.range_start % 102_400 == 0 and (
         (e.range_end - e.range_start) % 102_400 == 0 or e.range_end == size) for e in ranged)
     forget_reader(url)
+
+
+@pytest.mark.parametrize("kind", ["rich_zarr", "rich_zarr_v3_sharded"])
+def test_zarr_stores_given_as_fsspec_mappers(request, locate, kind: str) -> None:
+    """A Zarr store's FSMap (fsspec.get_mapper), as zarr users hold them: read through its
+    filesystem, labelled with its URL."""
+    import fsspec
+
+    local = request.getfixturevalue(kind)
+    mapper = fsspec.get_mapper(locate(local, "memory"))
+    assert type(to_source(mapper).reader()).__name__ == "FsspecReader"
+    assert _reads(mapper) == _reads(local)
+    assert _frame(mapper, "/units")["_nwb_path"].unique().to_list() == [to_source(mapper).label]
