@@ -22,8 +22,6 @@ from .config import config
 from .errors import remember_secrets
 from .transport import Reader, is_url, open_reader
 
-PathLike = str | os.PathLike
-
 
 @dataclasses.dataclass(frozen=True)
 class Source:
@@ -40,6 +38,11 @@ class Source:
 
     def reader(self) -> Reader:
         return open_reader(self.uri, self.storage_options)
+
+
+# What the public functions take for a file: a path or URL, or (from our own callers, the
+# widgets and the command line) a Source already parsed.
+PathLike = str | os.PathLike[str] | Source
 
 
 _BLOB_PATH = re.compile(r"(?i)/blobs/[0-9a-f]{3}/[0-9a-f]{3}/[0-9a-f-]+$")

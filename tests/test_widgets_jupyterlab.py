@@ -62,6 +62,9 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
     # the same label on every run, so they change only when the Explorer does
     setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
     write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
+    # Notebook 7 gets a notebook of its own, hence a kernel of its own: on the JupyterLab tests'
+    # kernel it would also restore their dozens of widget models, each given 2 s by anywidget
+    write_notebook(root / "ephys_nb7.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
     write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
     with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
         yield server
@@ -314,7 +317,7 @@ def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
 
 def test_explorer_in_notebook_7(lab, page) -> None:
     base, token = lab
-    open_and_run(page, f"{base}/notebooks/ephys.ipynb?token={token}", "ephys.ipynb",
+    open_and_run(page, f"{base}/notebooks/ephys_nb7.ipynb?token={token}", "ephys_nb7.ipynb",
                  ".lnx-plot .scatterlayer .trace")
     assert page.evaluate("!!document.querySelector('#main-panel, .jp-NotebookPanel')")
     explorer = page.locator(".lnx-explorer")

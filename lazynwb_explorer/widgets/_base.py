@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import polars as pl
 import traitlets
 
 from ..errors import LazyNWBError, get_logger, redact
@@ -55,6 +56,10 @@ class View(anywidget.AnyWidget):
         # know), so the height goes through it as well as through the front end
         self.layout.height = f"{change['new']}px"
 
+    def lazyframe(self) -> pl.LazyFrame:
+        """What the view shows, as a polars LazyFrame (each view says what that is)."""
+        raise NotImplementedError(f"{type(self).__name__} has no lazyframe()")
+
     # -- dispatch -----------------------------------------------------------------------
 
     def _handlers(self) -> dict[str, Handler]:
@@ -66,9 +71,14 @@ class View(anywidget.AnyWidget):
         }
 
     def handle_message(self, content: Any, buffers: Sequence[bytes] | None = None) -> Reply:
-        """Answer one request (what the comm handler calls): a reply and its buffers."""
+        """Answer one request (what the comm handler calls): a reply and its buffers. The
+        reply names the front-end view that asked (`view`): every view of this model gets it."""
         if not isinstance(content, dict):
             return error_reply(None, "request", "a request must be a JSON object"), []
+        reply, out = self._answer(content, buffers)
+        return {**reply, "view": content.get("view")}, out
+
+    def _answer(self, content: dict[str, Any], buffers: Sequence[bytes] | None) -> Reply:
         kind = str(content.get("type", ""))
         gen = content.get("gen")
         handler = self._handlers().get(kind)

@@ -143,4 +143,5 @@ class Explorer(View):
         resolution, the session's metadata row; else the tree's selection (a table column)."""
         if self.panel is not None:
             return self.panel.lazyframe()
-        return self.tree.lazyframe()
+        tree: TreeBrowser = self.tree  # a WidgetTrait: untyped to the checker
+        return tree.lazyframe()
