@@ -85,11 +85,11 @@ class ObjectTooLarge(Exception):
 def _refused(exc: BaseException) -> BaseException | None:
     """Our rules' refusal (fsspec_http.AnswerRefused) in `exc` or its causes: fsspec's HTTP
     info() reports any failure as FileNotFoundError, from the real one."""
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, AnswerRefused):
-            return exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    link: BaseException | None = exc
+    for _ in range(8):
+        if link is None or isinstance(link, AnswerRefused):
+            return link
+        link = link.__cause__ or link.__context__
     return None
 
 
@@ -411,7 +411,8 @@ class FsspecReader(Reader):
             return entries
 
         entries = self._retrying(attempt, f"the listing of {base}")
-        files, dirs = set(), set()
+        files: set[str] = set()
+        dirs: set[str] = set()
         for entry in entries:
             full = str(entry.get("name", "")).rstrip("/")
             name = full.rsplit("/", 1)[-1]

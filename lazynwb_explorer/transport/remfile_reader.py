@@ -51,7 +51,7 @@ class _BoundedAdapter(HTTPAdapter):
 
     deadline: float | None = None  # the current call's, set before each read
 
-    def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - requests' own types
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # noqa: ANN401 - keywords passed on as requests gives them
         started = time.monotonic()
         left = config.request_timeout if self.deadline is None else self.deadline - started
         if left <= 0:
