@@ -162,6 +162,18 @@ def s3_server() -> Iterator[MotoS3Server]:
         clear_stores()
 
 
+def put_in_memory(path: Path, relative: str) -> str:
+    """A copy of a file (or a store's directory) in fsspec's memory filesystem; its URL."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    files = [path] if path.is_file() else [f for f in sorted(path.rglob("*")) if f.is_file()]
+    for f in files:
+        inside = relative if f == path else f"{relative}/{f.relative_to(path).as_posix()}"
+        memory.pipe_file(f"/served/{inside}", f.read_bytes())
+    return f"memory://served/{relative}"
+
+
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) -> Iterator[tuple[str, str]]:
     """One real JupyterLab (and Notebook 7) for every end-to-end module: (base url, token).
@@ -177,7 +189,8 @@ def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) ->
 @pytest.fixture(scope="session")
 def locate(request, served: Path) -> Callable[[Path, str], str]:
     """locate(local_path, where) -> what to pass to the reader for 'local', 'http', 'http-index'
-    (a server that lists directories) or 's3'."""
+    (a server that lists directories), 's3', 'memory' (fsspec's memory filesystem) or
+    'simplecache-http' (fsspec's whole-file cache in front of the HTTP server)."""
     uploaded: set[Path] = set()
 
     def _locate(path: Path, where: str) -> str:
@@ -198,6 +211,10 @@ def locate(request, served: Path) -> Callable[[Path, str], str]:
                     s3.upload_file(path, BUCKET, relative)
                 uploaded.add(path)
             return f"s3://{BUCKET}/{relative}"
+        if where == "memory":
+            return put_in_memory(path, relative)
+        if where == "simplecache-http":
+            return "simplecache::" + request.getfixturevalue("http_server").url(relative)
         raise ValueError(where)
 
     return _locate

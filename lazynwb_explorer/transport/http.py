@@ -44,7 +44,7 @@ from .http_connections import (
 )
 
 __all__ = ["Answer", "HTTPFailure", "RangeIgnored", "RedirectRefused", "StatusError", "TooLarge",
-           "WrongAnswer", "close_connections", "exchange", "get_object", "get_range", "get_suffix", "head"]
+           "WrongAnswer", "check_redirect", "close_connections", "exchange", "get_object", "get_range", "get_suffix", "head"]
 
 MAX_REDIRECTS = 5
 _EXCERPT = 2048  # bytes of an error body kept for the message
@@ -191,6 +191,12 @@ def _redirected(t: Target, location: str) -> Target:
         f"the server redirected to another host ({new.scheme}://{new.netloc}), which is not "
         "followed (config.allowed_redirect_hosts lists hosts that may be)"
     )
+
+
+def check_redirect(url: str, location: str) -> None:
+    """Raise RedirectRefused unless a redirect from `url` to `location` may be followed (the
+    rule above, for requests made by another library: fsspec's aiohttp, remfile's requests)."""
+    _redirected(target(url), location)
 
 
 def exchange(method: str, url: str, headers: Mapping[str, str] | None = None) -> _Exchange:
