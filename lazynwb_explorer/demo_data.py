@@ -211,6 +211,14 @@ def _running(spec: DemoSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return timestamps, speed
 
 
+def _slowed_at(times: np.ndarray, speed: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+    """The mouse slows down to drink: speed falls by up to 70% after each reward and comes
+    back over ~0.6 s (so running speed aligned to the trials differs with the reward)."""
+    after = np.searchsorted(rewards, times, side="right") - 1
+    since = np.where(after >= 0, times - rewards[np.maximum(after, 0)], np.inf)
+    return speed * (1.0 - 0.7 * np.exp(-since / 0.6))
+
+
 def _position(spec: DemoSpec, seed: int, times: np.ndarray, speed: np.ndarray) -> np.ndarray:
     """x, y (m) in a 1 m virtual arena at `times`: the running speed moves the animal along a
     slowly turning heading, reflected at the walls."""
@@ -227,6 +235,8 @@ def _add_behavior(nwbfile: NWBFile, spec: DemoSpec, seed: int, trials: TrialPlan
     from pynwb.behavior import Position, SpatialSeries
 
     timestamps, speed = _running(spec, seed)
+    _licks_at, rewards = _licks(seed, trials)
+    speed = _slowed_at(timestamps, speed, rewards)
     behavior = nwbfile.create_processing_module(name="behavior", description="behavior")
     behavior.add(TimeSeries(name="running_speed", description="speed of the running wheel",
                             data=speed.astype(np.float32), unit="cm/s", timestamps=timestamps))

@@ -18,6 +18,7 @@ from lazynwb_explorer import get_timeseries
 from lazynwb_explorer.transport import counting
 from lazynwb_explorer.widgets import Explorer, SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 from lazynwb_explorer.widgets.grid_engine import MAX_REPLY_BYTES, encode_page
+from lazynwb_explorer.widgets.registry import PANELS
 from lazynwb_explorer.widgets.tree import SelectionError
 
 import nwb_factory as nf
@@ -296,6 +297,11 @@ def test_explorer_follows_selection(rich_hdf5) -> None:
     assert subject["species"] == metadata["species"][0] and "age" in subject
     explorer.selected_path = "/units"
     assert explorer.tree.selected_path == "/units" and explorer.schema.selected_path == "/units"
+    # a units table opens as a raster; the other views of it are tabs
+    assert explorer.panel is explorer.raster and explorer.raster.table_path == "/units"
+    assert [explorer.panel_names[i] for i in explorer.choices] == [
+        "UnitsRaster", "PSTHView", "ProbeView", "TableGrid"]
+    explorer.show_panel("TableGrid")
     assert explorer.panel is explorer.grid and explorer.grid.table_path == "/units"
     assert explorer.lazyframe().collect().height == 50
     explorer.tree.selected_path = "/acquisition/running_speed"  # as the browser would
@@ -309,9 +315,9 @@ def test_explorer_follows_selection(rich_hdf5) -> None:
     explorer.selected_path = "/general/subject"
     assert explorer.panel is explorer.session and explorer.schema.selected_path == "/general/subject"
     explorer.selected_path = "/units/spike_times"  # a dataset: no panel, the tree's frame
-    assert explorer.panel is None and not explorer.problem
+    assert explorer.panel is None and not explorer.problem and explorer.choices == []
     assert explorer.lazyframe().collect().columns == ["spike_times"]
-    assert [type(p).__name__ for p in explorer.panels] == ["SessionPanel", "TableGrid", "TimeSeriesPlot"]
+    assert [type(p).__name__ for p in explorer.panels] == list(PANELS)
 
 
 def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:
@@ -320,7 +326,7 @@ def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:
     reply, _ = ask(explorer.tree, "children", path="/")  # the tree still answers
     assert "units" in [n["name"] for n in reply["nodes"]]
     explorer.selected_path = "/units"
-    assert explorer.problem == "" and explorer.panel is explorer.grid
+    assert explorer.problem == "" and explorer.panel is explorer.raster
 
 
 def test_tree_lazyframe_of_an_index_and_of_2d_series(rich_hdf5) -> None:

@@ -257,8 +257,18 @@ class KnownTimes:
                 picked[at] = self.run_values[int(r)][source]
         return (out, picked) if values else out
 
-    def bytes_hint(self) -> int:
-        return 8 * self.elements + 64 * len(self.run_starts)
+    def points(self, per_run: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Known (position, time) pairs: every known value of a short run, `per_run` spread
+        over a long one (its ends included) - the cumulative count at those times."""
+        positions, times = [], []
+        for s, t in zip(self.run_starts, self.run_times):
+            pick = (np.arange(len(t)) if len(t) <= per_run
+                    else np.unique(np.linspace(0, len(t) - 1, per_run).astype(np.int64)))
+            positions.append(s + pick)
+            times.append(t[pick])
+        if not positions:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(positions), np.concatenate(times)
 
 
 def merge_spans(spans: list[tuple[int, int]] | np.ndarray, gap: int) -> list[tuple[int, int]]:

@@ -199,8 +199,36 @@ class SpikeTrains:
             stacklevel=4,
         )
 
-    def known_share(self, rows: Sequence[int]) -> float:
-        """Share of the listed units' spikes already read (0..1)."""
-        total = sum(self.count(r) for r in rows)
-        known = sum(self._known[r].elements for r in rows if r in self._known)
-        return known / total if total else 1.0
+    def extent(self, rows: Sequence[int]) -> tuple[float, float] | None:
+        """(first, last) spike of the listed units, from what is known of their ends (index
+        them first); None when no end is known."""
+        firsts, lasts = [], []
+        for row in rows:
+            unit = self._known.get(int(row))
+            if unit is None or unit.empty or unit.unsorted:
+                continue
+            if unit.run_starts[0] == unit.start:
+                firsts.append(float(unit.run_times[0][0]))
+            if unit.run_starts[-1] + len(unit.run_times[-1]) == unit.stop:
+                lasts.append(float(unit.run_times[-1][-1]))
+        if not firsts or not lasts:
+            return None
+        return min(firsts), max(lasts)
+
+    def estimated_counts(self, row: int, edges: np.ndarray) -> np.ndarray:
+        """Spikes per bin of `edges` estimated from what is known of a unit: its cumulative
+        count is exact at every known spike and interpolated linearly between them."""
+        unit = self._unit(row)
+        positions, times = unit.points()
+        if unit.size == 0 or len(times) < 2:
+            return np.zeros(len(edges) - 1)
+        cumulative = np.interp(edges, times, positions - unit.start, left=0.0,
+                               right=float(unit.size))
+        return np.diff(cumulative)
+
+    def planned_bytes(self, rows: Sequence[int], windows: np.ndarray) -> int:
+        """Bytes the next round of `spikes(rows, windows)` would read (its predictions)."""
+        windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
+        with self._lock:
+            return sum(b - a for row in dict.fromkeys(int(r) for r in rows)
+                       for a, b in self._wanted(row, windows, 0)) * self.item

@@ -85,6 +85,13 @@ class View(anywidget.AnyWidget):
         reply = {"type": kind, **reply, "gen": gen}
         return reply, out
 
+    def _req_snippet(self, _content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """The Python that computes what the view shows (views with a `snippet`)."""
+        text = getattr(self, "snippet", None)
+        if text is None:
+            raise ValueError(f"{type(self).__name__} has no code to show")
+        return {"text": str(text)}, []
+
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         reply, out = self.handle_message(content, buffers)
         self.send(reply, out)

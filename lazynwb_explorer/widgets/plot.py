@@ -8,7 +8,7 @@ and the kernel answers with every sample (few enough to draw), the envelope of e
 window with gaps between them (plot_data.py). The reply says which, and what share was read.
 Multi-channel data are drawn stacked (one offset per channel, labelled from the electrodes
 table) or overlaid. The x-range, channels and stacking are traitlets (durable); samples never
-are. A new series resets them.
+are. A new series resets them. Intervals and events can be drawn behind (overlays.py).
 """
 
 from __future__ import annotations
@@ -25,19 +25,21 @@ from ..nwb.electrodes import channel_labels
 from ..nwb.kinds import is_series
 from ..nwb.timeseries import TimeSeries
 from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources, clean_json
+from ._base import STATIC, Reply, as_sources, clean_json
+from .overlays import Overlays
 from .plot_data import SeriesWindows
 from .plot_data import View as WindowView
 
 DEFAULT_CHANNELS = 16
 
 
-class TimeSeriesPlot(View):
+class TimeSeriesPlot(Overlays):
     """A time series of one file (the first source when given several).
 
     Traitlets: `series_path`, `x_range` ([t0, t1], empty = everything), `channels` (indices of
     the plotted channels of 2-D data; empty = the first 16), `stacked` (one offset per channel,
-    else overlaid), `n_channels` (read-only), `source`, `height`, `read_budget` (bytes).
+    else overlaid), `n_channels` (read-only), `bands`, `ticks` (overlays), `source`, `height`,
+    `read_budget` (bytes).
     Requests: open {width, channels} -> the overview and the series' description; window {x0,
     x1, width, channels} -> the window. Replies: {mode, traces: [{channel, label}], x0, x1,
     width, rows, rows_read, covered, budget, series_path} + float64 buffers x, y0, y1, ...

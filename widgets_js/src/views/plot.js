@@ -9,6 +9,11 @@ import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js
 import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
 import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
+import { OverlayData, overlayPicker, tickColor } from "../overlays.js";
+import { categoryColor, withAlpha } from "../palette.js";
+import { onCursor } from "../chart.js";
+
+const MAX_SHAPES = 3000; // bands and ticks drawn as plotly shapes (SVG): beyond, the legend says so
 
 const MARGIN = { l: 64, r: 12, t: 8, b: 40 };
 
@@ -45,9 +50,13 @@ function render({ model, el }) {
   const stacked = h("input", { type: "checkbox", "aria-label": "Stack channels" });
   const stackLabel = h("label", { class: "lnx-check", hidden: true }, stacked, " stacked");
   const plot = h("div", { class: "lnx-plot-area" });
+  const cursorLine = h("div", { class: "lnx-cursor-line", hidden: true });
+  const overlays = overlayPicker(model, channel, () => fetchOverlays());
+  const overlayData = new OverlayData(model, channel, overlays.legend);
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel),
-    h("div", { class: "lnx-toolbar" }, status), error.node, plot));
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel, overlays.node),
+    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, overlays.legend), error.node,
+    h("div", { class: "lnx-plot-wrap" }, plot, cursorLine)));
   let meta = null; // the open reply of the series shown
   let last = null; // {msg, x, ys, range} of the last drawing
   let stack = null; // {key, offsets, spacing}: kept while the channels stay the same
@@ -71,7 +80,36 @@ function render({ model, el }) {
       xaxis: { ...base.xaxis, title: { text: "time (s)" }, ...(range ? { range, autorange: false } : { autorange: true }) },
       yaxis: { ...base.yaxis, ...y },
       uirevision: model.get("series_path"),
+      shapes: overlayShapes(),
     };
+  }
+
+  // bands behind the traces, event ticks along the top (plotly shapes, at most MAX_SHAPES)
+  function overlayShapes() {
+    const shapes = [];
+    const bands = overlayData.bands;
+    if (bands) {
+      const named = bands.msg.names.length > 0;
+      for (let i = 0; i < bands.starts.length && shapes.length < MAX_SHAPES; i++) {
+        shapes.push({ type: "rect", xref: "x", yref: "paper", x0: bands.starts[i], x1: bands.stops[i], y0: 0, y1: 1,
+          fillcolor: withAlpha(categoryColor(named ? bands.codes[i] : 0), 0.16), line: { width: 0 }, layer: "below" });
+      }
+    }
+    overlayData.ticks.forEach((t, k) => {
+      for (let i = 0; i < t.times.length && shapes.length < MAX_SHAPES; i++) {
+        shapes.push({ type: "line", xref: "x", yref: "paper", x0: t.times[i], x1: t.times[i], y0: 1 - 0.03 * (k + 1), y1: 1 - 0.03 * k,
+          line: { color: tickColor(k), width: 1 }, layer: "above" });
+      }
+    });
+    return shapes;
+  }
+
+  async function fetchOverlays() {
+    if (!last && !overlayData.active()) return;
+    const x0 = last?.range ? last.range[0] : last?.msg.x0;
+    const x1 = last?.range ? last.range[1] : last?.msg.x1;
+    await overlayData.fetch(x0 ?? null, x1 ?? null);
+    if (last) redraw();
   }
 
   async function drawReply(msg, buffers, range) {
@@ -81,6 +119,7 @@ function render({ model, el }) {
     if (!stack || stack.key !== key) stack = { key, ...stackOffsets(ys) };
     last = { msg, x, ys, range };
     await redraw();
+    if (overlayData.active()) fetchOverlays();
     status.textContent = statusText(msg);
     status.title = status.textContent;
   }
@@ -167,6 +206,30 @@ function render({ model, el }) {
     }, 120);
   }
 
+  // the Explorer's time cursor: announce the time under the pointer, draw the others'
+  const toTime = (event) => {
+    const full = plot._fullLayout;
+    if (!full?.xaxis) return null;
+    const px = event.clientX - plot.getBoundingClientRect().left - full.margin.l;
+    return px >= 0 && px <= full.xaxis._length ? full.xaxis.p2l(px) : null;
+  };
+  plot.addEventListener("mousemove", (event) => el.dispatchEvent(new CustomEvent("lnx-cursor",
+    { bubbles: true, detail: { t: toTime(event), source: el } })));
+  plot.addEventListener("mouseleave", () => el.dispatchEvent(new CustomEvent("lnx-cursor",
+    { bubbles: true, detail: { t: null, source: el } })));
+  const uncursor = onCursor(el, (t) => {
+    const full = plot._fullLayout;
+    if (t === null || !full?.xaxis) {
+      cursorLine.hidden = true;
+      return;
+    }
+    const px = full.xaxis.l2p(t);
+    cursorLine.hidden = !(px >= 0 && px <= full.xaxis._length);
+    cursorLine.style.left = `${full.margin.l + px}px`;
+    cursorLine.style.top = `${full.margin.t}px`;
+    cursorLine.style.bottom = `${full.margin.b}px`;
+  });
+
   Plotly.newPlot(plot, [], layout(null), { displaylogo: false, responsive: true }).then(() => {
     plot.on("plotly_relayout", onRelayout);
     open();
@@ -222,6 +285,8 @@ function render({ model, el }) {
   return () => {
     unsize();
     unguard();
+    uncursor();
+    overlays.destroy();
     channel.close();
     themes.disconnect();
     resize.disconnect();
