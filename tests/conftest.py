@@ -193,3 +193,45 @@ def _shared_data_untouched() -> Iterator[None]:
     if changes:
         pytest.fail(f"a test changed the shared source files in {SHARED_DATA}:\n  "
                     + "\n  ".join(changes), pytrace=False)
+
+
+# -- a real JupyterLab, shared by the browser test modules ------------------------------------
+
+# 32 channels x 10 s at 30 kHz (19 MB): every sample fits the local budget, so the plot's
+# overview is the envelope of all of them; 120 units on two probes, 120 trials in ten minutes
+LAB_SAMPLE = {"name": "medium", "n_units": 120, "n_trials": 120, "session_seconds": 600.0,
+              "ephys_seconds": 10.0, "ephys_channels": 32}
+LAB_NOTEBOOKS = {  # name -> the cell after the set-up (the Explorer, named `ex`)
+    "ephys.ipynb": "ex = Explorer(path, selected_path='/acquisition/ElectricalSeries')\nex",
+    "bad.ipynb": "Explorer(path, selected_path='/units/nowhere')",
+    "units.ipynb": "ex = Explorer(path, selected_path='/units', height=900, schema_height=60)\nex",
+}
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """JupyterLab serving notebooks/explorer.ipynb (what `make demo` opens, with the
+    benchmarks package beside it as in the repository) and the tests' own notebooks, over a
+    demo file beside them; yields (base url, token). One server for every browser test module
+    that asks for it."""
+    import nbformat
+    from jupyter_server import KERNEL, jupyter_server, write_notebook
+
+    from lazynwb_explorer import demo_data
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("lab")
+    sample = demo_data.write_session(root / "sample.nwb", demo_data.DemoSpec(**LAB_SAMPLE))
+    nb = nbformat.read(repo / "notebooks" / "explorer.ipynb", as_version=4)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
+    shutil.copytree(repo / "benchmarks", root / "benchmarks",
+                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
+    # the file by its name beside the notebook (the kernel's directory): the screenshots show
+    # the same label on every run, so they change only when the Explorer does
+    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
+    for name, cell in LAB_NOTEBOOKS.items():
+        write_notebook(root / name, [setup, cell])
+    with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
+        yield server

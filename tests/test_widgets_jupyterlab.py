@@ -5,32 +5,23 @@ controls, text contrast of badges and the selection (WCAG AA, from the rendered 
 that must not reach the notebook, and state that must reset when the selection changes.
 Screenshots of what was measured go to docs/screenshots/ (linked from the README).
 
-One server and one browser serve every test of this module.
+One server (the `lab` fixture of conftest.py, shared with test_neuro_jupyterlab.py) and one
+browser serve every test of this module.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from browser_helpers import CHROMIUM, launch
-from jupyter_server import (
-    KERNEL,
-    cell_count,
-    jupyter_server,
-    open_and_run,
-    set_theme,
-    write_notebook,
-)
+from jupyter_server import cell_count, open_and_run, set_theme
 from page_checks import contrast, overlaps
 
-from lazynwb_explorer import demo_data
 
 pytestmark = [
     pytest.mark.timeout(420),
@@ -39,32 +30,7 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-# 32 channels x 10 s at 30 kHz (19 MB): every sample fits the local budget, so the overview
-# is the envelope of all of them
-MEDIUM = demo_data.DemoSpec("medium", n_units=120, n_trials=120, session_seconds=600.0,
-                            ephys_seconds=10.0, ephys_channels=32)
 EPHYS = "/acquisition/ElectricalSeries"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """The server: notebooks/explorer.ipynb (what `make demo` opens, with the benchmarks
-    package beside it as in the repository) and the test's own notebooks."""
-    root = tmp_path_factory.mktemp("lab")
-    sample = demo_data.write_session(root / "sample.nwb", MEDIUM)
-    nb = nbformat.read(REPO / "notebooks" / "explorer.ipynb", as_version=4)
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    (root / "notebooks").mkdir()
-    nbformat.write(nb, root / "notebooks" / "explorer.ipynb")
-    shutil.copytree(REPO / "benchmarks", root / "benchmarks",
-                    ignore=shutil.ignore_patterns("data", "__pycache__", "*.md"))
-    # the file by its name beside the notebook (the kernel's directory): the screenshots show
-    # the same label on every run, so they change only when the Explorer does
-    setup = "from lazynwb_explorer import Explorer\npath = 'sample.nwb'"
-    write_notebook(root / "ephys.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
-    write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
-    with jupyter_server(root, {"LAZYNWB_DEMO_FILE": str(sample)}) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +54,13 @@ def _item(scope: Any, path: str) -> Any:
     return scope.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
 
 
+def _units_table(explorer: Any) -> Any:
+    """Select /units and show it as a table (it opens as a raster; the grid is a tab)."""
+    _item(explorer, "/units").click()
+    explorer.get_by_role("tab", name="Table").click()
+    return explorer.locator(".lnx-grid")
+
+
 def _open_path(page: Any, explorer: Any, *parts: str) -> None:
     """Open groups in the tree by clicking their toggles, then select the last path."""
     for path in parts[:-1]:
@@ -107,9 +80,8 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     explorer = page.locator(".lnx-explorer")
     assert "session description" in explorer.locator(".lnx-session").inner_text()  # opens on it
 
-    # open /units from the tree: schema and grid follow the selection
-    _item(explorer, "/units").click()
-    grid = explorer.locator(".lnx-grid")
+    # open /units from the tree: schema and grid (its Table tab) follow the selection
+    grid = _units_table(explorer)
     grid.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
     assert grid.get_by_role("status").inner_text() == "120 rows"
     assert "spike_times" in explorer.locator(".lnx-schema").inner_text()
@@ -215,7 +187,7 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
         page.evaluate(f"window.jupyterapp.shell.{'expandLeft' if sidebar else 'collapseLeft'}()")
         page.wait_for_timeout(500)
         name = f"{theme}-900x800{'-narrow' if sidebar else ''}"
-        _item(explorer, "/units").click()
+        _units_table(explorer)
         explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
         problems += _measure(page, explorer, f"{name} grid")
         explorer.screenshot(path=str(SHOTS / f"explorer-grid-{name}.png"))
@@ -254,7 +226,7 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
     page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")
 
 
-def test_switching_selection_resets_view_state(lab, page) -> None:
+def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
                  ".lnx-plot .scatterlayer .trace")
@@ -262,10 +234,10 @@ def test_switching_selection_resets_view_state(lab, page) -> None:
     plot = explorer.locator(".lnx-plot")
     page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 16")
     # pick channels and zoom on the ElectricalSeries
-    plot.locator("summary").click()
+    plot.locator("summary", has_text="Channels").click()
     plot.locator(".lnx-channel-list input").nth(20).check()
     page.wait_for_function("document.querySelectorAll('.lnx-plot .scatterlayer .trace').length === 17")
-    plot.locator("summary").click()
+    plot.locator("summary", has_text="Channels").click()
     drag = plot.locator(".nsewdrag")
     box = drag.bounding_box()
     y = box["y"] + box["height"] / 2
@@ -276,13 +248,14 @@ def test_switching_selection_resets_view_state(lab, page) -> None:
     page.wait_for_function(  # a tenth of the series: the zoomed window
         "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
     assert "channels (volts)" in plot.locator(".ytitle").text_content()
-    # another series: its own unit, no channel picker, the whole series
+    # another series: its own unit, no channel picker, the same time window (the Explorer's
+    # one time axis: a second of running speed at 60 Hz)
     _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
     page.wait_for_function("document.querySelector('.lnx-plot .ytitle')?.textContent === 'value (cm/s)'")
-    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.includes('36,000 samples')")
+    page.wait_for_function("/^all \\d{2,3} samples in view/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
     assert plot.locator(".lnx-channels").is_hidden() and plot.locator(".scatterlayer .trace").count() == 1
     # a table scrolled down and right, then another table: at its top left
-    _item(explorer, "/units").click()
+    _units_table(explorer)
     scroller = explorer.locator(".lnx-grid .lnx-grid-scroll")
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
@@ -291,11 +264,12 @@ def test_switching_selection_resets_view_state(lab, page) -> None:
     page.wait_for_function("[...document.querySelectorAll('.lnx-grid .lnx-head-name')]"
                            ".some(h => h.textContent === 'stimulus_name')")
     assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
-    # back to the ElectricalSeries: the first 16 channels, not zoomed
+    # back to the ElectricalSeries: the first 16 channels, in the same window
     _open_path(page, explorer, "/acquisition", EPHYS)
-    page.wait_for_function("document.querySelector('.lnx-plot [role=status]').textContent.startsWith('envelope of all 300,000')")
+    page.wait_for_function(
+        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
     assert plot.locator(".scatterlayer .trace").count() == 16
-    assert plot.locator("summary").inner_text() == "Channels (16 of 32)"
+    assert plot.locator("summary", has_text="Channels").inner_text() == "Channels (16 of 32)"
 
 
 def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
@@ -303,11 +277,11 @@ def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
     open_and_run(page, f"{base}/lab/tree/bad.ipynb?token={token}", "bad.ipynb",
                  '.lnx-tree [role=treeitem][data-path="/units"]')
     explorer = page.locator(".lnx-explorer")
-    problem = explorer.locator(".lnx-main-pane > .lnx-error")
+    problem = explorer.locator(".lnx-main-pane .lnx-panels > .lnx-error")
     problem.wait_for()
     assert "/units/nowhere is not in" in problem.inner_text()
     assert explorer.locator(".lnx-tree [role=treeitem]").count() >= 5  # the tree is there
-    _item(explorer, "/units").click()  # and works
+    _units_table(explorer)  # and works
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     assert problem.is_hidden()
 
@@ -320,8 +294,9 @@ def test_explorer_in_notebook_7(lab, page) -> None:
     explorer = page.locator(".lnx-explorer")
     assert explorer.locator(".lnx-plot .nsewdrag").bounding_box()["height"] >= 300
     cells = cell_count(page)
-    _item(explorer, "/units").click()
+    _units_table(explorer)
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+    _item(explorer, "/units").click()  # the tree keeps the focus
     page.keyboard.press("a")
     page.keyboard.press("b")
     assert cell_count(page) == cells

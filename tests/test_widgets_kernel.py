@@ -308,10 +308,11 @@ def test_explorer_follows_selection(rich_hdf5) -> None:
     assert explorer.panel is explorer.plot and explorer.plot.series_path == "/acquisition/running_speed"
     assert explorer.lazyframe().collect().columns == ["time", "value"]
     explorer.plot.x_range = [1.0, 2.0]  # a zoom is the Explorer's time axis
-    assert explorer.time_range == [1.0, 2.0]
+    assert explorer.time_range == [1.0, 2.0] and explorer.raster.x_range == [1.0, 2.0]
     explorer.plot.channels = [0]
-    explorer.selected_path = "/acquisition/raw_data"  # another series: its own state
-    assert explorer.plot.x_range == [] and explorer.time_range == [] and explorer.plot.channels == []
+    explorer.selected_path = "/acquisition/raw_data"  # another series: its own channels, the
+    assert explorer.plot.channels == []  # one time axis kept
+    assert explorer.plot.x_range == [1.0, 2.0] and explorer.time_range == [1.0, 2.0]
     explorer.selected_path = "/general/subject"
     assert explorer.panel is explorer.session and explorer.schema.selected_path == "/general/subject"
     explorer.selected_path = "/units/spike_times"  # a dataset: no panel, the tree's frame

@@ -43,6 +43,9 @@ class View(anywidget.AnyWidget):
     _css = STATIC / "widgets.css"
     height = traitlets.Int(420, help="height of the view in pixels (explicit, so it never "
                            "collapses inside a VBox/HBox)").tag(sync=True)
+    # a time view whose x_range is the Explorer's shared time axis keeps it when it shows
+    # something else (on its own, a new series or table starts at its whole extent)
+    shared_time = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -38,7 +38,7 @@ from .registry import PANELS, PINNABLE, VIEWS
 from .schema import SchemaViewer
 from .tree import TreeBrowser
 
-MIN_HEIGHT = 480  # room for the schema's header and a plot of at least 300 px
+MIN_HEIGHT = 500  # room for the schema's header, the tabs and a plot of at least 300 px
 
 
 class Explorer(View):

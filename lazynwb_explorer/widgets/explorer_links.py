@@ -39,6 +39,7 @@ def link_time_and_overlays(explorer: Any, views: Sequence[View]) -> None:
         names = view.trait_names()
         if "x_range" in names:
             traitlets.link((view, "x_range"), (explorer, "time_range"))
+            view.shared_time = True
         for name in OVERLAYS:
             if name in names:
                 traitlets.link((view, name), (explorer, name))

@@ -78,7 +78,9 @@ class TimeSeriesPlot(Overlays):
         self._windows = None
         if change["old"] and change["new"] != change["old"]:  # not the first series: reset
             with self.hold_trait_notifications():
-                self.x_range, self.channels, self.n_channels = [], [], 0
+                self.channels, self.n_channels = [], 0
+                if not self.shared_time:  # in the Explorer the time axis is everyone's
+                    self.x_range = []
 
     @traitlets.observe("read_budget")
     def _budget_changed(self, _change: dict[str, Any]) -> None:

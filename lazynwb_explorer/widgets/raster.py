@@ -96,8 +96,10 @@ class UnitsRaster(Overlays):
         self._model = None
         if change["old"] and change["new"] != change["old"]:
             with self.hold_trait_notifications():
-                self.x_range, self.filters, self.sort, self.offset = [], [], [], 0
+                self.filters, self.sort, self.offset = [], [], 0
                 self.label_by, self.color_by = "", ""
+                if not self.shared_time:  # in the Explorer the time axis is everyone's
+                    self.x_range = []
 
     @property
     def model(self) -> RasterModel:

@@ -1,7 +1,7 @@
 // AlignedSeriesView front end: a series around events - each event's trace faint, the mean
 // per group over them with its 95% band. Traces are drawn as read (every sample); the mean
 // is on a common grid (the kernel interpolates). A 2-D series shows one channel at a time.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { alignedControls, groupLegend } from "../aligned_controls.js";
 import { axis, secondsLabel, themeOf, uPlot, watchTheme } from "../chart.js";
 import { guardKeys } from "../keys.js";
@@ -160,15 +160,18 @@ function render({ model, el }) {
     theme = themeOf(el);
     chart.redraw();
   });
-  model.on("change:series_path", open);
-  requestAnimationFrame(open);
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+  model.on("change:series_path", reopen);
+  requestAnimationFrame(reopen);
   return () => {
+    opening.destroy();
     unsize();
     unguard();
     untheme();
     resize.disconnect();
     channel.close();
-    model.off("change:series_path", open);
+    model.off("change:series_path", reopen);
     chart.destroy();
   };
 }

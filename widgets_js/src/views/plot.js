@@ -5,7 +5,7 @@
 // Channels are stacked (labelled on the y axis) or overlaid. Colours follow the --jp-* theme,
 // live: a theme switch re-colours the plot without a redraw of its data.
 import Plotly from "plotly.js-cartesian-dist-min";
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
 import { buildTraces, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
@@ -51,7 +51,8 @@ function render({ model, el }) {
   const stackLabel = h("label", { class: "lnx-check", hidden: true }, stacked, " stacked");
   const plot = h("div", { class: "lnx-plot-area" });
   const cursorLine = h("div", { class: "lnx-cursor-line", hidden: true });
-  const overlays = overlayPicker(model, channel, () => fetchOverlays());
+  const overlays = overlayPicker(model, channel, () => overlaysShown.run());
+  const overlaysShown = whenShown(el, () => fetchOverlays());
   const overlayData = new OverlayData(model, channel, overlays.legend);
   el.replaceChildren(h("div", { class: "lnx-col" },
     h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel, overlays.node),
@@ -180,10 +181,12 @@ function render({ model, el }) {
     else if (range && range.length === 2) requestWindow(range[0], range[1]);
   }
 
-  function requestWindow(x0, x1) {
+  // a hidden plot (another panel is shown) asks for its window once it is shown again
+  const shown = whenShown(el, (x0, x1) => {
     const request = requests.window(x0, x1);
     if (request) send(request);
-  }
+  });
+  const requestWindow = (x0, x1) => shown.run(x0, x1);
 
   async function send(request) {
     const { msg, buffers } = await channel.request("window", {
@@ -205,6 +208,10 @@ function render({ model, el }) {
       requestWindow(range.length ? range[0] : null, range.length ? range[1] : null);
     }, 120);
   }
+
+  // a hidden plot (another panel is shown) opens a new series once it is shown
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
 
   // the Explorer's time cursor: announce the time under the pointer, draw the others'
   const toTime = (event) => {
@@ -232,7 +239,7 @@ function render({ model, el }) {
 
   Plotly.newPlot(plot, [], layout(null), { displaylogo: false, responsive: true }).then(() => {
     plot.on("plotly_relayout", onRelayout);
-    open();
+    opening.run();
   });
 
   let pick = null;
@@ -276,9 +283,10 @@ function render({ model, el }) {
   };
   const themes = new MutationObserver(recolour);
   themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light", "class"] });
-  const resize = new ResizeObserver(() => last && Plotly.Plots.resize(plot));
+  // drawn while hidden (another panel shown), the plot takes its size when shown
+  const resize = new ResizeObserver(() => plot._fullLayout && plot.clientWidth > 0 && Plotly.Plots.resize(plot));
   resize.observe(plot);
-  model.on("change:series_path", open);
+  model.on("change:series_path", reopen);
   model.on("change:channels", onChannels);
   model.on("change:x_range", onRange);
   model.on("change:stacked", onStacked);
@@ -286,12 +294,15 @@ function render({ model, el }) {
     unsize();
     unguard();
     uncursor();
+    shown.destroy();
+    opening.destroy();
+    overlaysShown.destroy();
     overlays.destroy();
     channel.close();
     themes.disconnect();
     resize.disconnect();
     clearTimeout(timer);
-    model.off("change:series_path", open);
+    model.off("change:series_path", reopen);
     model.off("change:channels", onChannels);
     model.off("change:x_range", onRange);
     model.off("change:stacked", onStacked);

@@ -2,7 +2,7 @@
 // (dark) to its end (yellow), inside the whole trajectory's bounds (so it does not jump as
 // the window moves). The window is the `x_range` traitlet - the Explorer's time axis - and
 // the time cursor of the other views is a ring on the path.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { drawTicks, fitEqual, niceTicks } from "../canvas_axes.js";
 import { onCursor, themeOf, watchTheme } from "../chart.js";
 import { guardKeys } from "../keys.js";
@@ -95,7 +95,9 @@ function render({ model, el }) {
     return r?.length === 2 ? r : null;
   }
 
-  async function ask() {
+  const shown = whenShown(el, () => fetchWindow());
+  const ask = () => shown.run();
+  async function fetchWindow() {
     if (!meta) return;
     const r = range();
     const { msg, buffers } = await channel.request("window", { series_path: model.get("series_path"), ...(r ? { t0: r[0], t1: r[1] } : {}) }, "window");
@@ -105,8 +107,8 @@ function render({ model, el }) {
 
   function show(msg, buffers) {
     last = { msg, t: float64(buffers[0]), x: float64(buffers[1]), y: float64(buffers[2]) };
-    from.value = +msg.t0.toFixed(3);
-    to.value = +msg.t1.toFixed(3);
+    if (document.activeElement !== from) from.value = +msg.t0.toFixed(3); // not while typed in
+    if (document.activeElement !== to) to.value = +msg.t1.toFixed(3);
     status.textContent = `${count(msg.total)} samples from ${msg.t0.toFixed(2)} to ${msg.t1.toFixed(2)} s` +
       (msg.step > 1 ? `, every ${msg.step}th drawn` : ", every one drawn");
     status.title = status.textContent;
@@ -148,20 +150,24 @@ function render({ model, el }) {
     theme = themeOf(el);
     draw();
   });
-  model.on("change:series_path", open);
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+  model.on("change:series_path", reopen);
   model.on("change:x_range", ask);
-  model.on("change:columns", open);
-  requestAnimationFrame(open);
+  model.on("change:columns", reopen);
+  requestAnimationFrame(reopen);
   return () => {
+    opening.destroy();
     unsize();
     unguard();
     untheme();
     uncursor();
+    shown.destroy();
     resize.disconnect();
     channel.close();
-    model.off("change:series_path", open);
+    model.off("change:series_path", reopen);
     model.off("change:x_range", ask);
-    model.off("change:columns", open);
+    model.off("change:columns", reopen);
   };
 }
 

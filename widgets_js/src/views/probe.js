@@ -2,7 +2,7 @@
 // by its area or by its units (a column aggregated per site). Hover a site for what it is;
 // click it to select its units (shift-click adds, a click beside the sites clears) - in the
 // Explorer the grid, raster and PSTH then show those units.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { drawTicks, fitEqual, niceTicks } from "../canvas_axes.js";
 import { themeOf, watchTheme } from "../chart.js";
 import { guardKeys, handled } from "../keys.js";
@@ -256,18 +256,21 @@ function render({ model, el }) {
     showStatus();
     draw();
   };
-  model.on("change:table_path", open);
-  model.on("change:units_path", open);
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+  model.on("change:table_path", reopen);
+  model.on("change:units_path", reopen);
   model.on("change:selected_units", onSelected);
-  requestAnimationFrame(open);
+  requestAnimationFrame(reopen);
   return () => {
+    opening.destroy();
     unsize();
     unguard();
     untheme();
     resize.disconnect();
     channel.close();
-    model.off("change:table_path", open);
-    model.off("change:units_path", open);
+    model.off("change:table_path", reopen);
+    model.off("change:units_path", reopen);
     model.off("change:selected_units", onSelected);
   };
 }

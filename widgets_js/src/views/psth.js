@@ -2,7 +2,7 @@
 // the trial-aligned raster of the same spikes (below: one row per event, grouped, coloured by
 // group). The unit is picked from the selection (the grid's filter and sort) or is the
 // selection's mean. Everything is computed in the kernel; this draws what it sends.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { alignedControls, groupLegend } from "../aligned_controls.js";
 import { axis, fitTo, secondsLabel, themeOf, uPlot, watchTheme } from "../chart.js";
 import { guardKeys } from "../keys.js";
@@ -210,18 +210,21 @@ function render({ model, el }) {
   const onQuery = () => {
     options().then(compute);
   };
-  model.on("change:table_path", open);
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+  model.on("change:table_path", reopen);
   model.on("change:filters", onQuery);
   model.on("change:sort", onQuery);
-  requestAnimationFrame(open);
+  requestAnimationFrame(reopen);
   return () => {
+    opening.destroy();
     unsize();
     unguard();
     untheme();
     unfitA();
     unfitB();
     channel.close();
-    model.off("change:table_path", open);
+    model.off("change:table_path", reopen);
     model.off("change:filters", onQuery);
     model.off("change:sort", onQuery);
     psth.destroy();

@@ -3,7 +3,7 @@
 // at a time with a scrollbar and PageUp / PageDown for the rest. Every zoom or pan (drag,
 // wheel, double-click) asks the kernel for the window's spikes of the units on screen only.
 // Rows are labelled and coloured by units columns; bands and event ticks can be drawn behind.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { axis, fitTo, onCursor, secondsLabel, themeOf, timeInteraction, uPlot, watchTheme } from "../chart.js";
 import { guardKeys, handled } from "../keys.js";
 import { OverlayData, overlayPicker } from "../overlays.js";
@@ -12,7 +12,7 @@ import { clampOffset, heat, pageKey, rasterStatus, ROW_MAX, rowsThatFit } from "
 import { sameRange } from "../time_window.js";
 import { snippetBox } from "../snippet.js";
 
-const HIST_HEIGHT = 70;
+const HIST_HEIGHT = 80;
 
 /** The 99th percentile of the non-zero counts: one burst does not wash out the rest. */
 function robustMax(counts) {
@@ -51,10 +51,11 @@ function render({ model, el }) {
   let ownRange = null;
   const overlayData = new OverlayData(model, channel, overlays.legend);
   const rows = () => Math.max(1, model.get("count") || 1);
+  const slots = () => Math.max(1, last?.msg.count || rows()); // rows of the page drawn
 
   // -- the charts --------------------------------------------------------------------------
   const hist = new uPlot({
-    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [6, 8, 0, 0],
+    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [8, 8, 6, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
     scales: { x: { time: false, auto: false }, y: { auto: true, range: (_u, _a, max) => [0, Math.max(1, max) * 1.05] } },
     axes: [axis(() => theme, { show: false }), axis(() => theme, { size: 64, label: "Hz", labelSize: 14, values: (_u, s) => s.map((v) => +v.toPrecision(3)) })],
@@ -67,7 +68,7 @@ function render({ model, el }) {
     const { left, top, width, height } = u.bbox;
     const pxr = devicePixelRatio || 1;
     const n = last.msg.units.length;
-    const rowH = height / Math.max(1, rows());
+    const rowH = height / slots();
     const color = colorOf(last.msg.scale);
     const unitColor = last.msg.units.map((unit) => color(unit.color) || theme.font);
     const toX = (t) => u.valToPos(t, "x", true);
@@ -110,7 +111,7 @@ function render({ model, el }) {
   const raster = new uPlot({
     width: 400, height: 300, legend: { show: false }, padding: [8, 8, 0, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
-    scales: { x: { time: false, auto: false }, y: { auto: false, range: () => [0, rows()] } },
+    scales: { x: { time: false, auto: false }, y: { auto: false, range: () => [0, slots()] } },
     axes: [
       axis(() => theme, { values: secondsLabel, label: "time (s)", labelSize: 18 }),
       axis(() => theme, {
@@ -121,11 +122,11 @@ function render({ model, el }) {
           const n = last?.msg.units.length ?? 0;
           const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((raster?.bbox.height ?? 300) / (devicePixelRatio || 1) / 14))));
           const out = [];
-          for (let k = 0; k < n; k += every) out.push(rows() - k - 0.5);
+          for (let k = 0; k < n; k += every) out.push(slots() - k - 0.5);
           return out;
         },
         values: (_u, splits) => splits.map((v) => {
-          const k = Math.round(rows() - v - 0.5);
+          const k = Math.round(slots() - v - 0.5);
           return last?.msg.units[k]?.label ?? "";
         }),
         grid: { show: false },
@@ -193,7 +194,9 @@ function render({ model, el }) {
   }
 
   let asked = null; // the parameters of the window last asked for
-  async function ask(range = currentRange()) {
+  const shown = whenShown(el, (range) => fetchWindow(range));
+  const ask = (range = currentRange()) => shown.run(range);
+  async function fetchWindow(range) {
     if (!meta) return;
     const params = { table_path: model.get("table_path"), ...pageParams(), ...(range ? { x0: range[0], x1: range[1] } : {}),
       filters: model.get("filters"), sort: model.get("sort"), color_by: model.get("color_by"), label_by: model.get("label_by") };
@@ -245,9 +248,10 @@ function render({ model, el }) {
     legend.replaceChildren(...parts);
   }
 
-  const refresh = () => {
-    if (last) overlayData.fetch(last.msg.x0, last.msg.x1).then(() => raster.redraw(false), () => {});
+  const refresh = () => { // the overlays changed (here or in another view): while shown
+    if (last) overlaysShown.run();
   };
+  const overlaysShown = whenShown(el, () => overlayData.fetch(last.msg.x0, last.msg.x1).then(() => raster.redraw(false), () => {}));
 
   // -- paging --------------------------------------------------------------------------------
   let scrolling = false;
@@ -306,26 +310,31 @@ function render({ model, el }) {
     ask();
   };
   const onAsk = () => ask();
-  model.on("change:table_path", open);
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+  model.on("change:table_path", reopen);
   model.on("change:x_range", onRangeTrait);
   model.on("change:filters", onQuery);
   model.on("change:sort", onQuery);
   model.on("change:offset", onAsk);
   model.on("change:color_by", onAsk);
   model.on("change:label_by", onAsk);
-  requestAnimationFrame(open);
+  requestAnimationFrame(reopen);
   return () => {
+    opening.destroy();
     unsize();
     unguard();
     untheme();
     uncursor();
+    shown.destroy();
+    overlaysShown.destroy();
     unfitHist();
     unfitRaster();
     overlays.destroy();
     timeA.destroy();
     timeB.destroy();
     channel.close();
-    model.off("change:table_path", open);
+    model.off("change:table_path", reopen);
     model.off("change:x_range", onRangeTrait);
     model.off("change:filters", onQuery);
     model.off("change:sort", onQuery);
