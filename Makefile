@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LINT_DIRS := lazynwb_explorer tests $(wildcard benchmarks)
 
-.PHONY: demo test test-floor fuzz bench lint venv clean system-deps js-test
+.PHONY: demo test test-floor fuzz bench lint venv clean system-deps js-test zarr3-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,30 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The Zarr v3 fixture writer. hdmf-zarr 0.14 (the writer of today's NWB Zarr files) needs
+# Python >= 3.12 and zarr >= 3.4; the test venv keeps zarr 2 for the peers the tests compare
+# with (lazynwb 1.0, hdmf-zarr 0.13), so the writer has a venv of its own on the first Python
+# >= 3.12 that scripts/zarr3_python.sh finds (pyenv's, or python3.12 / 3.13 on PATH; set
+# WRITER_PYTHON to choose). It writes the v3 fixtures and reads them back with NWBZarrIO for
+# the tests' reference; it also installs this package, which shows it installs beside zarr 3.
+ZARR3_VENV := .venv-zarr3
+ZARR3_STAMP := $(ZARR3_VENV)/.installed
+WRITER_PYTHON ?=
+$(ZARR3_STAMP): pyproject.toml tests/zarr3_requirements.txt
+	@py="$$(WRITER_PYTHON='$(WRITER_PYTHON)' scripts/zarr3_python.sh)"; \
+	if [ -z "$$py" ]; then \
+		echo "make: the Zarr v3 test fixtures need Python >= 3.12 (hdmf-zarr 0.14), and none was"; \
+		echo "      found (pyenv versions, python3.12 / python3.13 on PATH). Install one, or run"; \
+		echo "      make WRITER_PYTHON=/path/to/python3.12 test"; \
+		exit 1; \
+	fi; \
+	"$$py" -m venv $(ZARR3_VENV)
+	$(ZARR3_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ZARR3_VENV)/bin/python -m pip install --quiet -r tests/zarr3_requirements.txt -e .
+	touch $(ZARR3_STAMP)
+
+zarr3-venv: $(ZARR3_STAMP)
 
 system-deps:
 	@bash scripts/system_deps.sh
@@ -60,7 +84,7 @@ $(JS_STAMP): $(JS)/package-lock.json
 js-test: $(JS_STAMP)
 	cd $(JS) && npm test --silent && node build.mjs --check
 
-test: $(STAMP) $(FLOOR_STAMP) system-deps js-test
+test: $(STAMP) $(FLOOR_STAMP) $(ZARR3_STAMP) system-deps js-test
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -94,7 +118,7 @@ demo: $(STAMP)
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS ?=
 
-$(BENCH_STAMP): pyproject.toml | $(STAMP)
+$(BENCH_STAMP): pyproject.toml | $(STAMP) $(ZARR3_STAMP)
 	$(PY) -m pip install --quiet -e '.[test,widgets,demo,bench]'
 	touch $(BENCH_STAMP)
 
@@ -102,4 +126,4 @@ bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache
+	rm -rf $(VENV) $(FLOOR_VENV) $(ZARR3_VENV) .pytest_cache

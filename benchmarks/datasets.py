@@ -11,6 +11,8 @@ Why: peers must be compared on the kind of file they meet in practice.
 * ``units``: sessions with a small /units table each (20-150 units: unit_id, presence_ratio,
   location, quality, amplitude, firing_rate, ragged spike_times) and a subject, written by
   pynwb from a per-session seed, for the "filtered /units of many sessions" rows.
+* ``session_zarr``: the session exported to Zarr v3 by hdmf-zarr 0.14 (``NWBZarrIO.export``,
+  in the zarr3 venv: ``zarr3_export.py``), for the Zarr v3 rows.
 
 Everything is deterministic (seeded) and kept in benchmarks/data/ (gitignored); a folder is
 rewritten only when this module's ``VERSION`` of it changed, and only missing files are added.
@@ -76,6 +78,7 @@ class Data:
     units: list[Path]
     spec: DemoSpec
     scale: Scale
+    session_zarr: Path | None = None  # the session as Zarr v3 (None: no zarr3 venv)
 
 
 def spec_for(quick: bool) -> DemoSpec:
@@ -98,13 +101,38 @@ def ensure_session(quick: bool, seed: int = 0) -> Path:
 
 def ensure_all(quick: bool) -> Data:
     scale = scale_for(quick)
+    session = ensure_session(quick)
     return Data(
-        session=ensure_session(quick),
+        session=session,
         small=ensure_small_sessions(max(scale.many, scale.lots)),
         units=ensure_unit_sessions(max(scale.units, scale.few)),
         spec=spec_for(quick),
         scale=scale,
+        session_zarr=ensure_zarr_session(session),
     )
+
+
+ZARR3_PYTHON = DATA_DIR.parent.parent / ".venv-zarr3" / "bin" / "python"
+
+
+def ensure_zarr_session(session: Path) -> Path | None:
+    """The session exported to Zarr v3 by hdmf-zarr 0.14 (redone when the session changed);
+    None when the zarr3 venv is missing (``make zarr3-venv``)."""
+    import subprocess
+
+    target = session.with_name(session.name + ".zarr")
+    stamp = target / ".exported-from"
+    source = f"{session.stat().st_size} {session.stat().st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text() == source:
+        return target
+    if not ZARR3_PYTHON.exists():
+        print(f"no {ZARR3_PYTHON}: the Zarr v3 rows are skipped (make zarr3-venv)", flush=True)
+        return None
+    print(f"exporting {session.name} to Zarr v3 with hdmf-zarr 0.14 ...", flush=True)
+    subprocess.run([str(ZARR3_PYTHON), "-m", "benchmarks.zarr3_export", str(session), str(target)],
+                   cwd=DATA_DIR.parent.parent, check=True)
+    stamp.write_text(source)
+    return target
 
 
 # ------------------------------------------------------------------------------- folders

@@ -170,6 +170,62 @@ def needed_bytes(task: str, paths: Iterable[Path]) -> int:
     """Data bytes the task needs, summed over its files."""
     total = 0
     for path in paths:
+        if task in ZARR_NEEDS:
+            total += ZARR_NEEDS[task](ZarrFile(path))
+            continue
         with h5py.File(path, "r") as f:
             total += NEEDS[task](f)
     return total
+
+
+# -- Zarr v3 stores (an exported copy of the session) ---------------------------------------
+class ZarrFile:
+    """What the Zarr rows need from a v3 store with consolidated metadata, read with json and
+    the file system (not our reader): every stored chunk is compressed, so a row selection
+    needs the stored size of every chunk holding a selected row."""
+
+    def __init__(self, store: Path):
+        import json
+
+        self.store = store
+        root = json.loads((store / "zarr.json").read_text())
+        self.members = root["consolidated_metadata"]["metadata"]
+
+    def chunk_bytes(self, key: str, rows: Rows = None) -> int:
+        meta = self.members[key]
+        if not meta["shape"]:
+            return sum(p.stat().st_size for p in (self.store / key).glob("c"))
+        step = meta["chunk_grid"]["configuration"]["chunk_shape"][0]
+        wanted = None if rows is None else {int(r) // step for r in rows}
+        total = 0
+        for path in (self.store / key / "c").glob("*"):
+            if wanted is None or int(path.name) in wanted:
+                total += sum(p.stat().st_size for p in ([path] if path.is_file() else path.rglob("*"))
+                             if p.is_file())
+        return total
+
+
+def _zarr_filtered_units(z: ZarrFile) -> int:
+    """As units_filter; the rows passing come from the HDF5 session the store was exported
+    from (the same values)."""
+    with h5py.File(z.store.with_name(z.store.name.removesuffix(".zarr")), "r") as f:
+        rows = _passing_rows(f["units"])
+        ends = f["units/spike_times_index"][()]
+    around = np.union1d(rows, rows[rows > 0] - 1)
+    spans = [np.arange(ends[i - 1] if i else 0, ends[i]) for i in rows]
+    data_rows = np.concatenate(spans) if spans else np.zeros(0, dtype=int)
+    return (z.chunk_bytes("units/presence_ratio") + z.chunk_bytes("units/location")
+            + z.chunk_bytes("units/unit_id", rows) + z.chunk_bytes("units/spike_times_index", around)
+            + z.chunk_bytes("units/spike_times", data_rows))
+
+
+def _zarr_metadata(z: ZarrFile) -> int:
+    return sum(z.chunk_bytes(path.strip("/")) for path, attr, _ in (SESSION_FIELDS | SUBJECT_FIELDS).values()
+               if attr is None and path.strip("/") in z.members
+               and z.members[path.strip("/")]["node_type"] == "array")
+
+
+ZARR_NEEDS: dict[str, Callable[[ZarrFile], int]] = {
+    "zarr_units_filter": _zarr_filtered_units,  # as units_filter, in the store's chunks
+    "zarr_metadata": _zarr_metadata,  # the session + subject field arrays present
+}

@@ -87,6 +87,9 @@ rewrites it (the text is in `readme.py`, the measurements are kept in
   - {n_units} sessions with a small /units table (20–150 units, scalar columns incl.
     presence_ratio and location, ragged spike_times; {_mb(data.units) / n_units * 1000:.0f} KB each),
     written by pynwb.
+  - the session as **Zarr v3**, exported by hdmf-zarr 0.14 (`NWBZarrIO.export`, in the zarr3
+    venv: `zarr3_export.py`; its chunking kept, zstd / zlib, consolidated metadata inline in
+    the root zarr.json), for the Zarr v3 rows.
 - **Link**: a Range server on 127.0.0.1 (`server.py`) adding **{args.latency * 1000:.0f} ms
   per request**, with **{args.bandwidth_mbps:g} MB/s shared by all connections**; it counts
   requests, body bytes and the most connections open at once.
@@ -120,6 +123,10 @@ rewrites it (the text is in `readme.py`, the measurements are kept in
   samples from the middle of running_speed and the ElectricalSeries. **lazynwb 1.0**'s
   obstore reader refuses plain `http://`; the harness passes obstore `allow_http` for it and
   changes nothing else.
+  The Zarr v3 rows run lazynwb_explorer, lazynwb 1.0 (on zarr-python 2, which cannot read
+  Zarr v3) and **hdmf-zarr** 0.14's `NWBZarrIO` (pynwb, zarr-python 3 over fsspec's HTTP;
+  its worker runs in the zarr3 venv, Python >= 3.12), reading the columns it needs
+  (`tools_hdmfzarr.py`). Their floor counts the stored size of every chunk a row needs.
 
 ## Targets (issues 5, 6, 7), checked for lazynwb_explorer
 

@@ -26,13 +26,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from benchmarks.datasets import DATA_DIR, Data, ensure_all
+from benchmarks.datasets import DATA_DIR, ZARR3_PYTHON, Data, ensure_all
 from benchmarks.needed import needed_bytes
 from benchmarks.readme import write_readme
 from benchmarks.report import Link, Measurement, Row, median_run
 from benchmarks.server import SlowRangeServer
 from benchmarks.tasks import TASKS, Task
-from benchmarks.tools import TOOLS
+from benchmarks.tools import TOOLS, ZARR3_VENV_TOOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = Path(__file__).resolve().parent / "README.md"
@@ -68,7 +68,10 @@ def run_once(
     """One run in a fresh process with ``cache`` as every cache directory."""
     server.reset()
     job = json.dumps({"tool": tool, "task": task, "urls": urls})
-    cmd = [sys.executable, "-m", "benchmarks.worker"]
+    python = ZARR3_PYTHON if tool in ZARR3_VENV_TOOLS else Path(sys.executable)
+    if not python.exists():
+        return Measurement(tool, task, phase, error=f"no {python} (make zarr3-venv)")
+    cmd = [str(python), "-m", "benchmarks.worker"]
     try:
         done = subprocess.run(
             cmd, cwd=ROOT, env=worker_env(cache), input=job, capture_output=True, text=True,
@@ -109,8 +112,12 @@ def run_task(
     server: SlowRangeServer, task: Task, data: Data, tools: list[str], repeats: int,
     args: argparse.Namespace, log: list[Measurement],
 ) -> list[Row]:
-    urls = [server.url(str(p.relative_to(DATA_DIR))) for p in task.paths(data)]
     rows = {tool: Row(task, tool) for tool in tools if tool in task.tools}
+    if not all(task.paths(data)):  # the Zarr v3 rows without a zarr3 venv
+        for row in rows.values():
+            row.skipped = "no Zarr v3 export (make zarr3-venv)"
+        return list(rows.values())
+    urls = [server.url(str(p.relative_to(DATA_DIR))) for p in task.paths(data)]
     runs: dict[str, dict[str, list[Measurement]]] = {t: {"cold": [], "warm": []} for t in rows}
     for tool, row in rows.items():
         if not task.runs_tool(tool):

@@ -17,16 +17,16 @@ from __future__ import annotations
 import dataclasses
 
 from benchmarks.datasets import Data, Scale
-from benchmarks.tools import TOOLS
+from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
 
 
 @dataclasses.dataclass(frozen=True)
 class Task:
     key: str
     label: str  # "{n}" is replaced by the number of files
-    files: str  # "session" (the big file), "small" or "units" (many sessions)
+    files: str  # "session" (the big file), "session_zarr" (it as Zarr v3), "small", "units"
     count: str | None = None  # a Scale field: how many files
-    tools: tuple[str, ...] = TOOLS
+    tools: tuple[str, ...] = HDF5_TOOLS
     slow_peers: tuple[str, ...] = ()  # run once (cold + warm), not `repeats` times
     skip: tuple[str, ...] = ()  # not run: they would take many minutes
     comparable: bool = True  # tools must agree on (rows, check)
@@ -43,6 +43,8 @@ class Task:
     def paths(self, data: Data) -> list:
         if self.files == "session":
             return [data.session]
+        if self.files == "session_zarr":
+            return [data.session_zarr]
         pool = data.small if self.files == "small" else data.units
         return pool[: self.n_files(data.scale)]
 
@@ -77,5 +79,9 @@ TASKS: dict[str, Task] = {
              cold_limit=5.0),
         Task("units_memory", "/units filter + unit_id, spike_times, waveform_mean (issue 6)",
              "session", slow_peers=("pynwb+remfile",)),
+        Task("zarr_units_filter", "Zarr v3: /units filter + spike_times (issue 17)", "session_zarr",
+             tools=ZARR_TOOLS),
+        Task("zarr_metadata", "Zarr v3: session + subject metadata (issue 17)", "session_zarr",
+             tools=ZARR_TOOLS),
     )
 }

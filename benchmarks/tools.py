@@ -13,6 +13,9 @@ Tools:
 * ``lazynwb``: the published lazynwb 1.0 (same calls; see ``_let_obstore_use_plain_http``).
 * ``pynwb+remfile``: ``h5py.File(remfile.File(url))`` opened with ``pynwb.NWBHDF5IO``, the
   streaming recipe DANDI documents; columns read explicitly.
+* ``hdmf-zarr``: pynwb's ``NWBZarrIO`` of hdmf-zarr 0.14 (zarr-python 3 over fsspec's HTTP),
+  for the Zarr v3 rows; it runs in the zarr3 venv (``make zarr3-venv``), as it needs
+  Python >= 3.12 and zarr >= 3.4 (``tools_hdmfzarr.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from typing import Any
 Result = tuple[int, float, int]
 Work = Callable[[Any, list[str]], Result]
 
-TOOLS = ("lazynwb_explorer", "lazynwb", "pynwb+remfile")
-PEERS = ("lazynwb", "pynwb+remfile")
+HDF5_TOOLS = ("lazynwb_explorer", "lazynwb", "pynwb+remfile")
+ZARR_TOOLS = ("lazynwb_explorer", "lazynwb", "hdmf-zarr")
+TOOLS = (*HDF5_TOOLS, "hdmf-zarr")
+PEERS = ("lazynwb", "pynwb+remfile", "hdmf-zarr")
+ZARR3_VENV_TOOLS = ("hdmf-zarr",)  # run by the zarr3 venv's Python
 OURS = "lazynwb_explorer"
 SERIES = ("/processing/behavior/running_speed", "/acquisition/ElectricalSeries")
 SLICE = 10_000  # samples per series slice, from the middle of each series
@@ -41,6 +47,10 @@ def prepare(tool: str) -> Any:
         for name in ("h5py", "remfile", "pandas"):
             importlib.import_module(name)
         return importlib.import_module("pynwb")
+    if tool == "hdmf-zarr":
+        for name in ("zarr", "fsspec", "aiohttp", "pynwb"):
+            importlib.import_module(name)
+        return importlib.import_module("hdmf_zarr")
     importlib.import_module("polars")
     if tool == "lazynwb":
         _let_obstore_use_plain_http()
@@ -157,6 +167,8 @@ LAZY_WORK: dict[str, Work] = {
     "meta_lots": _metadata,
     "units_many": _units_many,
     "units_memory": _units_memory,
+    "zarr_units_filter": _units_filter,
+    "zarr_metadata": _metadata,
 }
 
 
@@ -166,4 +178,8 @@ def work_for(tool: str, task: str) -> Work | None:
         from benchmarks.tools_pynwb import PYNWB_WORK
 
         return PYNWB_WORK.get(task)
+    if tool == "hdmf-zarr":
+        from benchmarks.tools_hdmfzarr import HDMF_ZARR_WORK
+
+        return HDMF_ZARR_WORK.get(task)
     return LAZY_WORK.get(task)

@@ -54,6 +54,11 @@ def _env(name: str, default: Any) -> Any:
             if not isinstance(value, dict):
                 raise ValueError("not a JSON object")
             return value
+        if isinstance(default, list):
+            value = json.loads(text)
+            if not isinstance(value, list):
+                raise ValueError("not a JSON list")
+            return value
         if isinstance(default, int):
             return int(text)
         if isinstance(default, float):
@@ -61,6 +66,14 @@ def _env(name: str, default: Any) -> Any:
     except ValueError as exc:
         raise ValueError(f"environment variable {variable}={raw!r}: {exc}") from None
     return raw
+
+
+def _half_the_memory() -> int:
+    """Half this machine's physical memory (8 GiB where it cannot be told)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
 
 
 def _default_cache_dir() -> str:
@@ -101,8 +114,20 @@ class Config:
             before they answer a call.
         catalog_max_age: seconds a stored catalog of a remote file is trusted before one small
             request re-validates it (DANDI blobs never change and are always trusted).
-        hdf5_engine: who reads HDF5 metadata: "auto" (our engine for remote files, h5py for
-            local ones), "native" (our engine always) or "h5py" (libhdf5 always).
+        hdf5_engine: who reads HDF5: "auto" and "native" (our engine, for local and remote
+            files; h5py only for what it does not read, and only once it found the rest of
+            the file well formed) or "h5py" (libhdf5 for everything).
+        follow_external_paths: follows paths written in the file. A local HDF5 file may say
+            that a dataset's values are stored in other files (external raw storage), mapped
+            from other files (a virtual dataset), or link to another file (external link).
+            Off (the default), reading such an object raises OutsideSourceError; on, libhdf5
+            follows the paths for local files. Remote files never reach outside themselves.
+        call_deadline: seconds one call (get_df, a scan's collect, get_internal_paths, ...)
+            may spend on requests in all, on top of request_timeout per request.
+        allowed_redirect_hosts: hosts ("host" or "host:port", "*" for any) an HTTP redirect
+            may lead to besides the URL's own scheme, host and port.
+        max_read_bytes: the most one read may hold in memory (default: half the machine's
+            memory); a read declaring more raises ReadTooLargeError instead of allocating.
     """
 
     use_polars: bool = dataclasses.field(default_factory=lambda: _env("use_polars", False))
@@ -143,6 +168,16 @@ class Config:
         default_factory=lambda: _env("catalog_max_age", 24 * 3600.0)
     )
     hdf5_engine: str = dataclasses.field(default_factory=lambda: _env("hdf5_engine", "auto"))
+    follow_external_paths: bool = dataclasses.field(
+        default_factory=lambda: _env("follow_external_paths", False)
+    )
+    call_deadline: float = dataclasses.field(default_factory=lambda: _env("call_deadline", 300.0))
+    allowed_redirect_hosts: list[str] = dataclasses.field(
+        default_factory=lambda: _env("allowed_redirect_hosts", [])
+    )
+    max_read_bytes: int = dataclasses.field(
+        default_factory=lambda: _env("max_read_bytes", _half_the_memory())
+    )
 
     def __repr__(self) -> str:  # never print secrets held in storage options
         fields = []

@@ -14,19 +14,19 @@ A token in DANDI_API_KEY (or DANDI_API_TOKEN) is sent to the API host only.
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from .config import config
 from .errors import SourceError
+from .transport import http
 
 DANDI_API_BASE = "https://api.dandiarchive.org/api"
 """The public DANDI Archive's API (lazynwb's constant): the default of
@@ -35,6 +35,7 @@ DANDI_API_BASE = "https://api.dandiarchive.org/api"
 Order = Literal["path", "created", "modified", "-path", "-created", "-modified"]
 _ORDERS = ("path", "created", "modified", "-path", "-created", "-modified")
 _PAGE_SIZE = 1000  # the API's maximum; fewer round trips for big dandisets
+_MAX_API_ANSWER = 256 << 20  # one page of 1,000 assets is a few MB
 _NWB_SUFFIXES = (".nwb", ".nwb.zarr")
 # Where a content URL names an asset's blob or Zarr (any host: S3, its https form, a mirror)
 _BLOB_KEY = re.compile(r"/blobs/[0-9a-f]{3}/[0-9a-f]{3}/([0-9a-f-]{36})(?:/|$)")
@@ -58,23 +59,25 @@ def _get_json(url: str) -> Any:
     token = os.environ.get("DANDI_API_KEY") or os.environ.get("DANDI_API_TOKEN")
     if token:
         headers["Authorization"] = f"token {token}"
-    request = urllib.request.Request(url, headers=headers)
     deadline = time.monotonic() + config.retry_deadline
     attempt = 0
     while True:
         attempt += 1
-        try:
-            with urllib.request.urlopen(request, timeout=config.request_timeout) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            body = exc.read()[:300].decode("utf-8", errors="replace")
-            retry = exc.code == 429 or exc.code >= 500
-            error: Exception = SourceError(f"DANDI API answered {exc.code} {exc.reason}: {body}",
-                                           source=url)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        try:  # our checked requests: redirects stay on the API's host, the answer is capped
+            answer = http.get_object(url, _MAX_API_ANSWER, headers)
+            if answer is None:
+                raise http.StatusError(404, "Not Found", "")
+            return json.loads(answer.body.decode("utf-8"))
+        except http.StatusError as exc:
+            retry = exc.status == 429 or exc.status >= 500
+            error: Exception = SourceError(f"DANDI API answered {exc}", source=url)
+        except http.HTTPFailure as exc:
+            retry = exc.retryable
+            error = SourceError(f"DANDI API answered badly: {exc}", source=url)
+        except (OSError, TimeoutError, ConnectionError, http_client.HTTPException) as exc:
             retry = True
             error = SourceError(f"DANDI API unreachable: {exc}", source=url)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SourceError(f"DANDI API did not answer JSON: {exc}", source=url) from exc
         delay = min(8.0, 0.2 * 2**attempt)
         if not retry or attempt > config.max_retries or time.monotonic() + delay > deadline:

@@ -134,6 +134,14 @@ class SourceError(LazyNWBError, OSError):
     """The source cannot be opened or read: missing, unreachable, not NWB, truncated."""
 
 
+class NotFoundError(SourceError):
+    """The server has no object at that URL (404), or refuses to say (401, 403)."""
+
+
+class SourceChangedError(SourceError):
+    """The remote object is not the one first read (or the one a catalog describes)."""
+
+
 class NotNWBError(SourceError):
     """The source is readable but is neither an HDF5 nor a Zarr NWB file."""
 
@@ -162,6 +170,16 @@ class MalformedFileError(LazyNWBError, ValueError):
     """The file's structure is inconsistent (bad shapes, indexes out of range, ...)."""
 
 
+class OutsideSourceError(LazyNWBError, PermissionError):
+    """Reading this object would read outside the file: its values are stored in another
+    file (HDF5 external raw storage), mapped from other files (a virtual dataset), or it is
+    a link into another file. Refused for every remote file; for local files unless
+    `config.follow_external_paths` is set."""
+
+
+class ReadTooLargeError(LazyNWBError, MemoryError):
+    """One read would hold more than `config.max_read_bytes` in memory (a hostile shape, or
+    a read better done in parts)."""
 def with_path(exc: LazyNWBError, path: str) -> LazyNWBError:
     """The same error naming the internal path the caller asked for (when it names none)."""
     if exc.path is not None:

@@ -19,6 +19,7 @@ from .config import config
 from .errors import InternalPathError, LazyNWBError, get_logger, redact, safe_cause
 from .sources import Source
 from .transport.counters import counting
+from .transport.deadline import deadline_at, until, within_deadline
 from .transport.readers import wait
 
 logger = get_logger(__name__)
@@ -52,9 +53,10 @@ class Missing:
 
 
 def name_errors(source: Source, call: Callable[[], T]) -> T:
-    """Run per-file work so that any failure names the file."""
+    """Run per-file work so that any failure names the file (within the call's deadline)."""
     try:
-        return call()
+        with within_deadline():
+            return call()
     except LazyNWBError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -76,11 +78,14 @@ def map_sources(
     disable_progress: bool = False,
     desc: str = "Reading NWB files",
 ) -> Iterator[tuple[Source, T | Missing]]:
-    """Yield (source, result) in source order; a missing path yields a Missing marker."""
+    """Yield (source, result) in source order; a missing path yields a Missing marker. All
+    of it shares one deadline (config.call_deadline), from the first file's start."""
+    deadline = deadline_at()
 
     def run(source: Source) -> T | Missing:
         try:
-            return name_errors(source, lambda: work(source))
+            with until(deadline):
+                return name_errors(source, lambda: work(source))
         except InternalPathError as exc:
             return Missing(exc)
 

@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from .config import config
 from .transport import Reader, open_reader
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
@@ -34,12 +36,34 @@ class Source:
         return open_reader(self.uri)
 
 
-_IMMUTABLE = re.compile(r"(?i)(dandiarchive[^/]*/blobs/|/blobs/[0-9a-f]{3}/[0-9a-f]{3}/)")
+_BLOB_PATH = re.compile(r"(?i)/blobs/[0-9a-f]{3}/[0-9a-f]{3}/[0-9a-f-]+$")
+# DANDI's bucket, as s3:// and as its https endpoints (any region)
+_DANDI_BUCKET = re.compile(r"(?i)^(s3://dandiarchive|https://dandiarchive\.s3(\.[a-z0-9-]+)?\.amazonaws\.com)$")
 
 
 def is_immutable(uri: str) -> bool:
-    """DANDI blob URLs name content that never changes (a new version is a new blob)."""
-    return bool(_IMMUTABLE.search(uri))
+    """A DANDI blob: its content never changes (a new version is a new blob). Told by the
+    URL's form only: DANDI's bucket (or config.dandi_bucket_url), then blobs/xxx/yyy/<id>;
+    the same path on any other host is just a path."""
+    base, _, _ = uri.partition("?")
+    found = _BLOB_PATH.search(base)
+    if found is None:
+        return False
+    bucket = base[: found.start()].rstrip("/")
+    return bool(_DANDI_BUCKET.match(bucket)) or bucket == config.dandi_bucket_url.rstrip("/")
+
+
+def public_uri(uri: str) -> str:
+    """The source as it may be stored, exported and shown: no user:password@ and no query
+    string (a presigned URL's signature) in a URL; local paths as they are. (An az:// URL's
+    container@account is not a secret and stays.)"""
+    if "://" not in uri:
+        return uri
+    parts = urlsplit(uri)
+    netloc = parts.netloc
+    if "@" in netloc and parts.scheme.lower() not in ("az", "abfs", "abfss", "azure"):
+        netloc = netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def to_source(item: Any) -> Source:

@@ -21,6 +21,8 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # JupyterLab, Dask workers), never to the user's ~/.cache.
 _CATALOGS = tempfile.mkdtemp(prefix="lazynwb-test-catalogs-")
 os.environ["LAZYNWB_CACHE_DIR"] = _CATALOGS
+# ... and the key that authenticates them (catalog/key.py) to one of its own, not ~/.config
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="lazynwb-test-config-")
 for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
     os.environ.pop(_var, None)
 
@@ -29,6 +31,7 @@ from lazynwb_explorer.catalog import store as catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
 import nwb_factory as nf  # noqa: E402
+import zarr3_env  # noqa: E402
 from servers import MotoS3Server, RangeHTTPServer  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -79,7 +82,36 @@ def rich_hdf5_contiguous(served: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def rich_zarr(served: Path) -> Path:
+    """Zarr v2, written by hdmf-zarr 0.13 (pickled references, zarr_link, .zmetadata)."""
     return nf.write_zarr(served / "rich.nwb.zarr")
+
+
+@pytest.fixture(scope="session")
+def zarr_v3_stores(served: Path) -> dict[str, Path]:
+    """The rich session as Zarr v3, written by hdmf-zarr 0.14 in its own venv: consolidated,
+    unconsolidated, and sharded (see zarr3_writer.py)."""
+    return zarr3_env.write(served / "v3", ["rich_v3", "rich_v3_unconsolidated", "rich_v3_sharded"])
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3"]
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3_sharded(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3_sharded"]
+
+
+@pytest.fixture(scope="session")
+def rich_zarr_v3_unconsolidated(zarr_v3_stores: dict[str, Path]) -> Path:
+    return zarr_v3_stores["rich_v3_unconsolidated"]
+
+
+@pytest.fixture(scope="session")
+def pushdown_zarr_v3(served: Path) -> Path:
+    """600 units, every column sharded, one waveform per inner chunk (hdmf-zarr 0.14)."""
+    return zarr3_env.write(served / "v3", ["pushdown_v3_sharded"])["pushdown_v3_sharded"]
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +127,14 @@ def sessions(served: Path) -> list[Path]:
 @pytest.fixture(scope="session")
 def http_server(served: Path) -> Iterator[RangeHTTPServer]:
     with RangeHTTPServer(served) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def http_index_server(served: Path) -> Iterator[RangeHTTPServer]:
+    """The same files from a server that answers a directory with an HTML index."""
+    with RangeHTTPServer(served) as server:
+        server.directory_index = True
         yield server
 
 
@@ -116,7 +156,8 @@ def s3_server() -> Iterator[MotoS3Server]:
 
 @pytest.fixture(scope="session")
 def locate(request, served: Path) -> Callable[[Path, str], str]:
-    """locate(local_path, where) -> what to pass to the reader for 'local', 'http' or 's3'."""
+    """locate(local_path, where) -> what to pass to the reader for 'local', 'http', 'http-index'
+    (a server that lists directories) or 's3'."""
     uploaded: set[Path] = set()
 
     def _locate(path: Path, where: str) -> str:
@@ -126,6 +167,8 @@ def locate(request, served: Path) -> Callable[[Path, str], str]:
             return str(path)
         if where == "http":
             return request.getfixturevalue("http_server").url(relative)
+        if where == "http-index":
+            return request.getfixturevalue("http_index_server").url(relative)
         if where == "s3":
             s3 = request.getfixturevalue("s3_server")
             if path not in uploaded:

@@ -318,6 +318,49 @@ def write_deflate_bombs(path: Path, total: int = 1 << 26) -> Path:
     return path
 
 
+VICTIM_MARK = b"\xeeVICTIM\xee"  # what a victim file outside the seed holds, over and over
+
+
+def victim_file(directory: Path) -> tuple[Path, Path]:
+    """(a raw file, an HDF5 file) beside the seeds whose bytes no read of a seed may return."""
+    raw, h5 = directory / "victim.bin", directory / "victim_h5.bin"
+    raw.write_bytes(VICTIM_MARK * 4096)
+    if not h5.exists():
+        import h5py
+
+        with h5py.File(h5, "w") as f:
+            f["secret"] = np.frombuffer(VICTIM_MARK * 512, dtype="<u8")
+    return raw, h5
+
+
+def write_outside_and_huge(path: Path, libver: str) -> Path:
+    """A file whose objects reach outside it or declare what they do not hold: external raw
+    storage at an absolute path, a virtual dataset and external links into another file,
+    datasets declaring 3x10^8 rows with no data (contiguous, chunked, one chunk of many
+    written), and groups nested 200 deep."""
+    import h5py
+
+    raw, victim = victim_file(path.parent)
+    n = len(VICTIM_MARK * 4096) // 8
+    with h5py.File(path, "w", libver=(libver, "latest")) as f:
+        f.attrs["nwb_version"] = "2.8.0"
+        f.create_dataset("external", shape=(n,), dtype="<u8", external=[(str(raw), 0, n * 8)])
+        layout = h5py.VirtualLayout(shape=(512,), dtype="<u8")
+        layout[:] = h5py.VirtualSource(str(victim), "secret", shape=(512,))
+        f.create_virtual_dataset("virtual", layout)
+        f["links/to_dataset"] = h5py.ExternalLink(str(victim), "/secret")
+        f["links/to_root"] = h5py.ExternalLink(str(victim), "/")
+        f["links/soft_through"] = h5py.SoftLink("/links/to_root/secret")
+        f.create_dataset("huge/contiguous", shape=(3 * 10**8,), dtype="<f8")
+        f.create_dataset("huge/chunked", shape=(3 * 10**8,), dtype="<f8", chunks=(1 << 12,), maxshape=(None,))
+        f.create_dataset("huge/one_chunk", shape=(3 * 10**8,), dtype="<f8", chunks=(1 << 12,))[:10] = 1.0
+        group = f.create_group("deep")
+        for _ in range(200):
+            group = group.create_group("g")
+        group["leaf"] = np.arange(3)
+    return path
+
+
 def write_hdf5_seeds(directory: Path) -> list[Path]:
     """Small seed files written in this session (about a second in all)."""
     import nwb_factory as nf
@@ -329,13 +372,15 @@ def write_hdf5_seeds(directory: Path) -> list[Path]:
         write_h5py_corners(directory / "corners_earliest.h5", "earliest"),
         write_h5py_corners(directory / "corners_latest.h5", "latest"),
         write_deflate_bombs(directory / "deflate_bombs.h5"),
+        write_outside_and_huge(directory / "outside_earliest.h5", "earliest"),
+        write_outside_and_huge(directory / "outside_latest.h5", "latest"),
     ]
 
 
 def hdf5_seed_files(directory: Path) -> list[Path]:
     """Every seed file: the shared real files and the ones written here (written once)."""
     written = sorted(directory.glob("*.nwb")) + sorted(directory.glob("*.h5"))
-    if len(written) < 5:
+    if len(written) < 7:
         written = write_hdf5_seeds(directory)
     return sorted(SHARED_DATA.rglob("*.nwb")) + written
 
@@ -359,7 +404,8 @@ WEIRD_ATTRS: tuple[Any, ...] = (5, "x", None, [1, [2, [3]]], {"path": 5}, {"zarr
 ZARRAY_FIELDS: dict[str, tuple[Any, ...]] = {
     "shape": WEIRD_SHAPES, "chunks": WEIRD_CHUNKS, "dtype": WEIRD_DTYPES,
     "compressor": WEIRD_COMPRESSORS, "fill_value": WEIRD_FILLS, "filters": WEIRD_FILTERS,
-    "order": ("X", None, 1), "zarr_format": (3, "2", None), "dimension_separator": ("|", "", 5),
+    "order": ("X", None, 1), "zarr_format": (3, "2", None),
+    "dimension_separator": ("|", "", 5, "/../../../outside/", "/../", "\\", ".."),
 }
 
 
@@ -505,8 +551,103 @@ def zarr_bomb() -> bytes:
     return zlib_bomb(1 << 30)
 
 
+def hostile_pickle(c: Chooser) -> tuple[str, bytes]:
+    """A pickle whose objects, expanded as a tree, are a "billion laughs" of shared
+    references, nested thousands deep, or contain themselves (built opcode by opcode: the
+    standard pickler would recurse)."""
+    choice = c.below(4)
+    if choice == 0:  # EMPTY_LIST MEMOIZE, then width x BINGET of the last level + APPENDS
+        depth, width = (16, 20, 24, 30)[c.below(4)], (2, 3, 8)[c.below(3)]
+        ops = bytearray(b"\x80\x04\x8c\x03lol\x94")
+        for level in range(depth):
+            ops += b"](" + bytes([0x68, level]) * width + b"e\x94"
+        return f"laughs {width}^{depth}", bytes(ops + b".")
+    if choice == 1:  # lists nested `depth` deep
+        depth = (100, 10_000, 200_000)[c.below(3)]
+        return f"nested {depth}", b"\x80\x04" + b"]" * depth + b"a" * (depth - 1) + b"."
+    if choice == 2:  # a list that holds itself, in an object array's place
+        return "self-holding list", b"\x80\x04]\x94h\x00a."
+    depth = (40, 1000)[c.below(2)]  # dicts nested deep
+    return f"dicts {depth}", b"\x80\x04" + b"}\x8c\x01k" * depth + b"N" + b"s" * depth + b"."
+
+
+def _pickle_chunk(store: Store, c: Chooser) -> str:
+    """An object column stored with the Pickle codec gets a hostile pickle as its chunk."""
+    arrays = []
+    for key in sorted(k for k in store if k.endswith("/.zarray")):
+        try:
+            meta = json.loads(store[key])
+        except ValueError:
+            continue
+        if isinstance(meta, dict) and any(isinstance(f, dict) and f.get("id") == "pickle"
+                                          for f in meta.get("filters") or []):
+            arrays.append((key[: -len("/.zarray")], meta))
+    if not arrays:
+        return "no pickled column"
+    array, meta = arrays[c.below(len(arrays))]
+    label, payload = hostile_pickle(c)
+    try:
+        import numcodecs
+
+        compressor = numcodecs.get_codec(meta["compressor"]) if meta.get("compressor") else None
+    except (KeyError, TypeError, ValueError):
+        compressor = None
+    store[f"{array}/0"] = compressor.encode(payload) if compressor is not None else payload
+    return f"{label} in {array}/0"
+
+
+def _declared_rows(store: Store, c: Chooser) -> str:
+    """An array declares 10^9 rows (or 10^6 chunks of 1) and keeps no chunk."""
+    arrays = sorted(k[: -len("/.zarray")] for k in store if k.endswith("/.zarray"))
+    if not arrays:
+        return "no arrays"
+    array = arrays[c.below(len(arrays))]
+    shape, chunks = ([10**9], [10**6]) if c.below(2) else ([10**6], [1])
+
+    def edit(meta: dict) -> None:
+        if isinstance(meta, dict) and isinstance(meta.get("shape"), list) and meta["shape"]:
+            meta["shape"] = shape + meta["shape"][1:]
+            meta["chunks"] = chunks + list(meta.get("chunks") or [])[1:]
+
+    _edit_json(store, f"{array}/.zarray", edit)
+    _edit_json(store, ".zmetadata", lambda top: edit(top["metadata"][f"{array}/.zarray"]))
+    for key in [k for k in store if k.startswith(array + "/") and "/.z" not in k[len(array):]]:
+        del store[key]
+    return f"{array} declares {shape[0]} rows"
+
+
+def _rooted_keys(store: Store, c: Chooser) -> str:
+    """Consolidated metadata keys that climb or start at '/' ('/units/.zattrs', 'a/../.zgroup')."""
+    form = ("/{}", "{}/..", "./{}", "../{}", "{}//x")[c.below(5)]
+    changed = []
+
+    def edit(top: dict) -> None:
+        entries = top["metadata"]
+        for key in sorted(entries)[: 1 + c.below(3)]:
+            entries[form.format(key)] = entries.pop(key)
+            changed.append(key)
+
+    _edit_json(store, ".zmetadata", edit)
+    return f"keys {form} for {changed}"
+
+
+def _deep_groups(store: Store, c: Chooser) -> str:
+    """Groups nested 300 (or 100) deep in the consolidated metadata."""
+    depth = (300, 100)[c.below(2)]
+
+    def edit(top: dict) -> None:
+        path = "deep"
+        for _ in range(depth):
+            top["metadata"][f"{path}/.zgroup"] = {"zarr_format": 2}
+            path += "/g"
+
+    _edit_json(store, ".zmetadata", edit)
+    return f"groups {depth} deep"
+
+
 _ZARR_MUTATIONS = (_consolidated_entry, _consolidated_entry, _consolidated_entry, _plain_key,
-                   _broken_json, _chunk, _chunk, _bomb_chunk, _delete)
+                   _broken_json, _chunk, _chunk, _bomb_chunk, _delete, _pickle_chunk, _pickle_chunk,
+                   _declared_rows, _rooted_keys, _deep_groups)
 
 
 def read_store(path: Path) -> Store:
@@ -529,6 +670,10 @@ def tiny_zarr_store() -> Store:
                          object_codec=numcodecs.VLenUTF8(), compressor=numcodecs.Blosc())
     units.create_dataset("spike_times", data=np.linspace(0, 1, 12), compressor=numcodecs.Zstd())
     units.create_dataset("spike_times_index", data=np.array([3, 6, 9, 12]), compressor=numcodecs.LZ4())
+    refs = np.empty(4, dtype=object)  # object references, pickled as hdmf-zarr writes them
+    for i in range(4):
+        refs[i] = {"source": ".", "path": "/units", "object_id": f"id-{i}"}
+    units.create_dataset("electrodes_ref", data=refs, object_codec=numcodecs.Pickle(), compressor=numcodecs.Zlib())
     zarr.consolidate_metadata(store)
     return {k: bytes(v) for k, v in sorted(store.items())}
 

@@ -4,9 +4,11 @@ in bounded memory.
 - `engine_target(data)`: an HDF5 image through our engine only (no h5py): superblock, the
   whole tree, then a few rows of every dataset (and a row in the middle through the partial
   chunk-index walk), all over the bytes in memory. Allowed: success, `FormatError`,
-  `Unsupported`.
+  `Unsupported`, `Refused` (values outside the file).
 - `api_target(path)`: the public API (`get_internal_paths`) on a file, with the native
-  engine. Allowed: success or a `LazyNWBError`.
+  engine, then a few rows of every dataset through the catalog's backend (h5py where the
+  engine hands a file on). Allowed: success or a `LazyNWBError`; a read returning the bytes
+  of the victim file beside the seeds (fuzz_inputs.VICTIM_MARK) is a Bug.
 - `zarr_target(path)`: the public API on a Zarr store, then the first rows of every array.
   Allowed: success or a `LazyNWBError`.
 
@@ -28,7 +30,14 @@ from pathlib import Path
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer.backends.hdf5 import btree1
 from lazynwb_explorer.backends.hdf5.binary import FileContext
-from lazynwb_explorer.backends.hdf5.io import FormatError, Ranges, Unsupported, over_bytes, run
+from lazynwb_explorer.backends.hdf5.io import (
+    FormatError,
+    Ranges,
+    Refused,
+    Unsupported,
+    over_bytes,
+    run,
+)
 from lazynwb_explorer.backends.hdf5.objects import DatasetInfo
 from lazynwb_explorer.backends.hdf5.plan import Box, chunk_index, read_boxes
 from lazynwb_explorer.backends.hdf5.superblock import read_superblock
@@ -138,7 +147,7 @@ def engine_target(data: bytes, read=None, errors: list[str] | None = None) -> st
             continue
         try:
             _read_dataset(sb.ctx, obj.dataset, tree.address_paths, read)
-        except (FormatError, Unsupported) as exc:
+        except (FormatError, Unsupported, Refused) as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
             outcome = "partial"
     return outcome
@@ -174,13 +183,42 @@ def configured(**values: object) -> Iterator[None]:
 
 
 def api_target(path: Path) -> str:
-    """get_internal_paths with the native engine (caches off): 'ok' or the error's class."""
+    """get_internal_paths with the native engine (caches off), then the first rows of every
+    dataset: 'ok', the error's class, or 'partial:<class>' when only reads were refused."""
     with configured(hdf5_engine="native", disable_cache=True):
         try:
-            lazynwb.get_internal_paths(path)
+            source = to_source(str(path))
+            catalog = name_errors(source, lambda: open_catalog(source))
+            internal_paths(catalog)
         except LazyNWBError as exc:
             return check_api_error(exc)
-    return "ok"
+        return _read_every_dataset(catalog)
+
+
+def _read_every_dataset(catalog, arrays: set[str] | None = None) -> str:  # noqa: ANN001
+    """The first rows of every dataset (of those in `arrays`); a read that returns the
+    victim's bytes is a Bug."""
+    from fuzz_inputs import VICTIM_MARK
+
+    outcome = "ok"
+    for node in list(catalog.nodes.values()):
+        if node.dataset is None or node.is_link or (arrays is not None and node.path not in arrays):
+            continue
+        shape = node.dataset.shape
+        try:
+            if shape:
+                box = (slice(0, min(shape[0], ROWS)), *(slice(0, min(n, COLUMNS)) for n in shape[1:]))
+                values = catalog.backend.read_box(node.path, box)
+            else:
+                values = catalog.backend.read(node.path)
+        except LazyNWBError as exc:
+            outcome = f"partial:{check_api_error(exc)}"
+            continue
+        if getattr(values, "dtype", None) is not None and values.dtype.kind in "biufcSV" \
+                and VICTIM_MARK[1:7] in values.tobytes():
+            raise Bug(f"{node.path} returned the bytes of a file outside the source")
+    catalog.close()
+    return outcome
 
 
 def zarr_target(path: Path, arrays: set[str] | None = None) -> str:
@@ -194,18 +232,4 @@ def zarr_target(path: Path, arrays: set[str] | None = None) -> str:
         internal_paths(catalog)
     except LazyNWBError as exc:
         return check_api_error(exc)
-    outcome = "ok"
-    for node in list(catalog.nodes.values()):
-        if node.dataset is None or node.is_link or (arrays is not None and node.path not in arrays):
-            continue
-        shape = node.dataset.shape
-        try:
-            if shape:
-                box = (slice(0, min(shape[0], ROWS)), *(slice(0, min(n, COLUMNS)) for n in shape[1:]))
-                catalog.backend.read_box(node.path, box)
-            else:
-                catalog.backend.read(node.path)
-        except LazyNWBError as exc:
-            outcome = f"partial:{check_api_error(exc)}"
-    catalog.close()
-    return outcome
+    return _read_every_dataset(catalog, arrays)

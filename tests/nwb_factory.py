@@ -43,7 +43,7 @@ import contextlib
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -601,6 +601,81 @@ def _pushdown_waveform_iter(n_units: int, waveform_shape: tuple[int, int]) -> It
         yield pushdown_waveform(row, waveform_shape)
 
 
+def make_units_pushdown_nwbfile(
+    n_units: int = 1000,
+    waveform_shape: tuple[int, int] = (82, 384),
+    seed: int = 0,
+    *,
+    column_io: Callable[[str, Any], Any] | None = None,
+    mean_spikes_per_unit: int = 300,
+    visp_fraction: float = 0.2,
+    session_duration: float = 3600.0,
+) -> NWBFile:
+    """The in-memory NWBFile of :func:`write_units_pushdown_file` (see there for the columns).
+
+    ``column_io(name, data)`` may wrap a column's data (``unit_id``, ``presence_ratio``,
+    ``location``, ``spike_times``, ``waveform_mean``) in a backend's DataIO (chunking,
+    sharding); ``waveform_mean`` is then handed over as a DataChunkIterator (memory stays
+    small). Without it the data is given as is (``waveform_mean`` as an array in memory).
+    """
+    rng = np.random.default_rng(seed)
+    waveform_shape = tuple(int(s) for s in waveform_shape)
+    wrap = column_io or (lambda name, data: data)
+
+    nwbfile = NWBFile(
+        session_description="Large units table for predicate pushdown tests",
+        identifier=f"lazynwb-pushdown-seed{seed:04d}",
+        session_start_time=SESSION_START_TIME,
+        session_id=f"pushdown_{seed:04d}",
+    )
+
+    counts = rng.poisson(mean_spikes_per_unit, size=n_units)
+    ends = np.cumsum(counts)
+    unit_of_spike = np.repeat(np.arange(n_units), counts)
+    raw_times = rng.uniform(0.0, session_duration, size=int(ends[-1]) if n_units else 0)
+    spike_times = raw_times[np.lexsort((raw_times, unit_of_spike))]
+
+    n_visp = int(round(visp_fraction * n_units))
+    locations = np.array(
+        [PUSHDOWN_OTHER_LOCATIONS[i % len(PUSHDOWN_OTHER_LOCATIONS)] for i in range(n_units)],
+        dtype=object,
+    )
+    locations[rng.permutation(n_units)[:n_visp]] = "VISp"
+    presence = rng.uniform(0.0, 1.0, size=n_units)
+
+    units = Units(
+        name="units",
+        id=list(range(n_units)),
+        description="large synthetic units table",
+        waveform_rate=RAW_RATE,
+        waveform_unit="volts",
+        resolution=1.0 / RAW_RATE,
+    )
+    units.add_column(name="unit_id", description="sorter cluster id",
+                     data=wrap("unit_id", (5000 + np.arange(n_units)).tolist()))
+    units.add_column(name="presence_ratio", description="presence ratio",
+                     data=wrap("presence_ratio", presence.tolist()))
+    units.add_column(name="location", description="brain area",
+                     data=wrap("location", locations.tolist()))
+    with warnings.catch_warnings():
+        # passing explicit index offsets for a predefined index=True column warns in hdmf>=4
+        warnings.filterwarnings("ignore", message="Column 'spike_times' is predefined")
+        units.add_column(
+            name="spike_times", description="spike times (s)",
+            data=wrap("spike_times", spike_times), index=ends.tolist(),
+        )
+    if column_io is None:
+        waveforms = np.stack([pushdown_waveform(r, waveform_shape) for r in range(n_units)])
+    else:
+        waveforms = column_io("waveform_mean", DataChunkIterator(
+            data=_pushdown_waveform_iter(n_units, waveform_shape),
+            maxshape=(n_units, *waveform_shape), dtype=np.dtype("float32"), buffer_size=8,
+        ))
+    units.add_column(name="waveform_mean", description="mean waveform", data=waveforms)
+    nwbfile.units = units
+    return nwbfile
+
+
 def write_units_pushdown_file(
     path: PathLike,
     n_units: int = 1000,
@@ -629,66 +704,20 @@ def write_units_pushdown_file(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
     waveform_shape = tuple(int(s) for s in waveform_shape)
 
-    nwbfile = NWBFile(
-        session_description="Large units table for predicate pushdown tests",
-        identifier=f"lazynwb-pushdown-seed{seed:04d}",
-        session_start_time=SESSION_START_TIME,
-        session_id=f"pushdown_{seed:04d}",
-    )
+    def chunked_io(name: str, data: Any) -> Any:
+        if name == "spike_times":
+            return H5DataIO(data, chunks=(min(spike_times_chunk, max(1, len(data))),))
+        if name == "waveform_mean":
+            return H5DataIO(data, chunks=(1, *waveform_shape))
+        return data
 
-    counts = rng.poisson(mean_spikes_per_unit, size=n_units)
-    ends = np.cumsum(counts)
-    unit_of_spike = np.repeat(np.arange(n_units), counts)
-    raw_times = rng.uniform(0.0, session_duration, size=int(ends[-1]) if n_units else 0)
-    spike_times = raw_times[np.lexsort((raw_times, unit_of_spike))]
-
-    n_visp = int(round(visp_fraction * n_units))
-    locations = np.array(
-        [PUSHDOWN_OTHER_LOCATIONS[i % len(PUSHDOWN_OTHER_LOCATIONS)] for i in range(n_units)],
-        dtype=object,
+    nwbfile = make_units_pushdown_nwbfile(
+        n_units, waveform_shape, seed, column_io=chunked_io if chunked else None,
+        mean_spikes_per_unit=mean_spikes_per_unit, visp_fraction=visp_fraction,
+        session_duration=session_duration,
     )
-    locations[rng.permutation(n_units)[:n_visp]] = "VISp"
-    presence = rng.uniform(0.0, 1.0, size=n_units)
-
-    if chunked:
-        waveform_iter = DataChunkIterator(
-            data=_pushdown_waveform_iter(n_units, waveform_shape),
-            maxshape=(n_units, *waveform_shape),
-            dtype=np.dtype("float32"),
-            buffer_size=8,
-        )
-        spike_data: Any = H5DataIO(
-            spike_times, chunks=(min(spike_times_chunk, max(1, len(spike_times))),)
-        )
-        wf_data: Any = H5DataIO(waveform_iter, chunks=(1, *waveform_shape))
-    else:
-        spike_data = spike_times
-        wf_data = np.stack([pushdown_waveform(r, waveform_shape) for r in range(n_units)])
-
-    units = Units(
-        name="units",
-        id=list(range(n_units)),
-        description="large synthetic units table",
-        waveform_rate=RAW_RATE,
-        waveform_unit="volts",
-        resolution=1.0 / RAW_RATE,
-    )
-    units.add_column(
-        name="unit_id", description="sorter cluster id", data=(5000 + np.arange(n_units)).tolist()
-    )
-    units.add_column(name="presence_ratio", description="presence ratio", data=presence.tolist())
-    units.add_column(name="location", description="brain area", data=locations.tolist())
-    with warnings.catch_warnings():
-        # passing explicit index offsets for a predefined index=True column warns in hdmf>=4
-        warnings.filterwarnings("ignore", message="Column 'spike_times' is predefined")
-        units.add_column(
-            name="spike_times", description="spike times (s)", data=spike_data, index=ends.tolist()
-        )
-    units.add_column(name="waveform_mean", description="mean waveform", data=wf_data)
-    nwbfile.units = units
     _hdf5_write(path, nwbfile, contiguous=not chunked)
     return path
 
@@ -924,6 +953,7 @@ __all__ = [
     "TIMESERIES_SUPPORTS_OFFSET",
     "expected_rich_columns",
     "make_rich_nwbfile",
+    "make_units_pushdown_nwbfile",
     "pushdown_waveform",
     "write_conflicting_types_pair",
     "write_widening_types_pair",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lazynwb_explorer.errors import SourceError
-from lazynwb_explorer.transport import counting, forget_reader, open_reader
+from lazynwb_explorer.transport import UnsafeKeyError, counting, forget_reader, open_reader
 
 BLOB_SIZE = 1 << 20
 
@@ -28,9 +28,11 @@ def blob_bytes() -> bytes:
 
 
 class ReaderContract:
-    """Subclasses provide `where` (the `locate` kind) and may override `server_stats`."""
+    """Subclasses provide `where` (the `locate` kind) and may override `server_stats`;
+    `lists` says whether the reader can list a store's keys."""
 
     where: str
+    lists: bool = True
 
     def server_stats(self, request: pytest.FixtureRequest) -> Any | None:
         """The serving side's counters (gets, bytes_sent), or None when it has none."""
@@ -105,6 +107,34 @@ class ReaderContract:
         assert found["a/b/0.0"] == bytes(range(200))
         assert found["a/b/1.0"] is None and found[".zmetadata"] is None
         assert reader.get(".zgroup") == b'{"zarr_format": 2}'
+
+    def test_parts_of_keys_are_one_round_in_the_order_asked(self, locate, store: Path) -> None:
+        _, reader = self.open(locate, store)
+        with counting() as counted:
+            parts = reader.get_ranges([("a/b/0.0", 10, 20), ("a/b/0.0", -7, None), (".zgroup", 0, None),
+                                       ("a/b/1.0", 0, 5), ("a/b/0.0", 150, 400)])
+        data = bytes(range(200))
+        assert parts == [data[10:20], data[-7:], b'{"zarr_format": 2}', None, data[150:200]]
+        assert counted.rounds == 1 and counted.requests == 5
+
+    def test_keys_that_leave_the_store_are_refused(self, locate, store: Path) -> None:
+        _, reader = self.open(locate, store)
+        for key in ("../blob.bin", "/etc/passwd", "a/../../blob.bin", "a//b/0.0", "a/./b/0.0", ""):
+            with pytest.raises(UnsafeKeyError):
+                reader.get(key)
+            with pytest.raises(UnsafeKeyError):
+                reader.get_ranges([(key, 0, 4)])
+
+    def test_a_store_lists_its_keys_where_it_can(self, locate, store: Path) -> None:
+        _, reader = self.open(locate, store)
+        listing = reader.list_dir("")
+        if not self.lists:
+            assert listing is None
+            return
+        assert listing == ([".zgroup"], ["a"])
+        assert reader.list_dir("a") == ([], ["b"])
+        assert reader.list_dir("a/b") == (["0.0"], [])
+        assert reader.list_dir("a/b/nothing") in (([], []), None)  # None: a 404 index page
 
     def test_a_missing_file_is_an_error_naming_it(self, locate, blob: Path) -> None:
         url = locate(blob, self.where).replace("blob.bin", "no-such-blob.bin")

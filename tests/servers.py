@@ -22,7 +22,9 @@ and moto is only imported when a ``MotoS3Server`` is started.
 
 from __future__ import annotations
 
+import base64
 import email.utils
+import html
 import os
 import random
 import socket
@@ -161,6 +163,8 @@ class HTTPStats:
     faults_by_kind: Counter[str] = field(default_factory=Counter)
     #: TCP connections accepted
     connections: int = 0
+    #: the Authorization header of every request (None when absent)
+    authorizations: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -274,12 +278,28 @@ class _RangeHandler(BaseHTTPRequestHandler):
             return None
         return Path(candidate) if os.path.isfile(candidate) else None
 
+    def _directory_index(self, urlpath: str) -> bytes | None:
+        """An HTML page linking a directory's entries (as python's http.server writes them:
+        'name/' for directories), or None when `urlpath` is not a directory under the root."""
+        root = self.server.owner.root
+        candidate = os.path.realpath(os.path.join(root, urlpath.lstrip("/")))
+        if os.path.commonpath([root, candidate]) != str(root) or not os.path.isdir(candidate):
+            return None
+        items = []
+        for name in sorted(os.listdir(candidate)):
+            shown = name + "/" if os.path.isdir(os.path.join(candidate, name)) else name
+            items.append(f'<li><a href="{urllib.parse.quote(shown)}">{html.escape(shown)}</a></li>')
+        title = html.escape(f"Directory listing for {urlpath}")
+        return (f"<!DOCTYPE HTML>\n<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+                f"<ul><li><a href=\"../\">../</a></li>{''.join(items)}</ul></body></html>\n").encode()
+
     def _simple(
         self, status: int, body: bytes, head: bool, extra: dict[str, str] | None = None
     ) -> None:
         owner = self.server.owner
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        if "Content-Type" not in (extra or {}):
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
@@ -308,6 +328,10 @@ class _RangeHandler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         owner._count_request(method)
         stopping = owner._stopping
+        with owner._lock:
+            owner.stats.authorizations.append(self.headers.get("Authorization"))
+        if owner.override is not None and owner.override(self, method, path):
+            return
 
         if owner.latency > 0 and stopping.wait(owner.latency):
             self._reset()
@@ -318,6 +342,12 @@ class _RangeHandler(BaseHTTPRequestHandler):
         ):
             owner._log(HTTPLogEntry(method, path, None, None, 403))
             self._simple(403, b"signature required\n", head)
+            return
+        if owner.required_auth is not None and self.headers.get("Authorization") != (
+            "Basic " + base64.b64encode(owner.required_auth.encode()).decode()
+        ):
+            owner._log(HTTPLogEntry(method, path, None, None, 401))
+            self._simple(401, b"authorization required\n", head)
             return
 
         fault = owner._take_fault(method, path)
@@ -348,6 +378,12 @@ class _RangeHandler(BaseHTTPRequestHandler):
             return
 
         file = self._resolve(path)
+        if file is None and owner.directory_index:
+            listing = self._directory_index(path)
+            if listing is not None:
+                owner._log(HTTPLogEntry(method, path, None, None, 200))
+                self._simple(200, listing, head, {"Content-Type": "text/html; charset=utf-8"})
+                return
         if file is None:
             rng = _parse_range(range_header, 1 << 62)
             owner._log(
@@ -368,6 +404,10 @@ class _RangeHandler(BaseHTTPRequestHandler):
             "ETag": owner._etag(path, size, st.st_mtime_ns),
             "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
         }
+        if not owner.etag:
+            del headers["ETag"]
+        if not owner.last_modified:
+            del headers["Last-Modified"]
 
         if rng is not None and rng.served is None:
             owner._log(HTTPLogEntry(method, path, req_start, req_end, 416))
@@ -452,7 +492,7 @@ class RangeHTTPServer:
     ``Content-Range: bytes */size``; an absent, multi-range or syntactically
     invalid one (e.g. ``b < a``) is ignored -> 200 with the whole body.
     Missing files, directories and paths escaping ``root`` (``..``, symlinks)
-    -> 404.  Every file response carries ``ETag`` (size+mtime),
+    -> 404 (a directory: an HTML index of its entries when ``directory_index`` is set).  Every file response carries ``ETag`` (size+mtime),
     ``Last-Modified``, ``Accept-Ranges: bytes`` and
     ``Content-Type: application/octet-stream``.  Files are only ever read.
 
@@ -480,12 +520,25 @@ class RangeHTTPServer:
         #: when set, a request whose raw query string lacks it is answered 403 (as a
         #: presigned URL's host refuses a request without the signature)
         self.required_query: str | None = None
+        #: when set ("user:password"), a request without that Basic authorization is
+        #: answered 401
+        self.required_auth: str | None = None
+        #: False: responses carry no ETag / no Last-Modified (servers that send none)
+        self.etag = True
+        self.last_modified = True
+        #: a hostile server's own answers: ``override(handler, method, path)`` is called
+        #: first for every request; returning True means it answered (the handler's
+        #: send_response / send_header / end_headers / wfile), False serves as usual
+        self.override: Callable[[Any, str, str], bool] | None = None
         self._random: tuple[random.Random, float, tuple[str, ...], str | None, str | None] | None = None
         self._etag_versions: dict[str, int] = {}
         if not os.path.isdir(self.root):
             raise NotADirectoryError(self.root)
         self.latency = latency
         self.bandwidth = bandwidth
+        #: when set, a directory is answered with an HTML index of its entries (as nginx's
+        #: autoindex or python's http.server do) instead of 404
+        self.directory_index = False
         self.stall_seconds = stall_seconds
         self.stats = HTTPStats()
         self._lock = threading.Lock()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend_contract import BackendContract, h5py_oracle, zarr_oracle
+from backend_contract import BackendContract, h5py_oracle, zarr3_oracle, zarr_oracle
 
 
 class TestEngineBackend(BackendContract):
@@ -35,3 +35,15 @@ class TestZarrBackend(BackendContract):
 
     def oracle(self, file: Path) -> dict[str, np.ndarray]:
         return zarr_oracle(file)
+
+
+class TestZarrV3Backend(BackendContract):
+    kind = "zarr"
+    file_fixture = "rich_zarr_v3"
+
+    def oracle(self, file: Path) -> dict[str, np.ndarray]:
+        return zarr3_oracle(file)
+
+
+class TestZarrV3ShardedBackend(TestZarrV3Backend):
+    file_fixture = "rich_zarr_v3_sharded"

@@ -57,9 +57,16 @@ EXPECTED = {
     "engine-vlen-type-of-0-bytes.h5": "variable-length type of 0 bytes",
     "engine-zstd-frame-declares-1tb.h5": "a zstd chunk declares 1099511627776 bytes",
     "libhdf5-hangs-after-engine-refusal.h5": "local heap address 2147483648 is outside the file",
+    "engine-outside-the-file-and-huge-declared.h5": (
+        "Refused: its values are stored in other files", "Refused: it is a virtual dataset",
+        "(2400000000 bytes) but stores none of its data",
+    ),
+    "zarr-pickle-billion-laughs.zarr.json": "partial:MalformedFileError",
+    "zarr-dimension-separator-climbs-out.zarr.json": "MalformedFileError",
+    "zarr-metadata-keys-start-at-slash.zarr.json": "MalformedFileError",
     "zarr-blosc-header-declares-2gb.zarr.json": "partial:MalformedFileError",
     "zarr-chunks-of-0.zarr.json": "MalformedFileError",
-    "zarr-consolidated-metadata-a-list.zarr.json": "NotNWBError",
+    "zarr-consolidated-metadata-a-list.zarr.json": "MalformedFileError",
     "zarr-lz4-header-declares-4gb.zarr.json": "partial:MalformedFileError",
     "zarr-shape-of-1e15-elements.zarr.json": "MalformedFileError",
     "zarr-shape-of-strings.zarr.json": "MalformedFileError",
@@ -134,7 +141,9 @@ def test_regression_input(path: Path, tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < REPLAY_PEAK, f"{peak >> 20} MB allocated"
-    assert any(EXPECTED[path.name] in e for e in found), found
+    expected = EXPECTED[path.name]
+    for needle in (expected,) if isinstance(expected, str) else expected:
+        assert any(needle in e for e in found), (needle, found)
 
 
 def test_deflate_bombs_are_refused_in_bounded_memory(tmp_path: Path) -> None:

@@ -118,6 +118,11 @@ def test_h5py_corners_read_alike(tmp_path: Path) -> None:
         f.create_dataset("filled", shape=(20,), chunks=(5,), fillvalue=-7, dtype="<i4")[0:5] = 1
         f.create_dataset("gz2d", data=np.arange(600.0).reshape(30, 20), chunks=(7, 6),
                          compression="gzip", shuffle=True, fletcher32=True)
+        # chunks wider than the rows (a grown shape): a row inside a chunk is chunk-wide
+        f.create_dataset("wide_chunks", data=np.arange(300).reshape(100, 3), chunks=(10, 4),
+                         maxshape=(None, None))
+        f.create_dataset("wide_chunks_3d", data=np.arange(240.0).reshape(20, 3, 4), chunks=(8, 5, 4),
+                         maxshape=(None, None, 4))
         f["types/committed"] = np.dtype("<f4")
         f.create_dataset("uses_committed", data=np.ones(3, dtype="<f4"), dtype=f["types/committed"])
         g = f.create_group("g")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.transport import counting
 
-from pynwb_reference import open_nwb, pynwb_reads
+from pynwb_reference import LISTS, SESSION, SUBJECT, pynwb_reads, reference_metadata
 
 # lazynwb 1.0's get_metadata_df columns, in its order
 COLUMNS = [
@@ -32,30 +31,7 @@ COLUMNS = [
     "source_script_file_name", "age", "age__reference", "description", "genotype", "sex",
     "species", "subject_id", "weight", "strain", "date_of_birth", "_nwb_path",
 ]
-SESSION = ["identifier", "session_start_time", "session_id", "session_description",
-           "experiment_description", "experimenter", "lab", "institution",
-           "related_publications", "keywords", "notes", "data_collection", "surgery",
-           "pharmacology", "virus", "source_script", "source_script_file_name"]
-SUBJECT = ["age", "age__reference", "description", "genotype", "sex", "species", "subject_id",
-           "weight", "strain", "date_of_birth"]
-LISTS = {"experimenter", "related_publications", "keywords"}
-
-
-def _pynwb_metadata(path: Path) -> dict[str, Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_nwb(path) as nwbfile:
-            out = {name: getattr(nwbfile, name, None) for name in SESSION}
-            subject = nwbfile.subject
-            for name in SUBJECT:
-                out[name] = getattr(subject, name, None) if subject is not None else None
-            for name in LISTS:  # read while the file is open (keywords may be lazy)
-                value = out[name]
-                out[name] = None if value is None else [
-                    v.decode() if isinstance(v, bytes) else str(v) for v in value]
-    if out["keywords"] is None:
-        out["keywords"] = []  # lazynwb's LazyNWB.keywords gives [] for none
-    return out
+ZARR_KINDS = ["rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]
 
 
 # Where NWB 2 keeps each field (the oracle for files pynwb cannot open, read with h5py)
@@ -99,7 +75,8 @@ def _none(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def all_files(request) -> list[Path]:
-    return [Path(request.getfixturevalue("rich_hdf5")), Path(request.getfixturevalue("rich_zarr")),
+    return [Path(request.getfixturevalue("rich_hdf5")),
+            *(Path(request.getfixturevalue(kind)) for kind in ZARR_KINDS),
             *(p for p in SHARED_SOURCES if not is_nwb1(p))]
 
 
@@ -107,8 +84,24 @@ def test_values_equal_pynwb(all_files: list[Path]) -> None:
     df = get_metadata_df(all_files, disable_progress=True)
     assert list(df.columns) == COLUMNS
     assert df["_nwb_path"].tolist() == [str(p) for p in all_files]  # input order kept
-    for row, path in zip(df.to_dict("records"), all_files):
-        expected = _pynwb_metadata(path) if pynwb_reads(path) else _h5py_metadata(path)
+    _assert_rows_equal_the_oracle(df, all_files)
+
+
+@pytest.mark.parametrize("where", ["http", "s3"])
+def test_remote_zarr_values_equal_pynwb(request, locate, where: str) -> None:
+    """Every Zarr kind over HTTP (the unconsolidated store through the server's directory
+    index) and S3 gives what pynwb reads from the store."""
+    paths = [Path(request.getfixturevalue(kind)) for kind in ZARR_KINDS]
+    urls = [locate(p, "http-index" if where == "http" and "unconsolidated" in p.name else where)
+            for p in paths]
+    df = get_metadata_df(urls, disable_progress=True)
+    assert df["_nwb_path"].tolist() == urls
+    _assert_rows_equal_the_oracle(df, paths)
+
+
+def _assert_rows_equal_the_oracle(df: pd.DataFrame, paths: list[Path]) -> None:
+    for row, path in zip(df.to_dict("records"), paths):
+        expected = reference_metadata(path) if pynwb_reads(path) else _h5py_metadata(path)
         for name in SESSION + SUBJECT:
             ours, theirs = _none(row[name]), expected[name]
             if isinstance(theirs, datetime.datetime):
@@ -141,6 +134,7 @@ def test_polars_types_are_uniform_across_old_and_new_files(all_files: list[Path]
     experimenters = dict(zip((p.name for p in all_files), df["experimenter"].to_list()))
     assert experimenters["1.0.2_str_experimenter.nwb"] == ["one experimenter"]
     assert experimenters["rich.nwb"] == ["Doe, Jane", "Roe, Richard"]
+    assert experimenters["rich_v3.nwb.zarr"] == ["Doe, Jane", "Roe, Richard"]
     pandas_df = get_metadata_df(all_files, disable_progress=True, as_polars=False)
     for ours, theirs in zip(df["session_start_time"].to_list(), pandas_df["session_start_time"]):
         assert ours == theirs

@@ -119,7 +119,8 @@ def test_ragged_rows_read_only_their_spans(pushdown_file, http_server) -> None:
     assert http_server.stats.bytes_sent < 3e6
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_hdf5_contiguous", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_hdf5_contiguous", "rich_zarr", "rich_zarr_v3",
+                                  "rich_zarr_v3_sharded"])
 def test_a_page_of_rows_is_two_rounds_once_open(request, locate, kind) -> None:
     """Every column kind of 20 rows: flat columns + indexes in one concurrent round, ragged
     data spans in a second, however many columns."""

@@ -15,9 +15,19 @@ class TestLocalReader(ReaderContract):
 
 class TestHTTPReader(ReaderContract):
     where = "http"
+    lists = False  # plain HTTP: no listing
 
     def server_stats(self, request: pytest.FixtureRequest) -> Any:
         return request.getfixturevalue("http_server")
+
+
+class TestHTTPIndexReader(ReaderContract):
+    """A server that answers a directory with an HTML index: the reader lists through it."""
+
+    where = "http-index"
+
+    def server_stats(self, request: pytest.FixtureRequest) -> Any:
+        return request.getfixturevalue("http_index_server")
 
 
 class TestS3Reader(ReaderContract):

@@ -17,7 +17,8 @@ from pynwb_reference import reference_columns
 
 TABLES = ["/units", "/intervals/trials", "/intervals/epochs", "/general/extracellular_ephys/electrodes"]
 WHERE = ["local", "http", "s3"]
-KINDS = ["rich_hdf5", "rich_hdf5_contiguous", "rich_zarr"]
+KINDS = ["rich_hdf5", "rich_hdf5_contiguous", "rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded",
+         "rich_zarr_v3_unconsolidated"]
 
 
 def _norm(value: Any) -> Any:

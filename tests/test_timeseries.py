@@ -11,7 +11,6 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-import zarr
 from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
@@ -20,63 +19,19 @@ from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.nwb.lazy_array import searchsorted
 from lazynwb_explorer.transport import counting
 
-from pynwb_reference import containers_by_path, open_nwb_io, pynwb_reads
+from pynwb_reference import one_value, pynwb_reads, reference_series
 
-FILES = ["rich_hdf5", "rich_zarr", *[str(p) for p in SHARED_SOURCES]]
+ZARR_KINDS = ["rich_zarr", "rich_zarr_v3", "rich_zarr_v3_sharded", "rich_zarr_v3_unconsolidated"]
+FILES = ["rich_hdf5", *ZARR_KINDS, *[str(p) for p in SHARED_SOURCES]]
+# Plain HTTP cannot list a store: one without consolidated metadata is walked through the
+# server's directory index ("http-index"); the NWB-structure walk (no index) finds only what
+# names state, and is tested apart (test_zarr.py)
+ZARR_EVERYWHERE = [(kind, where) for kind in ZARR_KINDS for where in ("local", "http", "http-index", "s3")
+                   if not (kind.endswith("unconsolidated") and where == "http")]
 
 
 def _path(request, name: str) -> Path:
     return Path(request.getfixturevalue(name)) if name.startswith("rich") else Path(name)
-
-
-def _raw(path: Path, internal: str) -> Any:
-    """The stored object (h5py / zarr), independent of our reader; None if absent."""
-    if path.is_dir():
-        root = zarr.open_group(str(path), mode="r")
-        try:
-            return root[internal.lstrip("/")]
-        except KeyError:
-            return None
-    f = h5py.File(path, "r")
-    return f.get(internal)
-
-
-def _series_values(obj: Any) -> dict[str, Any]:
-    stored_ts = obj.timestamps
-    electrodes = getattr(obj, "electrodes", None)
-    return {
-        "data": np.asarray(obj.data[:]) if obj.data is not None else None,
-        "timestamps": np.asarray(stored_ts[:]) if stored_ts is not None
-        else (np.asarray(obj.get_timestamps()) if obj.rate is not None else None),
-        "rate": obj.rate,
-        "starting_time": obj.starting_time,
-        "unit": obj.unit,
-        "conversion": obj.conversion,
-        "offset": getattr(obj, "offset", 0.0),
-        "resolution": obj.resolution,
-        "description": obj.description,
-        "electrodes": None if electrodes is None else np.asarray(electrodes.data[:]),
-    }
-
-
-def _pynwb_series(path: Path) -> dict[str, dict[str, Any]]:
-    """Every pynwb TimeSeries of the file, keyed by where it is stored, as plain values."""
-    import pynwb
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with open_nwb_io(path) as (io, nwbfile):
-            series = containers_by_path(io, nwbfile, pynwb.TimeSeries)
-            return {p: _series_values(obj) for p, obj in series.items()}
-
-
-def _one(value: Any) -> Any:
-    """An attribute as one value (MatNWB 2.0b stores one-element arrays), text decoded."""
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(-1)[0]
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _h5py_series(path: Path) -> dict[str, dict[str, Any]]:
@@ -91,7 +46,7 @@ def _h5py_series(path: Path) -> dict[str, dict[str, Any]]:
             g = f[name]
             data = g["data"]
             start = g.get("starting_time")
-            rate = _one(start.attrs["rate"]) if start is not None else None
+            rate = one_value(start.attrs["rate"]) if start is not None else None
             n = data.shape[0] if data.shape else 0
             out[name] = {
                 "data": data[()],
@@ -99,12 +54,15 @@ def _h5py_series(path: Path) -> dict[str, dict[str, Any]]:
                 else float(start[()]) + np.arange(n) / rate,
                 "rate": rate,
                 "starting_time": float(start[()]) if start is not None else None,
-                "unit": _one(data.attrs.get("unit")),
-                "conversion": _one(data.attrs.get("conversion", 1.0)),
-                "offset": _one(data.attrs.get("offset", 0.0)),
-                "resolution": _one(data.attrs.get("resolution", -1.0)),
-                "description": _one(g.attrs.get("description")),
+                "unit": one_value(data.attrs.get("unit")),
+                "conversion": one_value(data.attrs.get("conversion", 1.0)),
+                "offset": one_value(data.attrs.get("offset", 0.0)),
+                "resolution": one_value(data.attrs.get("resolution", -1.0)),
+                "description": one_value(g.attrs.get("description")),
                 "electrodes": g["electrodes"][()] if "electrodes" in g else None,
+                "stored_data": True,
+                "stored_unit": "unit" in data.attrs,
+                "time_unit": one_value((g["timestamps"] if "timestamps" in g else start).attrs.get("unit")),
             }
     return out
 
@@ -127,17 +85,28 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
             get_timeseries(path, match_all=True)
         assert str(path) in str(info.value)
         return
-    reference = _pynwb_series(path) if pynwb_reads(path) else _h5py_series(path)
-    ours = get_timeseries(path, match_all=True)
+    _check_series(path, str(path))
+
+
+@pytest.mark.parametrize("kind,where", ZARR_EVERYWHERE)
+def test_every_zarr_series_matches_pynwb_everywhere(request, locate, kind: str, where: str) -> None:
+    path = _path(request, kind)
+    _check_series(path, locate(path, where))
+
+
+def _check_series(path: Path, source: str) -> None:
+    """Every series the oracle sees in the file at `path` (pynwb where it opens the file,
+    h5py where it cannot), read by us from `source`."""
+    reference = reference_series(path) if pynwb_reads(path) else _h5py_series(path)
+    ours = get_timeseries(source, match_all=True)
     assert set(reference) <= set(ours), "a series the oracle sees was not found"
     for series_path, ref in reference.items():
         ts = ours[series_path]
-        where = f"{path.name}:{series_path}"
-        raw_data = _raw(path, f"{series_path}/data")
-        if raw_data is None:
+        where = f"{source}:{series_path}"
+        if not ref["stored_data"]:
             with pytest.raises(SeriesFieldError, match="no data") as info:
                 ts.data  # noqa: B018
-            assert path.name in str(info.value) and ts._table_path in str(info.value)
+            assert source in str(info.value) and ts._table_path in str(info.value)
             assert isinstance(info.value, AttributeError)
         else:
             np.testing.assert_array_equal(np.asarray(ts.data[:]), _decoded(ref["data"]),
@@ -156,12 +125,8 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
             assert getattr(ts, attr) == ref[attr], (where, attr)
         # The file's own unit of time, as lazynwb reads it (pynwb always says 'seconds', the
         # schema's fixed value, even where a writer stored 'Seconds')
-        times = _raw(path, f"{series_path}/timestamps")
-        if times is None:
-            times = _raw(path, f"{series_path}/starting_time")
-        assert ts.timestamps_unit == _one(times.attrs.get("unit")), where
-        has_unit = raw_data is not None and "unit" in raw_data.attrs
-        assert ts.unit == (ref["unit"] if has_unit else None), where
+        assert ts.timestamps_unit == ref["time_unit"], where
+        assert ts.unit == (ref["unit"] if ref["stored_unit"] else None), where
         if ref["electrodes"] is not None:
             np.testing.assert_array_equal(ts.electrodes[:], ref["electrodes"])
         else:
@@ -169,7 +134,7 @@ def test_every_series_matches_pynwb(request, name: str) -> None:
                 ts.electrodes  # noqa: B018
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_slicing_matches_numpy(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     ts = get_timeseries(path, "/acquisition/raw_data", exact_path=True)
@@ -191,7 +156,7 @@ def test_slicing_matches_numpy(request, kind: str) -> None:
         np.testing.assert_array_equal(rate_ts[key], expected[key])
 
 
-@pytest.mark.parametrize("kind", ["rich_hdf5", "rich_zarr"])
+@pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])
 def test_sample_range_matches_searchsorted(request, kind: str) -> None:
     path = request.getfixturevalue(kind)
     rng = np.random.default_rng(3)
@@ -370,7 +335,8 @@ def test_channel_slice_reads_only_its_column_chunks(long_file: Path, http_server
 
 
 @pytest.mark.parametrize("kind,where", [("rich_hdf5", "http"), ("rich_hdf5", "s3"),
-                                        ("rich_zarr", "s3")])
+                                        ("rich_zarr", "s3"), ("rich_zarr_v3_sharded", "http"),
+                                        ("rich_zarr_v3_sharded", "s3")])
 def test_remote_series_equal_local(request, locate, kind: str, where: str) -> None:
     path = request.getfixturevalue(kind)
     local = get_timeseries(path, match_all=True)

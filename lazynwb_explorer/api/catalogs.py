@@ -2,9 +2,15 @@
 
 A lab indexes a whole dandiset once (`build_catalogs`), writes the index to a single file
 (`export_catalogs`) and colleagues load it (`import_catalogs`): their first
-`get_internal_paths`, `get_table_schema` or `scan_nwb` over those files then costs no
-metadata request at all. DANDI blob URLs never change, so such an index never goes stale;
-catalogs of other remote files are re-validated as usual (config.catalog_max_age).
+`get_internal_paths`, `get_table_schema` or `scan_nwb` over those files then costs one small
+request per file instead of a walk.
+
+An exported file is trusted no further than it can be checked. It holds no secret (sources
+without query strings or user:password@). Importing keeps the structure (tree, layouts,
+chunk indexes) and drops every value (small arrays, inline data: those are read from the
+source); each catalog is checked against its source's identity (ETag, or size,
+Last-Modified and fingerprint) by one request before its first use, DANDI blobs included,
+and is trusted for ever afterwards only when its URL is a DANDI blob's.
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..catalog import open_catalog, store_catalogs
 from ..catalog import store as catalog_store
 from ..config import config
 from ..errors import LazyNWBError
 from ..multifile import is_skipped, map_sources
-from ..sources import PathLike, to_sources
+from ..sources import PathLike, public_uri, to_sources
 
 _FORMAT = "lazynwb_explorer catalogs 1"
 
@@ -63,13 +70,16 @@ def export_catalogs(nwb_paths: PathLike | Iterable[PathLike], path: PathLike) ->
         for uri in uris:
             payload = catalog_store.load(uri)
             if payload is not None:
+                payload = {k: v for k, v in payload.items() if k != "entry"}
+                payload["source"] = public_uri(uri)
                 f.write(json.dumps(payload, separators=(",", ":")) + "\n")
                 written += 1
     return written
 
 
 def import_catalogs(path: PathLike) -> int:
-    """Store every catalog of an exported file in this machine's cache directory. Returns
+    """Store the catalogs of an exported file in this machine's cache directory, to be
+    checked against their sources before first use (see the module's docstring). Returns
     the number imported."""
     count = 0
     with gzip.open(Path(path), "rt", encoding="utf-8") as f:
@@ -78,8 +88,25 @@ def import_catalogs(path: PathLike) -> int:
             raise LazyNWBError(f"not an exported catalog file: {os.fspath(path)!r}")
         for line in f:
             payload = json.loads(line)
-            uri = payload.get("uri")
-            if isinstance(uri, str) and "nodes" in payload and "identity" in payload:
-                catalog_store.save(uri, payload)
+            checked = _importable(payload) if isinstance(payload, dict) else None
+            if checked is not None:
+                catalog_store.save(checked[0], checked[1])
                 count += 1
     return count
+
+
+def _importable(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(source, what to store of it): the structure only, marked as not yet checked."""
+    source = payload.get("source")
+    identity = payload.get("identity")
+    if not isinstance(source, str) or public_uri(source) != source or "://" not in source:
+        return None  # local paths name another machine's files; secrets are not imported
+    if not isinstance(identity, dict) or not isinstance(payload.get("nodes"), list):
+        return None
+    state = payload.get("state")
+    if isinstance(state, dict):
+        state = {**state, "inline": {}}
+    return source, {
+        "identity": identity, "kind": payload.get("kind"), "nodes": payload["nodes"],
+        "state": state, "arrays": {}, "validated_at": 0.0, "imported": True,
+    }

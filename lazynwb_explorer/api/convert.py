@@ -12,7 +12,8 @@ never a crash:
                smallest signed Avro int that holds them (uint64 beyond int64 becomes text);
                times are written in UTC without a zone.
 /general and /general/subject are exported as one row per file of typed session / subject
-fields (see nwb/session.py).
+fields (see nwb/session.py). The files written name each source in `_nwb_path` without its
+secrets: no query string (a presigned URL's signature), no user:password@.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import polars as pl
 
 from ..errors import redact
 from ..nwb.session import read_field
-from ..sources import PathLike, Source, to_sources
+from ..nwb.table_query import NWB_PATH_COLUMN_NAME
+from ..sources import PathLike, Source, public_uri, to_sources
 from .discovery import common_tables, metadata_frame
 from .frames import get_table_schema
 from .scan import scan_nwb
@@ -177,7 +179,12 @@ def _read(
 
 def _write(df: pl.DataFrame, output_format: str, output_path: pathlib.Path, table_path: str,
            write_kwargs: dict[str, Any]) -> None:
+    """Write the frame; its _nwb_path holds each source without its secrets (public_uri: no
+    query string, no user:password@), as a file written to disk may travel."""
     method, _ = OUTPUT_FORMATS[output_format]
+    if NWB_PATH_COLUMN_NAME in df.columns:
+        labels = df[NWB_PATH_COLUMN_NAME].unique().to_list()
+        df = df.with_columns(pl.col(NWB_PATH_COLUMN_NAME).replace({v: public_uri(v) for v in labels if v}))
     getattr(fit_format(df, output_format, table_path), method)(output_path, **write_kwargs)
 
 

@@ -5,7 +5,8 @@ session_start_time, session_id, ..., source_script_file_name), `subject` (age, s
 the common tables (trials, epochs, electrodes, units), `get_df`, `get`,
 `get_timeseries` and `describe()`. Metadata values are typed as in `nwb/session.py`
 (experimenter / keywords / related_publications are lists; times are timezone-aware).
-`_repr_html_` escapes everything it shows: file contents are untrusted text.
+`_repr_html_` escapes everything it shows: file contents are untrusted text. It names the file
+without its secrets (no query string, no user:password@): a notebook saves it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..errors import redact
 from ..nwb import session as session_fields
 from ..nwb.internal_paths import internal_paths
 from ..nwb.timeseries import TimeSeries
-from ..sources import PathLike, to_source
+from ..sources import PathLike, public_uri, to_source
 from .frames import get_df, merge_array_column
 from .timeseries import get_timeseries
 
@@ -209,7 +210,7 @@ class LazyNWB(_Component):
         subject_names = set(session_fields.SUBJECT_FIELDS)
         session = {k: v for k, v in info.items() if k not in subject_names}
         subject = {k: v for k, v in info.items() if k in subject_names}
-        parts = [f"<h3>NWB file: {_esc(self._file_path)}</h3>", _html_list(session),
+        parts = [f"<h3>NWB file: {_esc(public_uri(str(self._file_path)))}</h3>", _html_list(session),
                  "<h4>Subject</h4>", _html_list(subject),
                  "<h4>Paths</h4><details><summary>Click to expand</summary><ul>"]
         parts += [f"<li>{_esc(p)}</li>" for p in paths]

@@ -1,5 +1,11 @@
 """HDF5 through h5py: local files directly, remote files over our RangeFile.
 
+libhdf5 follows whatever paths a file names: a dataset's values stored in other files
+(external raw storage), mapped from them (virtual datasets), links into other files. So
+every path is resolved here link by link, and every dataset checked before it is read: such
+objects are refused (OutsideSourceError) unless the file is local and
+config.follow_external_paths asks for them.
+
 libhdf5 reads one piece at a time under a global lock. For remote data we do not let it
 discover byte ranges one by one: before h5py reads a row selection we compute the byte
 ranges it will touch (the contiguous span, or the chunks from the chunk index) and prefetch
@@ -16,18 +22,24 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..config import config
 from ..errors import MalformedFileError, NotNWBError, SourceError
 from ..sources import Source
 from ..transport import RangeFile
 from .base import (
+    MAX_DEPTH,
+    UNBACKED_LIMIT,
     Backend,
     DatasetMeta,
     Node,
     Selection,
     as_str_array,
+    check_read_size,
     decode_scalar,
+    refuse_outside,
     selection_to_spans,
 )
+from .h5py_paths import OutsideReference, follow, lookup, outside_reason
 
 
 def _reads_inside_chunks(ds: h5py.Dataset, itemsize: int) -> bool:
@@ -60,9 +72,12 @@ def _open_local(path: str) -> h5py.File:
 class HDF5Backend(Backend):
     kind = "h5py"
 
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, outside: dict[str, Node] | None = None):
+        """`outside`: objects our engine found reaching outside the file (never opened here)."""
         self.label = source.label
         self.source = source
+        self.follows_outside = config.follow_external_paths and not source.is_remote
+        self._outside = {} if self.follows_outside else dict(outside or {})
         self._rangefile: RangeFile | None = None
         self._lock = threading.RLock()
         self._chunk_maps: dict[str, dict[tuple[int, ...], tuple[int, int]]] = {}
@@ -138,60 +153,97 @@ class HDF5Backend(Backend):
         )
 
     def walk(self) -> dict[str, Node]:
+        """The tree, depth first in name order, with an explicit stack (no recursion)."""
         with self._lock:
             nodes: dict[str, Node] = {}
-            self._walk_group(self.file, "/", nodes, set())
+            seen: set = set()
+            stack: list[tuple[h5py.Group, str, str]] = []  # (parent, parent's path, name)
+
+            def enter(group: h5py.Group, path: str) -> None:
+                if path.count("/") > MAX_DEPTH:
+                    raise NotNWBError(f"groups nested deeper than {MAX_DEPTH} levels", source=self.label)
+                names = list(group.keys())
+                nodes[path] = Node(path, True, self._attrs(group), children=tuple(names))
+                seen.add(group.id.__hash__())
+                stack.extend((group, path, name) for name in reversed(names))
+
+            enter(self.file, "/")
+            while stack:
+                group, path, name = stack.pop()
+                child_path = f"{path.rstrip('/')}/{name}"
+                child = self._walk_child(group, path, name, child_path, seen)
+                if isinstance(child, Node):
+                    nodes[child_path] = child
+                elif child is not None:
+                    enter(child, child_path)
             return nodes
 
-    def _walk_group(self, group: h5py.Group, path: str, nodes: dict[str, Node], seen: set) -> None:
-        names = list(group.keys())
-        nodes[path] = Node(path, True, self._attrs(group), children=tuple(names))
-        seen.add(group.id.__hash__())
-        for name in names:
-            child_path = f"{path.rstrip('/')}/{name}"
-            link = group.get(name, getlink=True)
-            try:
-                obj = group[name]
-            except (KeyError, OSError):  # dangling soft / external link
-                nodes[child_path] = Node(child_path, False, {}, is_link=True)
-                continue
-            is_link = isinstance(link, h5py.SoftLink | h5py.ExternalLink)
-            if isinstance(obj, h5py.Datatype):  # a named type: not part of an NWB tree
-                continue
-            if isinstance(obj, h5py.Group):
-                if is_link or obj.id.__hash__() in seen:
-                    nodes[child_path] = Node(
-                        child_path, True, self._attrs(obj), children=tuple(obj.keys()), is_link=True
-                    )
-                else:
-                    self._walk_group(obj, child_path, nodes, seen)
-            else:
-                nodes[child_path] = Node(
-                    child_path, False, self._attrs(obj), dataset=self._meta(obj), is_link=is_link
-                )
+    def _walk_child(self, group: h5py.Group, path: str, name: str, child_path: str, seen: set):  # noqa: ANN202
+        """A child's Node, or the group to walk next (None: not part of the tree)."""
+        if child_path in self._outside:
+            return self._outside[child_path]
+        try:
+            obj, is_link = follow(self.file, group, path, name, self.follows_outside)
+        except OutsideReference as exc:
+            return Node(child_path, False, {}, is_link=True, outside=str(exc))
+        except (KeyError, OSError, ValueError, TypeError):  # a dangling link
+            return Node(child_path, False, {}, is_link=True)
+        if isinstance(obj, h5py.Datatype):  # a named type: not part of an NWB tree
+            return None
+        if isinstance(obj, h5py.Group):
+            if is_link or obj.id.__hash__() in seen:
+                return Node(child_path, True, self._attrs(obj), children=tuple(obj.keys()), is_link=True)
+            return obj
+        outside = None if self.follows_outside else outside_reason(obj)
+        return Node(child_path, False, self._attrs(obj), dataset=self._meta(obj), is_link=is_link,
+                    outside=outside)
 
     # -- data ---------------------------------------------------------------------------
 
     def _dataset(self, path: str) -> h5py.Dataset:
+        """The dataset at `path`, if reading it stays inside the file (or may leave it)."""
+        path = "/" + path.strip("/")
+        known = self._outside.get(path)
+        if known is not None and known.outside:
+            raise refuse_outside(self.label, path, known.outside, self.source.is_remote)
         try:
-            obj = self.file[path]
-        except KeyError as exc:
+            obj = lookup(self.file, path, self.follows_outside)
+        except OutsideReference as exc:
+            raise refuse_outside(self.label, path, str(exc), self.source.is_remote) from None
+        except (KeyError, ValueError) as exc:
             raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
         if not isinstance(obj, h5py.Dataset):
             raise MalformedFileError("not a dataset", source=self.label, path=path)
+        reason = None if self.follows_outside else outside_reason(obj)
+        if reason:
+            raise refuse_outside(self.label, path, reason, self.source.is_remote)
+        declared = int(np.prod(obj.shape or (), dtype=object)) * obj.dtype.itemsize
+        if declared > UNBACKED_LIMIT and self._storage_size(obj, path) == 0:
+            raise MalformedFileError(f"declares shape {obj.shape} ({declared} bytes) but stores none "
+                                     "of its data", source=self.label, path=path)
         return obj
+
+    def _storage_size(self, ds: h5py.Dataset, path: str) -> int:
+        try:
+            return ds.id.get_storage_size()
+        except (OSError, ValueError, RuntimeError) as exc:  # libhdf5 walks the chunk index
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
         with self._lock:
             ds = self._dataset(path)
             if ds.ndim == 0:
-                return self._decode(ds, np.asarray(ds[()]))
+                try:
+                    return self._decode(ds, np.asarray(ds[()]))
+                except (OSError, ValueError, RuntimeError) as exc:
+                    raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             return self.read_spans(path, selection_to_spans(rows, ds.shape[0]))
 
     def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         with self._lock:
             ds = self._dataset(path)
             spans = [(a, b) for a, b in spans if b > a]
+            check_read_size(self.label, path, (sum(b - a for a, b in spans), *ds.shape[1:]), ds.dtype.itemsize)
             if not spans:
                 return self._decode(ds, np.empty((0, *ds.shape[1:]), dtype=ds.dtype))
             try:
@@ -202,7 +254,7 @@ class HDF5Backend(Backend):
                     parts = [ds[a:b] for a, b in spans]
             except SourceError:
                 raise
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RuntimeError) as exc:
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             data = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
             return self._decode(ds, data)
@@ -259,6 +311,8 @@ class HDF5Backend(Backend):
         """Only the chunks the box touches on every axis (remote: one prefetch round)."""
         with self._lock:
             ds = self._dataset(path)
+            shape = tuple(len(range(*s.indices(n))) for s, n in zip(box, ds.shape))
+            check_read_size(self.label, path, shape, ds.dtype.itemsize)
             try:
                 if self._rangefile is not None:
                     ranges = self._box_byte_ranges(path, ds, box)
@@ -268,7 +322,7 @@ class HDF5Backend(Backend):
                     data = ds[box]
             except SourceError:
                 raise
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RuntimeError) as exc:
                 raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
             return self._decode(ds, data)
 

@@ -1,11 +1,15 @@
 """Which backend reads a source, and opening it: format detection and the one kind -> class map.
 
-- `detect_format`: HDF5 or Zarr, told by content (the HDF5 signature; Zarr group keys), never
-  by the suffix.
+- `detect_format`: HDF5 or Zarr, told by content (the HDF5 signature; a Zarr store's root
+  keys zarr.json, .zgroup, .zmetadata), never by the suffix. A URL that answers with an HTML
+  page (a server's directory index of a store) is a Zarr store when those keys exist below
+  it; when they do not, the error says what was probed.
 - `open_and_walk`: the right backend for a source, with its tree walked. Our HDF5 engine reads
-  remote files (one concurrent round per level of pointers, not one request per pointer);
-  h5py reads local files and any valid HDF5 the engine does not read (logged, with the
-  reason). A broken structure is an error naming the file, never handed on to libhdf5.
+  local and remote files (remote: one concurrent round per level of pointers, not one
+  request per pointer); it decides what is read before anything reaches libhdf5. h5py reads
+  files the engine walked and found well formed but holding objects it does not read
+  (logged, with the reason). A broken structure is an error naming the file, never handed
+  on to libhdf5 (which may spin on it holding the GIL).
 - `reopen`: a backend of a known kind (`Backend.kind`), e.g. for a catalog read from disk;
   the engine gets back the state it exported.
 Backends are imported on first use: h5py and zarr cost import time that metadata-only calls
@@ -45,22 +49,35 @@ def backend_class(kind: str) -> type[Backend]:
     raise ValueError(f"no backend of kind {kind!r}")
 
 
-def reopen(source: Source, kind: str, state: dict[str, Any] | None = None) -> Backend:
-    """A backend of a known kind for `source` (no walk); the engine resumes from `state`."""
+def reopen(
+    source: Source,
+    kind: str,
+    state: dict[str, Any] | None = None,
+    outside: dict[str, Node] | None = None,
+) -> Backend:
+    """A backend of a known kind for `source` (no walk); the engine and the Zarr backend
+    resume from `state`; h5py is told which objects reach outside the file (`outside`:
+    never opened)."""
     cls = backend_class(kind)
-    return cls(source, state=state) if kind == "engine" else cls(source)  # type: ignore[call-arg]
+    if kind in ("engine", "zarr"):
+        return cls(source, state=state)  # type: ignore[call-arg]
+    return cls(source, outside=outside)  # type: ignore[call-arg]
 
 
 def use_engine(source: Source) -> bool:
-    """Whether our engine reads this HDF5 source (config.hdf5_engine: auto, native, h5py)."""
-    engine = config.hdf5_engine
-    return engine == "native" or (engine == "auto" and source.is_remote)
+    """Whether our engine reads this HDF5 source: unless config.hdf5_engine is "h5py"."""
+    return config.hdf5_engine != "h5py"
 
 
 def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
     """The backend for `source` and its walked tree (every group and dataset)."""
-    if detect_format(source) == "zarr":
-        return _walked(source, reopen(source, "zarr"))
+    kind, probed = _detect(source)
+    if kind == "zarr":
+        from .zarr.backend import ZarrBackend
+
+        source.reader().peeked = None  # this open takes the probe
+        return _walked(source, ZarrBackend(source, probed=probed))
+    outside: dict[str, Node] = {}
     if use_engine(source):
         from .hdf5.engine import EngineFallback
 
@@ -69,7 +86,8 @@ def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
             return engine, engine.walk()
         except EngineFallback as exc:
             log.warning("%s: read with h5py (%s)", source.label, exc)
-    return _walked(source, reopen(source, "h5py"))
+            outside = exc.outside
+    return _walked(source, reopen(source, "h5py", outside=outside))
 
 
 def walk_in_scope(
@@ -100,37 +118,75 @@ def _walked(source: Source, backend: Backend) -> tuple[Backend, dict[str, Node]]
 
 
 def detect_format(source: Source) -> Literal["hdf5", "zarr"]:
-    """'hdf5' or 'zarr', from the bytes (HDF5 signature; Zarr group keys), not the suffix."""
+    """'hdf5' or 'zarr', from the bytes (HDF5 signature; Zarr root keys), not the suffix."""
+    return _detect(source)[0]
+
+
+def _detect(source: Source) -> tuple[Literal["hdf5", "zarr"], dict[str, bytes] | None]:
+    """The format, and for a remote Zarr store the root keys found (so the walk needs no
+    second round for them)."""
     if not source.is_remote:
         path = Path(source.uri)
         if path.is_dir():
-            if (path / ".zgroup").exists() or (path / ".zmetadata").exists():
-                return "zarr"
-            raise NotNWBError("a directory that is not a Zarr store", source=source.label)
+            if any((path / key).exists() for key in ZARR_ROOT_KEYS):
+                return "zarr", None
+            raise NotNWBError("a directory that is not a Zarr store (no zarr.json, .zgroup or "
+                              ".zmetadata in it)", source=source.label)
         if not path.exists():
             raise SourceError("no such file", source=source.label)
         with open(path, "rb") as f:
             head = f.read(8)
         if head == HDF5_SIGNATURE:
-            return "hdf5"
+            return "hdf5", None
         raise NotNWBError("not an HDF5 or Zarr NWB file", source=source.label)
     reader = source.reader()
     looks_zarr = source.uri.rstrip("/").lower().endswith(".zarr")
-    if looks_zarr and _zarr_keys_exist(reader):
-        return "zarr"
+    if looks_zarr:
+        probed = _zarr_probe(reader)
+        if probed:
+            return "zarr", probed
     try:
         head = reader.first_block()[:8]
-    except SourceError:
-        if not looks_zarr and _zarr_keys_exist(reader):
-            return "zarr"
+    except SourceError as exc:
+        try:  # maybe a Zarr store's URL; if the probe fails too, the first failure is the error
+            probed = {} if looks_zarr else _zarr_probe(reader)
+        except SourceError:
+            raise exc from None
+        if probed:
+            return "zarr", probed
+        if looks_zarr:
+            raise SourceError(f"no Zarr store here: none of {', '.join(ZARR_ROOT_KEYS)} "
+                              "found below the URL", source=source.label) from None
+        text = str(exc).lower()
+        if "not supported" in text or "ignores range" in text:  # a 200 page for a range: an index?
+            raise NotNWBError("not an HDF5 or Zarr NWB file: the URL answers without byte ranges "
+                              "(an HTML page, such as a directory index?), and none of "
+                              f"{', '.join(ZARR_ROOT_KEYS)} exists below it", source=source.label) from None
         raise
     if head == HDF5_SIGNATURE:
-        return "hdf5"
-    if not looks_zarr and _zarr_keys_exist(reader):
-        return "zarr"
-    raise NotNWBError("not an HDF5 or Zarr NWB file", source=source.label)
+        return "hdf5", None
+    probed = {} if looks_zarr else _zarr_probe(reader)
+    if probed:
+        return "zarr", probed
+    what = "an HTML page (a directory index?)" if head.lstrip().lower().startswith((b"<!doc", b"<htm")) \
+        else "not an HDF5 file"
+    raise NotNWBError(f"not an HDF5 or Zarr NWB file: the URL answers with {what}, and none of "
+                      f"{', '.join(ZARR_ROOT_KEYS)} exists below it", source=source.label)
 
 
-def _zarr_keys_exist(reader: Reader) -> bool:
-    found = reader.get_many([".zmetadata", ".zgroup"])
-    return any(v is not None for v in found.values())
+ZARR_ROOT_KEYS = ("zarr.json", ".zgroup", ".zmetadata")
+
+
+def _zarr_probe(reader: Reader) -> dict[str, bytes]:
+    """The store's root keys, probed once per open: a probe made to tell the format (e.g. by
+    walk_in_scope) is kept on the reader for the open that follows, and taken by it."""
+    from .zarr.store import probe
+
+    found, reader.peeked = reader.peeked, None
+    if found is None:
+        found = reader.peeked = probe(reader)
+    anchor = next((k for k in ZARR_ROOT_KEYS if k in found), None)
+    if anchor is None:
+        return {}
+    reader.set_anchor(anchor, found[anchor])  # the store's identity, for stored catalogs
+    return found

@@ -4,8 +4,9 @@
 the catalog stored on disk (no request; catalog/persist.py), else by opening the file with the
 right backend and walking its tree once (backends/open.py), then storing it. What reads learn
 later (index arrays, chunk maps) is stored when a catalog leaves the cache and at exit.
-Local files are re-walked when their size or mtime changes, remote ones when their ETag
-does; `config.disable_cache` turns both caches off.
+Local files are re-walked when they change (catalog/identity.py: size, mtime, ctime and a
+fingerprint of their bytes; a Zarr store's metadata files), remote ones when the server
+says so (ETag, or Last-Modified and a fingerprint); `config.disable_cache` turns both off.
 
 Open catalogs are bounded: `_MAX_OPEN` of those holding an OS file (h5py, local Zarr), and
 `_MAX_OPEN_REMOTE` remote engine catalogs with `_MAX_OPEN_NODES` nodes in all (their cached
@@ -15,7 +16,6 @@ metadata blocks share one budget in backends/hdf5/driver.py).
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,6 +28,7 @@ from ..sources import Source
 from ..transport.readers import on_source_changed
 from . import persist, store
 from .catalog import Catalog, normalize_path
+from .identity import local_identity
 
 _MAX_OPEN = 128  # catalogs holding an open file (h5py, local Zarr) or h5py's caches
 # Remote files read by our engine: a call over hundreds of sessions (a schema pass, then a
@@ -56,13 +57,8 @@ def _register_hooks() -> None:
 
 
 def _identity(source: Source) -> tuple:
-    if source.is_remote:
-        return ()
-    try:
-        st = os.stat(source.uri)
-        return (st.st_size, st.st_mtime_ns)
-    except OSError:
-        return ()
+    """A local source's identity (catalog/identity.py); remote ones are checked by the reader."""
+    return () if source.is_remote else local_identity(source.uri)
 
 
 def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalog:
@@ -83,9 +79,6 @@ def _build(source: Source) -> Catalog:
     return _checked(source, *open_and_walk(source))
 
 
-_METADATA_SCOPE = "#metadata"  # the key suffix of a stored metadata-only catalog
-
-
 def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Catalog:
     """A catalog that at least holds the paths `in_scope` accepts (and their parents): the
     full one when it is known (memory or disk), else a walk of just those parts (a fraction
@@ -102,13 +95,12 @@ def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Ca
         return hit[1]
     if store.exists(key):
         return open_catalog(source)
-    partial_key = key + _METADATA_SCOPE
-    catalog = persist.from_store(source, identity, partial_key)
+    catalog = persist.from_store(source, identity, store.METADATA)
     if catalog is None:
         catalog = _metadata_walk(source, in_scope)
         if catalog is None:
             return open_catalog(source)
-        persist.save(catalog, identity, partial_key)
+        persist.save(catalog, identity, store.METADATA)
     with _cache_lock:
         _partial[key] = (identity, catalog)
         while len(_partial) > _MAX_OPEN:
@@ -200,7 +192,7 @@ def forget(uri: str) -> None:
     """Drop a source's stored and in-memory catalogs (it changed on the server, or the user
     asked to forget it)."""
     store.drop(uri)
-    store.drop(uri + _METADATA_SCOPE)
+    store.drop(uri, store.METADATA)
     with _cache_lock:
         hits = [_cache.pop(uri, None), _partial.pop(uri, None)]
     for hit in hits:

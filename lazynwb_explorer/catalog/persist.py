@@ -1,11 +1,12 @@
 """A Catalog to and from its stored form (catalog/store.py keeps the files).
 
-What is stored: the source's identity (local: size + mtime; remote: what the server
-reported, ETag first), the tree, the small arrays reads learned, and the backend's exported
-state. When it is trusted: a local catalog while the file's identity is unchanged; a remote
-one for `config.catalog_max_age` seconds after it was last validated (DANDI blobs for
-ever), then after one small request that re-validates it. A catalog is stored again when
-it learned something worth keeping (`signature` grew).
+What is stored: the source's identity (local: catalog/identity.py; remote: what the server
+reported: the ETag, else Last-Modified and a fingerprint of the first bytes), the tree, the
+small arrays reads learned, and the backend's exported state. When it is trusted: a local
+catalog while the file's identity is unchanged; a remote one for `config.catalog_max_age`
+seconds after it was last validated (DANDI blobs, told by their URL, for ever; an imported
+one only once checked against the server), then after one small request that re-validates
+it. A catalog is stored again when it learned something worth keeping (`signature` grew).
 """
 
 from __future__ import annotations
@@ -15,54 +16,51 @@ from typing import Any
 
 from ..backends.open import reopen
 from ..errors import get_logger
-from ..sources import Source, is_immutable
+from ..sources import Source
 from . import store
 from .catalog import Catalog
 
 log = get_logger(__name__)
 
 
-def from_store(source: Source, identity: tuple, key: str | None = None) -> Catalog | None:
+def from_store(source: Source, identity: tuple, scope: str = store.FULL) -> Catalog | None:
     """The stored catalog, if there is one and the source has not changed since."""
-    key = key or source.uri
-    payload = store.load(key)
+    payload = store.load(source.uri, scope)
     if payload is None:
         return None
     try:
         if not source.is_remote:
             if tuple(payload["identity"]) != identity:
-                store.drop(key)
+                store.drop(source.uri, scope)
                 return None
-        elif not store.is_fresh(payload) and not _revalidate(source, payload, key):
-            store.drop(key)
+        elif not store.is_fresh(payload, source.uri) and not _revalidate(source, payload, scope):
+            store.drop(source.uri, scope)
             return None
         if source.is_remote:
             source.reader().expect(payload["identity"])
         kind, state = payload["kind"], payload.get("state")
+        nodes = store.nodes_from_json(payload["nodes"])
+        outside = {p: n for p, n in nodes.items() if n.outside}
         catalog = Catalog(
-            source, None, store.nodes_from_json(payload["nodes"]),
-            opener=lambda: reopen(source, kind, state), kind=kind,
+            source, None, nodes, opener=lambda: reopen(source, kind, state, outside), kind=kind,
         )
         catalog.small_arrays.update(store.arrays_from_json(payload.get("arrays", {})))
     except (KeyError, TypeError, ValueError) as exc:  # a stored catalog of another version
         log.warning("stored catalog of %s is unusable (%s): rebuilding it", source.label, exc)
-        store.drop(key)
+        store.drop(source.uri, scope)
         return None
     catalog.identity = payload["identity"]
     catalog._saved_signature = signature(catalog)
     return catalog
 
 
-def _revalidate(source: Source, payload: dict[str, Any], key: str) -> bool:
+def _revalidate(source: Source, payload: dict[str, Any], scope: str) -> bool:
     """One small request: is the remote object still the one the catalog describes?"""
-    reader = source.reader()
-    if not reader.identity():
-        reader.read(0, 1)
-    fresh = reader.identity()
-    if fresh != payload["identity"]:
+    if not source.reader().matches(payload["identity"]):
         return False
     payload["validated_at"] = time.time()
-    store.save(key, payload)
+    payload.pop("imported", None)
+    store.save(source.uri, payload, scope)
     return True
 
 
@@ -72,7 +70,7 @@ def signature(catalog: Catalog) -> tuple:
     return (len(catalog.small_arrays), backend.learned() if backend is not None else 0)
 
 
-def save(catalog: Catalog, identity: tuple, key: str | None = None) -> None:
+def save(catalog: Catalog, identity: tuple, scope: str = store.FULL) -> None:
     """Store the catalog (on the writer thread); not when the source has no identity to be
     recognised by later."""
     source = catalog.source
@@ -98,10 +96,9 @@ def save(catalog: Catalog, identity: tuple, key: str | None = None) -> None:
             "state": state,
             "arrays": store.arrays_to_json(arrays),
             "validated_at": validated_at,
-            "immutable": is_immutable(source.uri),
         }
 
-    store.save_later(key or source.uri, payload)
+    store.save_later(source.uri, payload, scope)
     catalog._saved_signature = signature(catalog)
 
 

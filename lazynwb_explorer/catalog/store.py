@@ -1,10 +1,15 @@
 """Catalogs on disk: a file's tree and layouts, kept between processes.
 
-One file per source under `config.cache_dir/catalogs/`, named by a hash of the source's
-URI. Each holds the source's identity (local: size + mtime; remote: size + ETag /
-Last-Modified as the server reported them), the nodes, and the backend's learned state
-(engine layouts, chunk indexes, small arrays), as zlib-compressed JSON behind a header with
-its SHA-256: a truncated or corrupt file is detected, deleted and rebuilt.
+One file per (source, scope) under `config.cache_dir/catalogs/` ("full", or "metadata" for
+a walk of the metadata parts only), named by a keyed hash of the pair (two entries cannot
+collide, as `url` and `url + "#metadata"` once did). Each holds the source's identity
+(local: catalog/identity.py; remote: what the server reported, ETag first), the nodes, and
+the backend's learned state (engine layouts, chunk indexes, small arrays), as
+zlib-compressed JSON behind an HMAC under the user's key (catalog/key.py, kept outside
+cache_dir): a truncated, corrupt or edited file is detected, deleted and rebuilt.
+
+No secret is stored: the source is kept as `public_uri` (no query string, no user:password@);
+the entry is known by its keyed hash only.
 
 Writes go to a temporary file in the same directory and are renamed into place, so two
 processes sharing the directory only ever see whole catalogs. Remote catalogs are trusted
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -34,18 +39,31 @@ import numpy as np
 from ..backends.base import DatasetMeta, Node
 from ..config import config
 from ..errors import get_logger
+from ..sources import is_immutable, public_uri
+from .key import catalog_key, sign
 
 log = get_logger(__name__)
 
-MAGIC = b"lazynwb_explorer catalog 1\n"
+MAGIC = b"lazynwb_explorer catalog 2\n"
+FULL, METADATA = "full", "metadata"  # scopes: the whole tree, or its metadata parts
 
 
 def catalog_dir() -> Path:
     return Path(config.cache_dir).expanduser() / "catalogs"
 
 
-def catalog_file(uri: str) -> Path:
-    return catalog_dir() / (hashlib.sha256(uri.encode("utf-8")).hexdigest()[:40] + ".json.z")
+def _entry(uri: str, scope: str) -> str:
+    return json.dumps([scope, uri])
+
+
+def _entry_digest(key: bytes, uri: str, scope: str) -> str:
+    return sign(key, _entry(uri, scope).encode("utf-8"))
+
+
+def catalog_file(uri: str, scope: str = FULL) -> Path:
+    """Where the catalog of (uri, scope) is stored (a name derived by the user's key)."""
+    key = catalog_key() or b"-"
+    return catalog_dir() / (_entry_digest(key, uri, scope)[:40] + ".json.z")
 
 
 # -- nodes <-> JSON ----------------------------------------------------------------------
@@ -125,6 +143,7 @@ def nodes_to_json(nodes: dict[str, Node]) -> list[dict[str, Any]]:
             "dataset": _meta_to_json(n.dataset),
             "children": list(n.children),
             "link": n.is_link,
+            "outside": n.outside,
         }
         for n in nodes.values()
     ]
@@ -134,7 +153,7 @@ def nodes_from_json(items: list[dict[str, Any]]) -> dict[str, Node]:
     return {
         item["path"]: Node(
             item["path"], item["group"], item["attrs"], _meta_from_json(item["dataset"]),
-            tuple(item["children"]), item["link"],
+            tuple(item["children"]), item["link"], item.get("outside"),
         )
         for item in items
     }
@@ -156,71 +175,80 @@ def arrays_from_json(obj: dict[str, Any]) -> dict[str, np.ndarray]:
 # -- files -------------------------------------------------------------------------------
 
 
-def load(uri: str) -> dict[str, Any] | None:
-    """The stored catalog for `uri`, or None (missing, corrupt or for another URI)."""
-    if uri in _pending:
+def load(uri: str, scope: str = FULL) -> dict[str, Any] | None:
+    """The stored catalog of (uri, scope), or None (missing, corrupt, unauthenticated or for
+    another entry)."""
+    if _entry(uri, scope) in _pending:
         flush()
-    path = catalog_file(uri)
+    key = catalog_key()
+    if key is None:
+        return None
+    path = catalog_file(uri, scope)
     try:
         raw = path.read_bytes()
     except OSError:
         return None
     try:
         if not raw.startswith(MAGIC):
-            raise ValueError("not a catalog file")
+            raise ValueError("not a catalog file of this version")
         digest, _, body = raw[len(MAGIC) :].partition(b"\n")
-        if hashlib.sha256(body).hexdigest().encode() != digest:
-            raise ValueError("checksum mismatch (truncated or corrupt)")
+        if not hmac.compare_digest(sign(key, body).encode(), digest):
+            raise ValueError("its HMAC does not match (truncated, corrupt or edited)")
         payload = json.loads(zlib.decompress(body))
-        if payload.get("uri") != uri:
+        if not isinstance(payload, dict) or payload.get("entry") != _entry_digest(key, uri, scope):
             raise ValueError("catalog of another source")
         return payload
     except (ValueError, zlib.error, UnicodeDecodeError) as exc:
         log.warning("stored catalog %s for %s is unusable (%s): rebuilding it", path, uri, exc)
-        drop(uri)
+        drop(uri, scope)
         return None
 
 
-def save(uri: str, payload: dict[str, Any]) -> None:
-    """Store atomically (temporary file + rename); failures only log (a cache is optional)."""
+def save(uri: str, payload: dict[str, Any], scope: str = FULL) -> None:
+    """Store atomically (temporary file + rename), authenticated; failures only log (a cache
+    is optional). The source is kept without its secrets (public_uri)."""
+    key = catalog_key()
+    if key is None:
+        return
     directory = catalog_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        body = zlib.compress(json.dumps({**payload, "uri": uri}, separators=(",", ":")).encode(), 1)
-        data = MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        content = {**payload, "source": public_uri(uri), "entry": _entry_digest(key, uri, scope)}
+        body = zlib.compress(json.dumps(content, separators=(",", ":")).encode(), 1)
+        data = MAGIC + sign(key, body).encode() + b"\n" + body
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json.z")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(tmp, catalog_file(uri))
+            os.replace(tmp, catalog_file(uri, scope))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
     except (OSError, TypeError, ValueError) as exc:
-        log.warning("could not store the catalog of %s: %s", uri, exc)
+        log.warning("could not store the catalog of %s: %s", public_uri(uri), exc)
 
 
-def drop(uri: str) -> None:
+def drop(uri: str, scope: str = FULL) -> None:
     with _pending_lock:
-        _pending.pop(uri, None)
+        _pending.pop(_entry(uri, scope), None)
     with contextlib.suppress(OSError):
-        catalog_file(uri).unlink()
+        catalog_file(uri, scope).unlink()
 
 
 # -- writing in the background -----------------------------------------------------------
 # Encoding and writing a catalog costs a few ms of CPU; a multi-file call should not wait
 # for it. One writer thread stores them in order; load() / exists() / exit see them all.
 
-_pending: dict[str, Callable[[], dict[str, Any]]] = {}
+_pending: dict[str, Callable[[], dict[str, Any]]] = {}  # by _entry(uri, scope)
 _pending_lock = threading.Condition()
 _writer: threading.Thread | None = None
 
 
-def save_later(uri: str, payload: Callable[[], dict[str, Any]]) -> None:
-    """Store `payload()` for `uri` soon, on the writer thread (a newer one replaces it)."""
+def save_later(uri: str, payload: Callable[[], dict[str, Any]], scope: str = FULL) -> None:
+    """Store `payload()` for (uri, scope) soon, on the writer thread (a newer one replaces it)."""
     global _writer
     with _pending_lock:
-        _pending[uri] = payload
+        _pending[_entry(uri, scope)] = payload
         if _writer is None or not _writer.is_alive():
             _writer = threading.Thread(target=_write_pending, name="lazynwb-catalogs", daemon=True)
             _writer.start()
@@ -234,15 +262,16 @@ def _write_pending() -> None:
                 if not _pending_lock.wait(timeout=5.0):
                     if not _pending:
                         return  # idle: the next save_later starts a new writer
-            uri = next(iter(_pending))
-            build = _pending[uri]
+            entry = next(iter(_pending))
+            build = _pending[entry]
+        scope, uri = json.loads(entry)
         try:
-            save(uri, build())
+            save(uri, build(), scope)
         except Exception as exc:  # noqa: BLE001 - a cache must never break the caller
-            log.warning("could not store the catalog of %s: %s", uri, exc)
+            log.warning("could not store the catalog of %s: %s", public_uri(uri), exc)
         with _pending_lock:
-            if _pending.get(uri) is build:
-                del _pending[uri]
+            if _pending.get(entry) is build:
+                del _pending[entry]
             _pending_lock.notify_all()
 
 
@@ -254,15 +283,16 @@ def flush(timeout: float = 60.0) -> None:
             if _writer is None or not _writer.is_alive():
                 break
             _pending_lock.wait(timeout=0.1)
-    for uri, build in list(_pending.items()):  # no writer (e.g. at exit): write here
-        save(uri, build())
+    for entry, build in list(_pending.items()):  # no writer (e.g. at exit): write here
+        scope, uri = json.loads(entry)
+        save(uri, build(), scope)
         with _pending_lock:
-            if _pending.get(uri) is build:
-                del _pending[uri]
+            if _pending.get(entry) is build:
+                del _pending[entry]
 
 
-def exists(uri: str) -> bool:
-    return uri in _pending or catalog_file(uri).exists()
+def exists(uri: str, scope: str = FULL) -> bool:
+    return _entry(uri, scope) in _pending or catalog_file(uri, scope).exists()
 
 
 atexit.register(flush)
@@ -277,8 +307,12 @@ def clear() -> None:
             path.unlink()
 
 
-def is_fresh(payload: dict[str, Any]) -> bool:
-    """True while a remote catalog may be trusted without asking the server."""
-    if payload.get("immutable"):
+def is_fresh(payload: dict[str, Any], uri: str) -> bool:
+    """True while a remote catalog may be trusted without asking the server: an imported
+    one never before it was checked once; a DANDI blob's (told by its URL, never by what the
+    payload says) for ever; others for config.catalog_max_age seconds."""
+    if payload.get("imported"):
+        return False
+    if is_immutable(uri):
         return True
     return time.time() - float(payload.get("validated_at", 0)) <= config.catalog_max_age

@@ -48,26 +48,27 @@ def internal_paths(
     """User-level paths: tables, time series and other typed objects, filtered as lazynwb."""
     out: list[str] = []
 
-    def visit(path: str) -> None:
+    def visit(path: str) -> list[str]:
+        """Takes the path's place in `out`; returns its children to visit."""
         node = catalog.nodes.get(path)
         if node is None:
-            return
+            return []
         if path.startswith("/specifications"):
             if not include_specifications:
-                return
+                return []
             out.append(path)
         shape = node.dataset.shape if node.dataset else None
         is_scalar = shape is not None and (shape == () or shape == (1,))
         is_rate_start = path.endswith("/starting_time") and "rate" in node.attrs
         if is_scalar and not (include_child_datasets and is_rate_start):
-            return
+            return []
         if not path.startswith("/specifications"):
             is_metadata = is_scalar or path.startswith("/general")
             if is_rate_start and include_child_datasets:
                 out.append(path)
             elif is_metadata:
                 if not include_metadata:
-                    return
+                    return []
                 out.append(path)
             elif is_series(catalog, path):
                 out.append(path)
@@ -76,13 +77,14 @@ def internal_paths(
             elif node.is_dataset and shape and include_child_datasets:
                 out.append(path)
         if node.is_link or node.is_dataset:
-            return
+            return []
         if is_table(catalog, path) and not include_table_columns:
-            return
-        for name in node.children:
-            visit(f"{path.rstrip('/')}/{name}")
+            return []
+        return [f"{path.rstrip('/')}/{name}" for name in node.children]
 
-    visit("/")
+    stack = ["/"]  # an explicit stack: a tree of any depth, no recursion
+    while stack:
+        stack.extend(visit(stack.pop()))
     out = [p for p in dict.fromkeys(out) if p != "/"]
     if parents:  # typed ancestors too (processing modules, interfaces), as lazynwb lists them
         for path in list(out):

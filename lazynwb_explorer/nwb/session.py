@@ -167,7 +167,20 @@ def read_subject(catalog: Catalog) -> dict[str, Any]:
     return read_fields(catalog, SUBJECT_FIELDS)
 
 
+def _field_reads(catalog: Catalog) -> list[tuple[str, list[tuple[int, int]]]]:
+    """(dataset, rows) of every session and subject field stored as a dataset."""
+    out = []
+    for path, attr, _ in (*SESSION_FIELDS.values(), *SUBJECT_FIELDS.values()):
+        node = catalog.get(path)
+        if attr is None and node is not None and node.dataset is not None:
+            out.append((node.path, [(0, node.dataset.shape[0] if node.dataset.shape else 1)]))
+    return out
+
+
 def metadata_record(source: Source) -> dict[str, Any]:
-    """One get_metadata_df row: session fields, subject fields, then _nwb_path."""
+    """One get_metadata_df row: session fields, subject fields, then _nwb_path. The field
+    datasets are fetched together first (one round where the backend can, e.g. a Zarr
+    store's one object per field), then read from memory."""
     catalog = open_metadata_catalog(source, in_metadata_scope)
-    return {**read_session(catalog), **read_subject(catalog), NWB_PATH_COLUMN_NAME: source.label}
+    with catalog.backend.prefetched(_field_reads(catalog)):
+        return {**read_session(catalog), **read_subject(catalog), NWB_PATH_COLUMN_NAME: source.label}

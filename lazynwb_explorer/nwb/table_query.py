@@ -91,8 +91,9 @@ def read_table_rows(
     frame: pl.DataFrame | None = None
     if request.predicate is not None:
         needed = predicate_columns(request.predicate, table.columns)
-        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows
-        probe = with_internal(_read_in_order(catalog, table, needed, rows), source, table, candidates)
+        probe = _read_in_order(catalog, table, needed, rows)  # first: the columns' declared
+        candidates = np.arange(table.length, dtype=np.int64) if rows is None else rows  # sizes
+        probe = with_internal(probe, source, table, candidates)  # are checked before this
         # the predicate was written for the unified types (a Boolean column of one file may
         # be Int8 across files): evaluate it on those
         probe = align(probe, request.schema, source.label, table.path, keep_others=True)
@@ -101,7 +102,7 @@ def read_table_rows(
         rows = candidates[positions]
         frame = keep.drop("__pos").select(needed)
     if request.n_rows is not None:
-        rows = (np.arange(table.length, dtype=np.int64) if rows is None else rows)[: request.n_rows]
+        rows = np.arange(min(table.length, request.n_rows), dtype=np.int64) if rows is None else rows[: request.n_rows]
         if frame is not None:
             frame = frame.head(request.n_rows)
     done = set(frame.columns) if frame is not None else set()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from ..backends.base import DatasetMeta, Node, rows_to_spans
+from ..backends.base import DatasetMeta, Node, refuse_outside, rows_to_spans
 from ..catalog import Catalog, normalize_path
 from ..errors import InternalPathError, MalformedFileError, get_logger, redact
 from .columns import Column, Table, polars_dtype, to_series
@@ -94,11 +94,16 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
     fields = one_row_fields(catalog, table_path)
     if fields is not None:
         return one_row_table(catalog, table_path, fields)
+    children = catalog.children(table_path)
     datasets = {
         child.path.rsplit("/", 1)[1]: child
-        for child in catalog.children(table_path)
+        for child in children
         if child.is_dataset and child.dataset is not None
     }
+    for child in children:
+        if child.outside and child.dataset is None:  # a link out of the file: never followed
+            refusal = refuse_outside(redact(catalog.label), child.path, child.outside, catalog.source.is_remote)
+            warnings.warn(f"column {child.path.rsplit('/', 1)[1]!r} skipped: {refusal}", stacklevel=3)
     index_of: dict[str, str] = {}  # target name -> index name
     for name, child in datasets.items():
         if child.neurodata_type == "VectorIndex" or (

@@ -2,15 +2,28 @@
 
 from .counters import Counters, counting, totals
 from .rangefile import RangeFile, coalesce
-from .readers import LocalReader, ObjectReader, Reader, forget_reader, open_reader
+from .readers import (
+    KeyRange,
+    LocalReader,
+    Reader,
+    UnsafeKeyError,
+    check_key,
+    forget_reader,
+    open_reader,
+)
+from .remote import HTTPReader, ObjectReader
 from .stores import clear_stores, discover_bucket_region
 
 __all__ = [
     "Counters",
+    "HTTPReader",
+    "KeyRange",
     "LocalReader",
     "ObjectReader",
     "RangeFile",
     "Reader",
+    "UnsafeKeyError",
+    "check_key",
     "clear_stores",
     "coalesce",
     "counting",

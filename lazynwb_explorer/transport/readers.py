@@ -1,9 +1,12 @@
-"""Byte-range readers: one small interface over local files and object stores.
+"""Byte-range readers: one small interface over local files and remote objects.
 
-A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and
-`get(key)` / `get_many(keys)` for objects below it (a Zarr store's keys). Remote reads go
-through obstore (Rust, releases the GIL, pools connections per bucket) on a shared thread pool
-bounded by `config.max_concurrency`, with our retry policy, and are counted.
+A Reader answers `size()`, `read(start, end)`, `read_many(ranges)` (one concurrent round) and,
+for objects below it (a Zarr store's keys), `get(key)` / `get_many(keys)`, `get_ranges` (parts
+of several objects, suffixes included, in one round) and `list_dir` (where the store lists).
+Keys are checked to stay below the source (`check_key`): no '..', '.', empty or absolute part.
+Remote readers (transport/remote.py: http(s) through our own checked requests, s3 / gs / az
+through obstore) run on a shared thread pool bounded by `config.max_concurrency`, with our
+retry policy and the call's deadline, and are counted.
 
 The first remote read also learns the object's size and ETag (no separate HEAD); later reads
 send If-Match, so a file that changes on the server mid-session is an error, never a mix of
@@ -13,27 +16,17 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
+import hashlib
 import os
-import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import obstore
-from obstore.exceptions import (
-    NotFoundError,
-    NotSupportedError,
-    PermissionDeniedError,
-    PreconditionError,
-    UnauthenticatedError,
-)
-
 from ..config import config
-from ..errors import SourceError, TransportError, redact
+from ..errors import SourceError
 from . import counters
-from .retry import Retryable, with_retries
-from .stores import get_store
 
 T = TypeVar("T")
 FIRST_READ_BLOCKS = 1
@@ -76,8 +69,8 @@ def wait(future: concurrent.futures.Future[T]) -> T:
 def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     """`[call(i) for i in items]` on the shared pool, in order, waited for interruptibly;
     on any exception (KeyboardInterrupt too) the calls not yet started are cancelled."""
-    pool = shared_pool()
-    futures = [pool.submit(call, item) for item in items]
+    pool = shared_pool()  # each call runs in a copy of this context: the call's deadline
+    futures = [pool.submit(contextvars.copy_context().run, call, item) for item in items]
     try:
         return [wait(f) for f in futures]
     finally:
@@ -85,11 +78,31 @@ def pool_map(call: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
             future.cancel()
 
 
+KeyRange = tuple[str, int, int | None]  # (key, start, end): bytes [start, end); (key, -n, None): last n
+
+
+class UnsafeKeyError(ValueError):
+    """A key that could name something outside the source ('..', '/x', 'a//b', NUL)."""
+
+
+def check_key(key: str) -> str:
+    """`key` if it names an object below the source, else UnsafeKeyError."""
+    if not isinstance(key, str) or not key or "\x00" in key or "\\" in key or key.startswith("/"):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise UnsafeKeyError(f"key {key!r} is not below the store's root")
+    return key
+
+
 class Reader:
     """Common behaviour: concurrency over `_read` / `_get`, which subclasses provide."""
 
     uri: str
     _first_block: bytes | None = None
+    confirm_bytes = 1  # bytes from 0 a read must cover to confirm the object (see confirm)
+    # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
+    # that follows so that it needs no second round for them
+    peeked: dict[str, bytes] | None = None
 
     def size(self) -> int:
         raise NotImplementedError
@@ -104,8 +117,41 @@ class Reader:
         """What the store said the object is (remote readers: size and ETag)."""
         return {}
 
+    # A store (a prefix of keys, not one object) is known by one key that changes whenever
+    # the store does: a Zarr store's root metadata. Its size and content hash are the store's
+    # identity, learned whenever that key is read.
+    anchor: str | None = None
+    _anchor_identity: dict[str, Any] | None = None
+
+    def set_anchor(self, key: str, data: bytes | None = None) -> None:
+        """Make `key` the store's identity (with its content, when just read)."""
+        self.anchor = key
+        self._note(key, data)
+
+    def _note(self, key: str, data: bytes | None) -> bytes | None:
+        if data is not None and key == self.anchor:
+            digest = hashlib.sha256(data).hexdigest()[:40]
+            self._anchor_identity = {"key": key, "size": len(data), "etag": f"sha256:{digest}"}
+        return data
+
+    def refresh_identity(self) -> dict[str, Any]:
+        """The identity as the source has it now (one small request)."""
+        if self.anchor:
+            self.get(self.anchor)
+        else:
+            self.read(0, 1)
+        return self.identity()
+
     def expect(self, identity: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         """Take a stored identity as known (remote readers)."""
+
+    def matches(self, identity: dict[str, Any]) -> bool:
+        """Whether the object is still the one `identity` describes (remote readers ask)."""
+        return True
+
+    def confirm(self) -> None:  # noqa: B027 - optional hook
+        """Raise SourceError when the object changed since it was first read (remote
+        readers: one small conditional request)."""
 
     def first_block(self) -> bytes:
         """Bytes [0, FIRST_READ_BLOCKS * config.block_size), read once: the format signature
@@ -131,23 +177,57 @@ class Reader:
     def get(self, key: str) -> bytes | None:
         """The whole object `key` below this source, or None when it does not exist."""
         counters.record_round()
-        return self._get(key)
+        return self._note(key, self._get(key))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
         if not keys:
             return {}
         counters.record_round()
         if len(keys) == 1:
-            return {keys[0]: self._get(keys[0])}
-        return dict(zip(keys, pool_map(self._get, keys)))
+            return {keys[0]: self._note(keys[0], self._get(keys[0]))}
+        return {k: self._note(k, v) for k, v in zip(keys, pool_map(self._get, keys))}
+
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        raise NotImplementedError
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        """Parts of objects below this source, in one concurrent round, in the order asked:
+        (key, start, end) is bytes [start, end) (fewer where the object ends sooner);
+        (key, -n, None) its last n bytes; (key, 0, None) the whole object. None where the
+        object does not exist."""
+        if not requests:
+            return []
+        counters.record_round()
+        if len(requests) == 1:
+            return [self._get_range(*requests[0])]
+        return pool_map(lambda r: self._get_range(*r), requests)
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        """(object names, sub-prefix names) directly below `prefix` ('' for the root), one
+        request; None where the store cannot list (plain HTTP without a directory index)."""
+        return None
 
 
 class LocalReader(Reader):
-    """A local file or directory (a Zarr store is a directory of keys)."""
+    """A local file or directory (a Zarr store is a directory of keys). Several keys are
+    read one after another in the calling thread: a local read has no latency to hide, and
+    a read of many chunks would otherwise start a thread (and its stack) per chunk."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.uri = str(path)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, bytes | None]:
+        if not keys:
+            return {}
+        counters.record_round()
+        return {k: self._note(k, self._get(k)) for k in keys}
+
+    def get_ranges(self, requests: Sequence[KeyRange]) -> list[bytes | None]:
+        if not requests:
+            return []
+        counters.record_round()
+        return [self._get_range(*r) for r in requests]
 
     def size(self) -> int:
         try:
@@ -166,154 +246,41 @@ class LocalReader(Reader):
 
     def _get(self, key: str) -> bytes | None:
         try:
-            data = (self.path / key).read_bytes()
+            data = (self.path / check_key(key)).read_bytes()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
             return None
         counters.record_request(len(data))
         return data
 
+    def _get_range(self, key: str, start: int, end: int | None) -> bytes | None:
+        if end is None and start == 0:
+            return self._get(key)
+        try:
+            with open(self.path / check_key(key), "rb") as f:
+                if start < 0:
+                    size = os.fstat(f.fileno()).st_size
+                    start, end = max(0, size + start), size
+                assert end is not None
+                data = os.pread(f.fileno(), max(0, end - start), start)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            counters.record_request(0)  # a lookup, as a remote store's 404
+            return None
+        counters.record_request(len(data))
+        return data
 
-_CLIENT_ERROR = re.compile(r"status code: 4(?!08|29)\d\d")
-_NOT_SATISFIABLE = re.compile(r"status code: 416\b")
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    """obstore's HTTP store reports a 404 as a generic error with the status in the text."""
-    return isinstance(exc, NotFoundError) or "404 Not Found" in str(exc)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if _is_not_found(exc) or isinstance(exc, PermissionDeniedError | UnauthenticatedError):
-        return False
-    if _CLIENT_ERROR.search(str(exc)):  # 4xx other than 408 / 429: asking again cannot help
-        return False
-    if isinstance(exc, PreconditionError):  # the object changed: retrying cannot help
-        return False
-    return isinstance(exc, Exception)
-
-
-class ObjectReader(Reader):
-    """An object (or a Zarr store's prefix) in an object store or behind an HTTP server."""
-
-    def __init__(self, url: str):
-        self.uri = url
-        self.store, self.key = get_store(url)
-        self._size: int | None = None
-        self._etag: str | None = None
-        self._meta_lock = threading.Lock()
-
-    def _error(self, exc: BaseException, attempts: int, what: str) -> BaseException:
-        if _is_not_found(exc):
-            return SourceError(f"not found (404) while reading {what}", source=self.uri)
-        if isinstance(exc, PermissionDeniedError | UnauthenticatedError):
-            return SourceError(f"access denied while reading {what}", source=self.uri)
-        if isinstance(exc, PreconditionError):
-            forget_reader(self.uri)  # the next call starts afresh on the new version
-            for listener in list(_change_listeners):
-                listener(self.uri)
-            return SourceError("the file changed on the server while being read", source=self.uri)
-        detail = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        return TransportError(
-            f"reading {what} failed after {attempts} attempt(s): {detail}", source=self.uri
-        )
-
-    def _fetch(self, key: str, options: dict[str, Any]) -> Any:
-        result = obstore.get(self.store, key, options=options)  # type: ignore[arg-type]
-        return result, bytes(result.bytes())
-
-    def size(self) -> int:
-        if self._size is None:
-            meta = with_retries(
-                lambda: obstore.head(self.store, self.key),
-                is_retryable=_is_retryable,
-                on_give_up=lambda e, n: self._error(e, n, "the file size"),
-            )
-            counters.record_request(0)
-            self._remember(meta)
-        assert self._size is not None
-        return self._size
-
-    def identity(self) -> dict[str, Any]:
-        """What the server said the object is (size, ETag); empty before the first read."""
-        return {"size": self._size, "etag": self._etag} if self._size is not None else {}
-
-    def expect(self, identity: dict[str, Any]) -> None:
-        """Take a stored identity as known, so reads need no first request to learn it and
-        send If-Match: a changed object is then an error, never mixed bytes."""
-        with self._meta_lock:
-            if self._size is None and identity.get("size") is not None:
-                self._size = int(identity["size"])
-                self._etag = identity.get("etag")
-
-    def _remember(self, meta: Any) -> None:
-        with self._meta_lock:
-            if self._size is None:
-                self._size = int(meta["size"])
-                self._etag = meta.get("e_tag")
-
-    def _read(self, start: int, end: int) -> bytes:
-        if self._size is not None:
-            end = min(end, self._size)
-        if end <= start:
-            return b""
-
-        def attempt() -> bytes:
-            options: dict[str, Any] = {"range": (start, end)}
-            if self._etag:
-                options["if_match"] = self._etag
-            result, data = self._fetch(self.key, options)
-            counters.record_request(len(data))
-            self._remember(result.meta)
-            if self._etag and result.meta.get("e_tag") not in (None, self._etag):
-                # a server that ignores If-Match: compare the ETag ourselves
-                raise PreconditionError("ETag changed")
-            if len(data) != min(end, self._size or end) - start:
-                raise Retryable(f"short read: {len(data)} of {end - start} bytes")
-            return data
-
-        return with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, f"bytes {start}-{end}"),
-        )
-
-    _ranges_supported = True
-
-    def _fetch_whole(self, key: str) -> bytes:
-        """A whole object, asked for as the range from byte 0: object_store checks the range
-        a server answers against the one asked for only for ranged requests, so a plain GET
-        answered with a 206 for fewer bytes would pass as the object. A server that ignores
-        Range is asked plainly from then on; an empty object has no byte 0 (416)."""
-        if self._ranges_supported:
-            try:
-                return self._fetch(key, {"range": {"offset": 0}})[1]
-            except NotSupportedError:
-                self._ranges_supported = False
-            except Exception as exc:
-                if not _NOT_SATISFIABLE.search(str(exc)):
-                    raise
-                return b""
-        return self._fetch(key, {})[1]
-
-    def _get(self, key: str) -> bytes | None:
-        full = f"{self.key.rstrip('/')}/{key}" if self.key else key
-
-        def attempt() -> bytes | None:
-            try:
-                data = self._fetch_whole(full)
-            except Exception as exc:
-                if not _is_not_found(exc):
-                    raise
-                counters.record_request(0)
-                return None
-            counters.record_request(len(data))
-            return data
-
-        return with_retries(
-            attempt,
-            is_retryable=_is_retryable,
-            on_give_up=lambda e, n: self._error(e, n, repr(key)),
-        )
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]] | None:
+        directory = self.path / check_key(prefix) if prefix else self.path
+        files: list[str] = []
+        dirs: list[str] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    (dirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        counters.record_request(0)
+        return sorted(files), sorted(dirs)
 
 
 _readers: dict[str, Reader] = {}
@@ -324,10 +291,12 @@ def open_reader(uri: str) -> Reader:
     """A reader for a local path or a URL; remote readers are shared per URL."""
     if "://" not in uri or uri.startswith("file://"):
         return LocalReader(uri.removeprefix("file://"))
+    from .remote import remote_reader
+
     with _readers_lock:
         reader = _readers.get(uri)
         if reader is None:
-            reader = _readers[uri] = ObjectReader(uri)
+            reader = _readers[uri] = remote_reader(uri)
         return reader
 
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 from ..config import config
 from ..errors import safe_cause
 from . import counters
+from .deadline import check, remaining
 
 T = TypeVar("T")
 
@@ -28,11 +29,18 @@ def with_retries(
     *,
     is_retryable: Callable[[BaseException], bool],
     on_give_up: Callable[[BaseException, int], BaseException],
+    what: str = "",
+    source: str | None = None,
 ) -> T:
-    """Run `call`, retrying retryable failures within the configured bounds."""
+    """Run `call`, retrying retryable failures within the configured bounds; no attempt
+    starts once the call's deadline (transport/deadline.py) has passed."""
     deadline = time.monotonic() + config.retry_deadline
+    call_left = remaining()
+    if call_left is not None:
+        deadline = min(deadline, time.monotonic() + call_left)
     attempt = 0
     while True:
+        check(what, source)
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classified just below

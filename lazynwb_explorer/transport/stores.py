@@ -1,4 +1,5 @@
-"""Object-store clients (obstore) for http(s)://, s3://, gs:// and az:// URLs.
+"""Object-store clients (obstore) for s3://, gs:// and az:// URLs (http(s) has its own
+requests: transport/http.py).
 
 One client per (scheme, bucket or host, options): each holds a connection pool that every
 file in that bucket shares. Options come from `config`: lazynwb's `fsspec_storage_options`
@@ -21,9 +22,10 @@ import urllib.request
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from obstore.store import AzureStore, GCSStore, HTTPStore, S3Store
+from obstore.store import AzureStore, GCSStore, S3Store
 
 from ..config import config
+from .http import close_connections
 
 _FSSPEC_TO_OBSTORE_S3 = {
     "endpoint_url": "endpoint",
@@ -120,10 +122,6 @@ def _anon(options: dict[str, Any]) -> bool:
 @functools.lru_cache(maxsize=256)
 def _cached_store(scheme: str, netloc: str, frozen: tuple) -> Any:
     options = dict(frozen)
-    if scheme in ("http", "https"):
-        return HTTPStore.from_url(
-            f"{scheme}://{netloc}", client_options=_client_options(), retry_config=_NO_RETRY
-        )
     if scheme == "s3":
         endpoint = options.get("endpoint")
         if endpoint:
@@ -158,14 +156,9 @@ def _cached_store(scheme: str, netloc: str, frozen: tuple) -> Any:
 
 
 def get_store(url: str) -> tuple[Any, str]:
-    """(obstore client, key inside it) for a URL; clients are shared per bucket / host.
-
-    An http(s) URL with a query (a presigned URL: `?X-Amz-Signature=...`) is the object's
-    own client, rooted at the whole URL, so every request carries the query (keys below
-    it, a Zarr store's, are appended to the path before the query)."""
+    """(obstore client, key inside it) for an object-store URL; clients are shared per
+    bucket."""
     scheme, netloc, key = split_url(url)
-    if scheme in ("http", "https") and urlsplit(url).query:
-        return _query_store(url.split("#", 1)[0]), ""
     if scheme == "s3":
         options = _s3_options()
     else:
@@ -174,11 +167,6 @@ def get_store(url: str) -> tuple[Any, str]:
             options.setdefault("skip_signature", config.anon)
     frozen = tuple(sorted((k, v) for k, v in options.items() if _hashable(v)))
     return _cached_store(scheme, netloc, frozen), key
-
-
-@functools.lru_cache(maxsize=256)
-def _query_store(url: str) -> Any:
-    return HTTPStore.from_url(url, client_options=_client_options(), retry_config=_NO_RETRY)
 
 
 def _hashable(value: Any) -> bool:
@@ -192,6 +180,6 @@ def _hashable(value: Any) -> bool:
 def clear_stores() -> None:
     """Forget clients and discovered regions (after changing config in a long session)."""
     _cached_store.cache_clear()
-    _query_store.cache_clear()
+    close_connections()
     with _region_lock:
         _region_cache.clear()

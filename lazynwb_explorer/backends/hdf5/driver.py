@@ -126,8 +126,8 @@ class ByteSource:
                 if e <= s:
                     continue
                 kind = r[2] if len(r) > 2 else "meta"
-                if kind == CHECK:
-                    direct.append((s, e))
+                if kind == CHECK:  # as many bytes as the reader needs to confirm the file
+                    direct.append((s, min(self.size, max(e, s + self.reader.confirm_bytes))))
                 elif self._cached(s, e) or (kind != DATA and self._is_small(s, e)):
                     window = _WINDOW if kind == "meta" else 1
                     for b in range(s // self.block, (e - 1) // self.block + 1):

@@ -23,13 +23,21 @@ import numpy as np
 from ...config import config
 from ...errors import MalformedFileError, NotNWBError, SourceError, get_logger
 from ...sources import Source, is_immutable
-from ..base import Backend, DatasetMeta, Node, Selection, selection_to_spans
+from ..base import (
+    Backend,
+    DatasetMeta,
+    Node,
+    Selection,
+    check_read_size,
+    refuse_outside,
+    selection_to_spans,
+)
 from . import filters as h5filters
-from .binary import FileContext
+from .binary import UNDEFINED, FileContext
 from .btree1 import chunk_entries as btree1_chunks
 from .datatypes import H5Type
 from .driver import ByteSource
-from .io import FormatError, Parser, Unsupported, check_source, gather, run
+from .io import FormatError, Parser, Refused, Unsupported, check_source, gather, run
 from .layout import ChunkEntry
 from .objects import DatasetInfo, dataset_info
 from .plan import Box, chunk_index, read_boxes
@@ -46,7 +54,12 @@ _FULL_INDEX_CHUNKS = 4096  # chunk indexes up to this many chunks (on axis 0) ar
 
 
 class EngineFallback(Exception):
-    """The engine cannot read this file; the caller opens it with h5py instead."""
+    """The engine cannot read this file; the caller opens it with h5py instead. `outside`:
+    the objects the engine found reaching outside the file, which h5py must not open."""
+
+    def __init__(self, reason: str, outside: dict[str, Node] | None = None):
+        super().__init__(reason)
+        self.outside = outside or {}
 
 
 def _meta(info: DatasetInfo) -> DatasetMeta:
@@ -141,7 +154,8 @@ class EngineHDF5Backend(Backend):
                 attrs = {k: resolve_refs(v, refs) for k, v in info.attrs.items()}
                 if info.dataset is not None:
                     self.infos[path] = info.dataset
-                    nodes[path] = Node(path, False, attrs, dataset=_meta(info.dataset))
+                    nodes[path] = Node(path, False, attrs, dataset=_meta(info.dataset),
+                                       outside=info.dataset.outside)
                 else:
                     names = tuple(link.name for link in info.links or ())
                     nodes[path] = Node(path, True, attrs, children=names)
@@ -153,9 +167,39 @@ class EngineHDF5Backend(Backend):
                 if target is not None and target in nodes:
                     self._alias(nodes, path, target, hard=False)
                 else:
-                    nodes[path] = Node(path, False, {}, is_link=True)
+                    outside = f"it is an external link to {link.target!r}" if link.kind == "external" else None
+                    nodes[path] = Node(path, False, {}, is_link=True, outside=outside)
+            self._hand_over(tree.unsupported, {p: n for p, n in nodes.items() if n.outside})
             self.inline = {p: v for p, v in self.inline.items() if not nodes[p].is_link}
             return _depth_first(nodes)
+
+    def _hand_over(self, unsupported: dict[str, str], outside: dict[str, Node]) -> None:
+        """Files the engine cannot answer for alone go to h5py, only now that the walk has
+        found every structure it reads well formed: those holding objects it does not read,
+        and local files naming paths outside them when config.follow_external_paths asks
+        for those paths to be followed (libhdf5 follows them). Their chunk indexes are read
+        first: libhdf5 walks those too, and a hostile one can make it loop."""
+        follows = bool(outside) and config.follow_external_paths and not self.source.is_remote
+        if not unsupported and not follows:
+            return
+        try:
+            self._run(gather([self._checked_index(p, i) for p, i in list(self.infos.items())
+                              if i.layout.kind == "chunked" and p not in self.indexes]))
+        except FormatError as exc:
+            raise self._refusal(exc) from exc
+        if unsupported:
+            path, reason = next(iter(unsupported.items()))
+            raise EngineFallback(f"{reason} at {path}", outside)
+        raise EngineFallback("it names paths outside the file, and config.follow_external_paths is set")
+
+    def _checked_index(self, path: str, info: DatasetInfo) -> Parser[None]:
+        """A chunk index read whole and kept (an index the engine does not read is left)."""
+        if info.layout.address == UNDEFINED:
+            return
+        try:
+            self.indexes[path] = yield from chunk_index(self.ctx, info)
+        except Unsupported:
+            return
 
     def _refusal(self, exc: FormatError | Unsupported) -> Exception:
         """Valid HDF5 the engine does not read goes to h5py (EngineFallback). A malformed
@@ -177,7 +221,7 @@ class EngineHDF5Backend(Backend):
     def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
         """Small datasets (scalars, short strings, ids, index columns) are read during the
         walk, in its rounds, and kept (and stored with the catalog)."""
-        if info.shape is None or _has_references(info.type) or path.startswith(_NEVER_INLINE):
+        if info.shape is None or info.outside or _has_references(info.type) or path.startswith(_NEVER_INLINE):
             return None
         if int(np.prod(info.shape, dtype=np.int64)) * info.type.size > INLINE_BYTES:
             return None
@@ -200,7 +244,7 @@ class EngineHDF5Backend(Backend):
 
     def _ensure_current(self) -> None:
         if self._needs_check():
-            self.bytes.reader.read(0, 1)  # sends If-Match: a changed file raises SourceError
+            self.bytes.reader.confirm()  # conditional: a changed file raises SourceError
             self._checked_at = time.monotonic()
 
     def _info(self, path: str) -> DatasetInfo:
@@ -250,6 +294,10 @@ class EngineHDF5Backend(Backend):
             rest = tuple((0, n) for n in shape[1:])
             boxes = [((a, b), *rest) for a, b in spans if b > a]
         rows = (min(b[0][0] for b in boxes), max(b[0][1] for b in boxes)) if boxes else None
+        if boxes:
+            out_rows = sum(b[0][1] - b[0][0] for b in boxes)
+            check_read_size(self.label, path, (out_rows, *(hi - lo for lo, hi in boxes[0][1:])),
+                            info.type.decoded.itemsize)
         return read_boxes(self.ctx, info, boxes, self._entries(path, info, rows), self._ref_name, exact)
 
     def _execute(self, path: str, parser: Parser[np.ndarray]) -> np.ndarray:
@@ -260,6 +308,8 @@ class EngineHDF5Backend(Backend):
         except Unsupported as exc:
             log.info("%s: %s read by h5py (%s)", self.label, path, exc)
             return None  # type: ignore[return-value]
+        except Refused as exc:
+            raise refuse_outside(self.label, path, str(exc), self.source.is_remote) from None
         except FormatError as exc:
             raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
 
@@ -346,7 +396,7 @@ class EngineHDF5Backend(Backend):
         """A read that gives None (read later, one by one) instead of failing the batch."""
         try:
             return (yield from parser)
-        except (FormatError, Unsupported):
+        except (FormatError, Unsupported, Refused):
             return None
 
     def close(self) -> None:

@@ -29,6 +29,11 @@ class Unsupported(Exception):
     """Valid HDF5 this engine does not read; the caller falls back to libhdf5."""
 
 
+class Refused(Exception):
+    """Valid HDF5 whose values lie outside the file (external raw storage, a virtual
+    dataset): never read, by this engine or by libhdf5 on its behalf."""
+
+
 def fetch(offset: int, length: int) -> Parser[bytes]:
     """The bytes [offset, offset + length) (shorter only at the end of the file)."""
     return (yield [(offset, length)])[0]

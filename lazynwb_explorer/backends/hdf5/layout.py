@@ -27,7 +27,7 @@ class ChunkEntry(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    kind: str  # "compact" | "contiguous" | "chunked"
+    kind: str  # "compact" | "contiguous" | "chunked" | "virtual" (values in other files)
     address: int = UNDEFINED  # contiguous data, or the chunk index
     size: int = 0  # contiguous: bytes of data
     data: bytes = b""  # compact: the data itself
@@ -62,12 +62,14 @@ def parse_layout(data: bytes, ctx: FileContext, rank: int) -> Layout:
         return Layout("compact", data=c.bytes(size))
     if kind == 1:
         return Layout("contiguous", address=c.address(), size=c.length())
-    if kind == 3:
-        raise Unsupported("virtual datasets")
+    if kind == 3:  # virtual: the mappings (to other files' datasets) sit in a global heap
+        return Layout("virtual", address=c.address())
     if kind != 2:
         raise FormatError(f"unknown layout class {kind}")
     if version == 3:
         ndims = c.u8()
+        if not ndims:  # the element size is the last dimension: there is always one
+            raise FormatError("chunked layout without dimensions")
         address = c.address()
         dims = tuple(c.u32() for _ in range(ndims))
         return Layout("chunked", address=address, chunk_shape=dims[:-1], index="btree1",

@@ -10,6 +10,7 @@ from .io import FormatError, Unsupported
 
 DATASPACE, LINK_INFO, DATATYPE, FILL_OLD, FILL = 0x01, 0x02, 0x03, 0x04, 0x05
 LINK, LAYOUT, FILTERS, ATTRIBUTE, SYMBOL_TABLE, ATTRIBUTE_INFO = 0x06, 0x08, 0x0B, 0x0C, 0x11, 0x15
+EXTERNAL_FILES = 0x07  # the dataset's raw data is stored in other files
 SHARED_FLAG = 0x02
 
 

@@ -23,6 +23,7 @@ from .messages import (
     ATTRIBUTE_INFO,
     DATASPACE,
     DATATYPE,
+    EXTERNAL_FILES,
     FILL,
     FILTERS,
     LAYOUT,
@@ -60,7 +61,8 @@ class DatasetInfo:
     layout: Layout
     filters: tuple[Filter, ...] = ()
     fill: bytes | None = None  # the fill value's bytes, when one is defined
-    raw: tuple[bytes, ...] = ()  # (dataspace, datatype, layout, filters, fill) message bytes
+    raw: tuple[bytes, ...] = ()  # (dataspace, datatype, layout, filters, fill, external) bytes
+    outside: str | None = None  # why its values lie outside the file (never read), if they do
 
 
 @dataclasses.dataclass
@@ -186,20 +188,26 @@ def _dataset(ctx: FileContext, by_type: dict[int, list[Message]]) -> Parser[Data
         by_type[LAYOUT][0].data,
         by_type[FILTERS][0].data if FILTERS in by_type else b"",
         by_type[FILL][0].data if FILL in by_type else b"",
+        by_type[EXTERNAL_FILES][0].data if EXTERNAL_FILES in by_type else b"",
     )
     return dataset_info(ctx, raw)
+
+
+EXTERNAL_STORAGE = "its values are stored in other files (HDF5 external raw storage)"
+VIRTUAL = "it is a virtual dataset (its values are mapped from other files)"
 
 
 def dataset_info(ctx: FileContext, raw: tuple[bytes, ...]) -> DatasetInfo:
     """A dataset's description from its messages' bytes (also how a stored catalog is
     loaded back)."""
-    space, type_bytes, layout_bytes, filter_bytes, fill_bytes = raw
+    space, type_bytes, layout_bytes, filter_bytes, fill_bytes, external = (*raw, b"")[:6]
     shape, maxshape = parse_dataspace(space, ctx)
     h5type = parse_datatype(Cursor(type_bytes, ctx))
     layout = parse_layout(layout_bytes, ctx, len(shape or ()))
     filters = parse_filters(filter_bytes, ctx) if filter_bytes else ()
     fill = _fill_value(fill_bytes, h5type.size) if fill_bytes else None
-    return DatasetInfo(shape, maxshape, h5type, layout, filters, fill, raw)
+    outside = EXTERNAL_STORAGE if external else VIRTUAL if layout.kind == "virtual" else None
+    return DatasetInfo(shape, maxshape, h5type, layout, filters, fill, raw, outside)
 
 
 def _fill_value(data: bytes, size: int) -> bytes | None:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..base import UNBACKED_LIMIT
 from . import btree1, filters
 from .binary import UNDEFINED, FileContext
 from .chunk_index import chunk_entries
-from .io import FormatError, Parser, Unsupported, fetch_data, fetch_many
+from .io import FormatError, Parser, Refused, Unsupported, fetch_data, fetch_many
 from .layout import ChunkEntry
 from .objects import DatasetInfo
 from .values import RefName, decode_array
@@ -55,6 +56,9 @@ def read_boxes(
     """The boxes' values stacked along axis 0 (every box spans the same other axes).
     `exact`: fetch exactly the bytes needed (data); else through cached metadata blocks
     (small datasets read during a walk, which sit among the metadata)."""
+    if info.outside:
+        raise Refused(info.outside)
+    check_backed(ctx, info)
     fetch = fetch_data if exact else fetch_many
     shape = info.shape
     if shape is None:
@@ -65,11 +69,14 @@ def read_boxes(
     boxes = [b for b in boxes if b[0][1] > b[0][0]]
     rest = tuple(hi - lo for lo, hi in boxes[0][1:]) if boxes else tuple(shape[1:])
     total = sum(b[0][1] - b[0][0] for b in boxes)
+    layout = info.layout
+    index = None
+    if total and all(rest) and layout.kind == "chunked":
+        index = yield from entries()
+        _check_coverage(info, boxes, index)
     out = _empty(info, total, rest)
     if total and all(rest):
-        layout = info.layout
-        if layout.kind == "chunked":
-            index = yield from entries()
+        if index is not None:
             yield from _chunked(info, boxes, index, out, fetch)
         elif layout.kind == "contiguous":
             yield from _contiguous(info, boxes, out, fetch)
@@ -78,6 +85,39 @@ def read_boxes(
     if not info.type.needs_decoding and not info.type.is_bool:
         return out
     return (yield from decode_array(ctx, info.type, out.tobytes(), out.shape, ref_name, exact))
+
+
+def check_backed(ctx: FileContext, info: DatasetInfo) -> None:
+    """FormatError when the dataset's declared size is not backed by bytes of the file: no
+    storage at all for more than UNBACKED_LIMIT bytes, or contiguous data past the end."""
+    shape = info.shape or ()
+    declared = math.prod(shape) * info.type.size
+    layout = info.layout
+    if layout.kind in ("contiguous", "chunked") and layout.address == UNDEFINED and declared > UNBACKED_LIMIT:
+        raise FormatError(f"declares shape {shape} ({declared} bytes) but stores none of its data")
+    if layout.kind == "contiguous" and layout.address != UNDEFINED and layout.address + declared > ctx.eof:
+        raise FormatError(f"declares shape {shape} ({declared} bytes), more than the file holds "
+                          f"after its data's address {layout.address}")
+
+
+def _check_coverage(info: DatasetInfo, boxes: Sequence[Box], index: list[ChunkEntry]) -> None:
+    """FormatError when a read would be almost all fill: more than 4 x UNBACKED_LIMIT bytes of
+    it in chunks that do not exist, and under 1% of it in chunks that do."""
+    chunk = info.layout.chunk_shape
+    if len(chunk) != len(info.shape or ()) or not all(chunk):
+        return  # _chunked names this
+    wanted = sum(math.prod(hi - lo for lo, hi in box) for box in boxes)
+    if wanted * info.type.size <= 4 * UNBACKED_LIMIT:
+        return
+    # against the boxes' bounding box: covered is over-counted, never under (no false alarm)
+    bounds = [(min(b[axis][0] for b in boxes), max(b[axis][1] for b in boxes)) for axis in range(len(chunk))]
+    covered = 0
+    for entry in index:
+        covered += math.prod(max(0, min(hi, o + k) - max(lo, o))
+                             for o, k, (lo, hi) in zip(entry.offset, chunk, bounds))
+    if (wanted - covered) * info.type.size > 4 * UNBACKED_LIMIT and covered * 100 < wanted:
+        raise FormatError(f"declares shape {info.shape} but stores data for {covered} of the "
+                          f"{wanted} elements read")
 
 
 def _scalar_bytes(info: DatasetInfo, fetch: Fetch) -> Parser[bytes]:
@@ -150,11 +190,13 @@ def _chunked(
     for i, box in enumerate(boxes):
         (lo0, hi0) = box[0]
         for c in range(lo0 // chunk[0], (hi0 - 1) // chunk[0] + 1):
-            for e in by_row.get(c, ()):
-                if all(o < hi and o + k > lo for o, k, (lo, hi) in zip(e.offset[1:], chunk[1:], box[1:])):
+            for e in by_row.get(c, ()):  # (a hostile index may hold offsets off the grid)
+                if all(o < hi and o + k > lo for o, k, (lo, hi) in zip(e.offset, chunk, box)):
                     pieces.append((i, starts[i], e))
     if exact:
-        row = _row_bytes(info)
+        # a row inside a chunk is chunk-wide (edge chunks are stored whole), which may be
+        # wider than the dataset's row when the chunk outgrows the shape on other axes
+        row = math.prod(chunk[1:]) * info.type.size
         ranges = []
         for i, _, e in pieces:
             lo = max(boxes[i][0][0], e.offset[0])

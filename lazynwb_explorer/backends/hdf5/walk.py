@@ -1,6 +1,11 @@
 """The whole tree with every independent pointer chain advancing together: each step asks
 for what all pending objects need at once, so a cold walk costs about (tree depth x pointer
-levels per object) rounds, not one per object."""
+levels per object) rounds, not one per object.
+
+An object the engine does not read (an exotic datatype, a shared-message heap) does not stop
+the walk: it is noted in `Tree.unsupported` and the rest of the file is still parsed, so a
+file is handed to libhdf5 only once every structure the engine reads was found well formed.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from ..base import MAX_DEPTH
 from .binary import FileContext
-from .io import FormatError, Parser, Task, pool
+from .io import FormatError, Parser, Task, Unsupported, pool
 from .messages import Link
 from .objects import DatasetInfo, Messages, ObjectInfo, Ref, read_attributes, read_structure
 
@@ -23,6 +29,7 @@ class Tree:
     address_paths: dict[int, str]  # object header address -> that path
     hard_aliases: dict[str, str]  # a second path to an object -> its first path
     soft: dict[str, Link]  # soft and external links, by their path
+    unsupported: dict[str, str] = dataclasses.field(default_factory=dict)  # path -> why
 
 
 def child_path(parent: str, name: str) -> str:
@@ -46,13 +53,23 @@ def walk_tree(
     scheduled = {root: "/"}
 
     def visit(path: str, address: int) -> Task:
-        def done(result: tuple[ObjectInfo, Messages]) -> list[Task]:
+        if path.count("/") > MAX_DEPTH:
+            raise FormatError(f"groups nested deeper than {MAX_DEPTH} levels")
+
+        def done(result: tuple[ObjectInfo, Messages] | None) -> list[Task]:
+            if result is None:  # noted in tree.unsupported
+                return []
             info, messages = result
             if info.is_datatype:  # named types are not part of an NWB tree
                 return []
             tree.objects[path] = info
             tree.address_paths[address] = path
-            tasks: list[Task] = [(read_attributes(ctx, messages), info.attrs.update)]
+
+            def attrs_done(attrs: dict[str, Any] | None) -> None:
+                if attrs is not None:
+                    info.attrs.update(attrs)
+
+            tasks: list[Task] = [(_noting(read_attributes(ctx, messages), path, tree), attrs_done)]
             if info.dataset is not None and on_dataset is not None:
                 extra = on_dataset(path, info.dataset)
                 if extra is not None:
@@ -74,10 +91,20 @@ def walk_tree(
                     tasks.append(visit(child, link.address))
             return tasks
 
-        return read_structure(ctx, address), done
+        return _noting(read_structure(ctx, address), path, tree), done
 
     yield from pool([visit("/", root)])
     return tree
+
+
+def _noting(parser: Parser[Any], path: str, tree: Tree) -> Parser[Any]:
+    """`parser`'s result, or None when it meets valid HDF5 the engine does not read (noted
+    in the tree: the walk goes on)."""
+    try:
+        return (yield from parser)
+    except Unsupported as exc:
+        tree.unsupported.setdefault(path, str(exc))
+        return None
 
 
 def soft_target(path: str, link: Link) -> str:

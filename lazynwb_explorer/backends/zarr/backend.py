@@ -1,344 +1,269 @@
-"""Zarr (v2, as written by hdmf-zarr) through zarr-python over our own read-only store.
+"""The Zarr backend: NWB files in Zarr v2 and v3 stores, read by our own code over our store.
 
-The store maps zarr keys to Reader.get: one GET per key, and `getitems` fetches all the
-chunks of a selection in one concurrent round. Consolidated metadata (.zmetadata, which
-hdmf-zarr writes) gives the whole tree in one GET.
-
-hdmf-zarr may store object references (and other object columns) with numcodecs' Pickle
-codec. Unpickling runs code chosen by the file's author, so the store rewrites that codec id
-in the metadata to `safe_pickle` (codecs.SafePickle), which only builds plain data.
+Metadata: the walk of walk.py (consolidated metadata in the root probe's one round; else
+by levels). Data: arrays.py fetches exactly the pieces a selection needs (stored chunks, or
+the inner chunks of shards after one read of each shard's index), concurrently, and chunks.py
+decodes them with bounded codecs. conventions.py turns hdmf-zarr's and LINDI's links,
+references and markers into plain data. zarr-python is not used: version 3 cannot decode
+the pickled reference columns of hdmf-zarr's v2 files (it has no object arrays); 3.1, the
+newest for Python 3.11, reads a shard's index again on every partial read and then its inner
+chunks one request after another; and its asyncio core hides the requests from our counters,
+retries and deadlines. This code keeps shard indexes, fetches all inner chunks of a read in
+one concurrent round (close ones coalesced), and installs beside any zarr-python, 2 or 3.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import math
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import zarr
-from zarr.storage import BaseStore
 
-from ...errors import LazyNWBError, MalformedFileError, NotNWBError, SourceError
+from ...errors import LazyNWBError, MalformedFileError, NotNWBError
 from ...sources import Source
-from ...transport import LocalReader, Reader
-from ..base import (
-    Backend,
-    DatasetMeta,
-    Node,
-    Selection,
-    as_str_array,
-    decode_scalar,
-    selection_to_spans,
-)
-from .codecs import MAX_CHUNK_BYTES, SAFE_PICKLE_ID, Bounded, register_safe_codecs
-
-_METADATA_KEYS = (".zarray", ".zgroup", ".zattrs", ".zmetadata")
-MAX_ELEMENTS = 1 << 48  # as the HDF5 engine: an array declaring more is hostile, not data
-
-
-def _make_pickle_safe(raw: bytes) -> bytes:
-    if b'"pickle"' not in raw:
-        return raw
-    return raw.replace(b'"id": "pickle"', f'"id": "{SAFE_PICKLE_ID}"'.encode()).replace(
-        b'"id":"pickle"', f'"id":"{SAFE_PICKLE_ID}"'.encode()
-    )
-
-
-class ReaderStore(BaseStore):
-    """A read-only zarr v2 store over a Reader (local directory or object-store prefix)."""
-
-    _writeable = False
-    _erasable = False
-
-    def __init__(self, reader: Reader):
-        self.reader = reader
-        self._metadata: dict[str, bytes | None] = {}  # metadata keys are read once
-        self.prefetched: dict[str, bytes] = {}  # chunks fetched ahead by ZarrBackend.prefetched
-
-    def _fix(self, key: str, value: bytes) -> bytes:
-        return _make_pickle_safe(value) if key.rsplit("/", 1)[-1] in _METADATA_KEYS else value
-
-    def __getitem__(self, key: str) -> bytes:
-        if key in self.prefetched:
-            return self.prefetched[key]
-        is_metadata = key.rsplit("/", 1)[-1] in _METADATA_KEYS
-        if is_metadata and key in self._metadata:
-            value = self._metadata[key]
-        else:
-            value = self.reader.get(key)
-            if is_metadata:
-                self._metadata[key] = value
-        if value is None:
-            raise KeyError(key)
-        return self._fix(key, value)
-
-    def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, bytes]:
-        out = {k: self.prefetched[k] for k in keys if k in self.prefetched}
-        found = self.reader.get_many([k for k in keys if k not in out])
-        out.update({k: self._fix(k, v) for k, v in found.items() if v is not None})
-        return out
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            return False
-        return True
-
-    def listdir(self, path: str = "") -> list[str]:
-        if isinstance(self.reader, LocalReader):
-            try:
-                return sorted(os.listdir(self.reader.path / path))
-            except OSError:
-                return []
-        raise SourceError(
-            "remote Zarr store without consolidated metadata (.zmetadata) cannot be listed",
-            source=self.reader.uri,
-        )
-
-    def __iter__(self) -> Iterator[str]:
-        if not isinstance(self.reader, LocalReader):
-            return iter(())
-        root = self.reader.path
-        return (
-            os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/")
-            for d, _, files in os.walk(root)
-            for f in files
-        )
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
-
-    def __delitem__(self, key: str) -> None:
-        raise PermissionError("read-only store: lazynwb_explorer never writes to a source")
+from ..base import Backend, DatasetMeta, Node, Selection, as_str_array, selection_to_spans
+from . import conventions, walk
+from .arrays import Box, Fetcher, FillError, ZarrArray, read_boxes
+from .chunks import ChunkError
+from .codecs import UnsafePickleError
+from .metadata import ArraySpec, MetadataError, parse_v2, parse_v3
+from .store import ZarrStore, probe
 
 
 class ZarrBackend(Backend):
     kind = "zarr"
 
-    def __init__(self, source: Source):
-        register_safe_codecs()
+    def __init__(self, source: Source, probed: dict[str, bytes] | None = None,
+                 state: dict[str, Any] | None = None):
         self.label = source.label
         self.source = source
+        self.store = ZarrStore(source.reader(), self.label)
+        self.fetcher = Fetcher(self.store)
+        self._probed = probed
         self._lock = threading.RLock()
-        self.store = ReaderStore(source.reader())
-        try:
-            if ".zmetadata" in self.store:
-                self.root = zarr.open_consolidated(self.store, mode="r")
-            else:
-                self.root = zarr.open_group(self.store, mode="r")
-        except SourceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
-            raise NotNWBError(f"cannot be opened as Zarr: {exc}", source=self.label) from exc
+        self.zarr_format = 0
+        self._arrays: dict[str, ZarrArray] = {}  # path -> array, from the walk or `state`
+        self._docs: dict[str, Any] = {}  # path -> the array's metadata document (for `state`)
+        self._references: dict[str, tuple[str, ...] | bool] = {}  # path -> ref fields / True
+        if state:
+            self._resume(state)
 
     # -- metadata -----------------------------------------------------------------------
 
-    def _attrs(self, obj: Any) -> dict[str, Any]:
-        return {k: self._decode_attr(v) for k, v in dict(obj.attrs).items()}
-
-    def _decode_attr(self, value: Any) -> Any:
-        if isinstance(value, dict) and value.get("zarr_dtype") in ("object", "region"):
-            value = value.get("value")  # hdmf-zarr's wrapped object reference
-        if isinstance(value, dict) and "path" in value and ("source" in value or "object_id" in value):
-            return _ref_path(value)
-        if isinstance(value, list):
-            return [self._decode_attr(v) for v in value]
-        return decode_scalar(value)
-
-    def _checked(self, arr: zarr.Array, path: str) -> zarr.Array:
-        """The array, if its metadata is sane, with codecs that decode a chunk in bounded
-        memory (hostile metadata or chunks raise MalformedFileError naming the path).
-        zarr 2 decodes chunks with the array's `_compressor` and `_filters`: those are
-        wrapped in `Bounded`, limited to the bytes one chunk holds."""
-        shape, chunks = arr.shape, arr.chunks
-        if not all(isinstance(n, int) and n >= 0 for n in shape) or len(chunks) != len(shape) or not all(
-            isinstance(n, int) and n >= 1 for n in chunks
-        ):
-            raise MalformedFileError(f"array of shape {shape} in chunks of {chunks}", source=self.label, path=path)
-        chunk_bytes = math.prod(chunks) * arr.dtype.itemsize
-        if math.prod(shape) > MAX_ELEMENTS or chunk_bytes > MAX_CHUNK_BYTES:
-            raise MalformedFileError(
-                f"array of shape {shape} in chunks of {chunks} ({arr.dtype}): more than "
-                f"{MAX_ELEMENTS} elements or {MAX_CHUNK_BYTES} bytes per chunk",
-                source=self.label, path=path,
-            )
-        # The compressor's output is the filters' encoded form (pickle, vlen, ...), whose size
-        # the dtype does not bound: only a plain array's chunk is exactly chunk_bytes.
-        plain = not arr.dtype.hasobject and not arr._filters
-        limit = chunk_bytes if plain else MAX_CHUNK_BYTES
-        if arr._compressor is not None and not isinstance(arr._compressor, Bounded):
-            arr._compressor = Bounded(arr._compressor, limit)
-        if arr._filters:
-            arr._filters = [Bounded(f, limit) if f.codec_id.startswith("vlen-") else f for f in arr._filters]
-        return arr
-
-    def _meta(self, arr: zarr.Array) -> DatasetMeta:
-        filters = tuple(f.codec_id for f in (arr.filters or []))
-        is_object = arr.dtype == object
-        is_string = is_object and any(f in ("vlen-utf8", "vlen-bytes") for f in filters)
-        is_ref = is_object and not is_string
-        return DatasetMeta(
-            shape=tuple(arr.shape),
-            dtype=arr.dtype,
-            chunks=tuple(arr.chunks),
-            compression=arr.compressor.codec_id if arr.compressor else None,
-            filters=filters,
-            is_string=is_string or arr.dtype.kind in "SU",
-            is_reference=is_ref and arr.attrs.get("zarr_dtype") in ("object", "region"),
-            storage_dtype=f"object[{','.join(filters)}]" if is_object else arr.dtype.str,
-        )
-
     def walk(self) -> dict[str, Node]:
         with self._lock:
+            tree = self._tree()
             nodes: dict[str, Node] = {}
-            self._walk_group(self.root, "/", nodes)
+            for key in sorted(tree.entries):
+                self._add_node(tree.entries[key], nodes)
             return nodes
 
-    def _walk_group(self, group: zarr.Group, path: str, nodes: dict[str, Node]) -> None:
-        raw = dict(group.attrs)  # hdmf-zarr's links, taken before their dicts decode to paths
-        links = {link.get("name"): link for link in raw.pop("zarr_link", None) or [] if isinstance(link, dict)}
-        attrs = {k: self._decode_attr(v) for k, v in raw.items()}
-        names = sorted(set(group.keys()) | set(links))
-        nodes[path] = Node(path, True, attrs, children=tuple(names))
-        for name in names:
-            child_path = f"{path.rstrip('/')}/{name}"
-            if name in links and name not in group:
-                target = _ref_path(links[name])
-                nodes[child_path] = Node(child_path, True, {"target": target}, is_link=True)
-                continue
-            try:
-                obj = group[name]
-                if isinstance(obj, zarr.Group):
-                    self._walk_group(obj, child_path, nodes)
-                    continue
-                meta = self._meta(self._checked(obj, child_path))
-                attrs = self._attrs(obj)
-            except LazyNWBError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - zarr's errors for hostile metadata vary
-                raise MalformedFileError(f"cannot read metadata: {exc}", source=self.label, path=child_path) from exc
-            nodes[child_path] = Node(child_path, False, attrs, dataset=meta)
+    def _tree(self) -> walk.Tree:
+        probed = self._probed if self._probed is not None else probe(self.store.reader)
+        self._probed = None
+        if "zarr.json" in probed:
+            root = walk.parse_root(probed["zarr.json"], "zarr.json", self.label)
+            if not isinstance(root, dict) or root.get("zarr_format") != 3 or root.get("node_type") != "group":
+                raise NotNWBError("the root zarr.json is not a Zarr v3 group", source=self.label)
+            self.zarr_format = 3
+            consolidated = root.get("consolidated_metadata")
+            if isinstance(consolidated, dict) and consolidated.get("metadata") is not None:
+                return walk.from_v3_consolidated(root, self.label)
+            return walk.walk_levels(self.store, 3, root.get("attributes"))
+        if ".zmetadata" in probed or ".zgroup" in probed:
+            self.zarr_format = 2
+            if ".zmetadata" in probed:
+                return walk.from_v2_consolidated(walk.parse_root(probed[".zmetadata"], ".zmetadata", self.label),
+                                                 self.label)
+            attrs = walk.parse_root(probed[".zattrs"], ".zattrs", self.label) if ".zattrs" in probed else {}
+            return walk.walk_levels(self.store, 2, attrs)
+        raise NotNWBError("not a Zarr store: none of zarr.json, .zgroup, .zmetadata at its root",
+                          source=self.label)
+
+    def _add_node(self, entry: walk.Entry, nodes: dict[str, Node]) -> None:
+        path = entry.path.rstrip("/") or "/"
+        if entry.array is None:
+            target = conventions.soft_link(entry.attrs)
+            if target is not None:
+                nodes[path] = Node(path, True, {"target": target}, is_link=True)
+                return
+            links = conventions.links(entry.attrs)
+            attrs = conventions.group_attrs(entry.attrs, self.zarr_format)
+            names = sorted(set(entry.children) | set(links))
+            nodes[path] = Node(path, True, attrs, children=tuple(names))
+            for name, target in links.items():
+                if name not in entry.children:
+                    link_path = f"{path.rstrip('/')}/{name}"
+                    nodes[link_path] = Node(link_path, True, {"target": target}, is_link=True)
+            return
+        self._register(path, entry.key, entry.array, entry.attrs)
+        self._docs[path] = (entry.key, entry.doc)
+        attrs = {k: conventions.decode_attr(v, self.zarr_format) for k, v in entry.attrs.items()}
+        nodes[path] = Node(path, False, attrs, dataset=self._meta(path, entry.array, entry.attrs))
+
+    def _register(self, path: str, key: str, spec: ArraySpec, attrs: dict[str, Any]) -> None:
+        self._arrays[path] = ZarrArray(key, spec)
+        fields = conventions.reference_fields(attrs)
+        if fields or conventions.is_reference_dataset(attrs):
+            self._references[path] = fields or True
+
+    def _meta(self, path: str, spec: ArraySpec, attrs: dict[str, Any]) -> DatasetMeta:
+        dtype = spec.dtype
+        is_ref = self._references.get(path) is True
+        if dtype.names:
+            dtype = np.dtype([(n, object if dtype.fields[n][0].kind in "OSU" else dtype.fields[n][0])
+                              for n in dtype.names])
+        elif dtype.kind in "SU":
+            dtype = np.dtype(object)
+        is_string = not is_ref and (spec.object_codec in ("vlen-utf8", "vlen-bytes") or spec.dtype.kind in "SU")
+        return DatasetMeta(
+            shape=spec.shape,
+            dtype=dtype,
+            chunks=spec.read_chunks,
+            compression=spec.codecs.compression(),
+            filters=spec.codecs.names(),
+            is_string=is_string,
+            is_reference=is_ref,
+            storage_dtype=spec.storage,
+        )
+
+    def export_state(self) -> dict[str, Any] | None:
+        """Each array's metadata (so a stored catalog reads data with no metadata request)."""
+        with self._lock:
+            if not self._arrays:
+                return None
+            return {"zarr_format": self.zarr_format, "arrays": dict(self._docs),
+                    "references": {p: list(v) if isinstance(v, tuple) else v for p, v in self._references.items()}}
+
+    def _resume(self, state: dict[str, Any]) -> None:
+        self.zarr_format = int(state["zarr_format"])
+        for path, (key, doc) in state["arrays"].items():
+            spec = parse_v3(doc) if self.zarr_format == 3 else parse_v2(doc)
+            self._arrays[path] = ZarrArray(key, spec)
+            self._docs[path] = (key, doc)
+        self._references = {p: tuple(v) if isinstance(v, list) else v
+                            for p, v in state.get("references", {}).items()}
 
     # -- data ---------------------------------------------------------------------------
 
-    def _array(self, path: str) -> zarr.Array:
+    def _array(self, path: str) -> ZarrArray:
+        array = self._arrays.get(path)
+        if array is None:
+            array = self._load_array(path)
+        return array
+
+    def _load_array(self, path: str) -> ZarrArray:
+        """An array's metadata read on first use (a catalog stored without it): one round."""
+        key = path.strip("/")
+        docs = self.store.documents([f"{key}/zarr.json", f"{key}/.zarray", f"{key}/.zattrs"])
+        doc = docs.get(f"{key}/zarr.json") or docs.get(f"{key}/.zarray")
+        if doc is None:
+            raise MalformedFileError("dataset not found", source=self.label, path=path)
+        v3 = f"{key}/zarr.json" in docs
+        attrs = (doc.get("attributes") if v3 else docs.get(f"{key}/.zattrs")) or {}
         try:
-            obj = self.root[path.lstrip("/")]
-        except KeyError as exc:
-            raise MalformedFileError("dataset not found", source=self.label, path=path) from exc
-        if not isinstance(obj, zarr.Array):
-            raise MalformedFileError("not a dataset", source=self.label, path=path)
-        return self._checked(obj, path)
+            spec = parse_v3(doc) if v3 else parse_v2(doc)
+        except MetadataError as exc:
+            raise MalformedFileError(f"array metadata: {exc}", source=self.label, path=path) from None
+        with self._lock:
+            self.zarr_format = 3 if v3 else 2
+            self._register(path, key, spec, attrs if isinstance(attrs, dict) else {})
+            self._docs[path] = (key, doc)
+            return self._arrays[path]
+
+    def _read(self, path: str, boxes: Sequence[Box]) -> list[np.ndarray]:
+        array = self._array(path)
+        try:
+            return [self._decode(path, data) for data in read_boxes(self.fetcher, array, boxes)]
+        except LazyNWBError:
+            raise
+        except (ChunkError, FillError, UnsafePickleError, MetadataError) as exc:
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from None
 
     def read(self, path: str, rows: Selection = None) -> np.ndarray:
-        arr = self._array(path)
-        if arr.ndim == 0:
-            return self._decode(arr, np.asarray(arr[()]))
-        return self.read_spans(path, selection_to_spans(rows, arr.shape[0]))
+        array = self._array(path)
+        if array.spec.ndim == 0:
+            return self._read(path, [()])[0]
+        return self.read_spans(path, selection_to_spans(rows, array.spec.shape[0]))
 
     def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
-        arr = self._array(path)
-        spans = [(a, b) for a, b in spans if b > a]
-        if not spans:
-            return self._decode(arr, np.empty((0, *arr.shape[1:]), dtype=arr.dtype))
-        index = np.concatenate([np.arange(a, b) for a, b in spans])
-        try:
-            if len(spans) == 1:
-                data = arr[spans[0][0] : spans[0][1]]
-            else:  # one orthogonal selection: zarr fetches every chunk in one getitems round
-                data = arr.get_orthogonal_selection((index,))
-        except SourceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
-            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
-        return self._decode(arr, np.asarray(data))
+        array = self._array(path)
+        rest = tuple((0, n) for n in array.spec.shape[1:])
+        boxes = [((a, b), *rest) for a, b in spans if b > a]
+        if not boxes:
+            return self._decode(path, np.empty((0, *array.spec.shape[1:]), dtype=array.spec.dtype))
+        parts = self._read(path, boxes)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
+        """Only the pieces the box touches on every axis (one round)."""
+        return self._read(path, [tuple((s.start, s.stop) for s in box)])[0]
 
     @contextlib.contextmanager
     def prefetched(self, requests: Sequence[tuple[str, Sequence[tuple[int, int]]]]) -> Iterator[None]:
-        if isinstance(self.store.reader, LocalReader):
+        if self.store.is_local:
             yield
             return
-        keys: list[str] = []
+        wanted = []
         for path, spans in requests:
-            arr = self._array(path)
-            keys.extend(_chunk_keys(arr, path, spans))
-        keys = [k for k in dict.fromkeys(keys) if k not in self.store.prefetched]
-        fetched = self.store.getitems(keys)
-        self.store.prefetched.update(fetched)
+            array = self._array(path)
+            if array.spec.ndim == 0:
+                wanted.append((array, ()))
+                continue
+            rest = tuple((0, n) for n in array.spec.shape[1:])
+            for a, b in spans:
+                if b > a:
+                    wanted.extend((array, c) for c in array.coords(((a, b), *rest)))
+        try:
+            fetched = self.fetcher.fetch(wanted)
+        except (ChunkError, MetadataError) as exc:
+            raise MalformedFileError(f"cannot read: {exc}", source=self.label) from None
+        self.fetcher.prefetched.update(fetched)
         try:
             yield
         finally:
-            for key in fetched:
-                self.store.prefetched.pop(key, None)
+            for pid in fetched:
+                self.fetcher.prefetched.pop(pid, None)
 
-    def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
-        """Only the chunks the box touches on every axis (one getitems round)."""
-        arr = self._array(path)
-        try:
-            data = arr[box]
-        except SourceError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - codec / shape errors from a bad file
-            raise MalformedFileError(f"cannot read: {exc}", source=self.label, path=path) from exc
-        return self._decode(arr, np.asarray(data))
-
-    def _decode(self, arr: zarr.Array, data: np.ndarray) -> np.ndarray:
-        if data.dtype.kind == "S":
+    def _decode(self, path: str, data: np.ndarray) -> np.ndarray:
+        refs = self._references.get(path)
+        if data.dtype.names:
+            out = np.empty(data.shape, dtype=[(n, object if data.dtype.fields[n][0].kind in "OSU"
+                                               else data.dtype.fields[n][0]) for n in data.dtype.names])
+            for name in data.dtype.names:
+                column = data[name]
+                if isinstance(refs, tuple) and name in refs:
+                    out[name] = _paths(column)
+                elif column.dtype.kind in "OSU":
+                    out[name] = _objects(column)
+                else:
+                    out[name] = column
+            return out
+        if refs is True:
+            return _paths(data)
+        if data.dtype.kind in "SU":
             return as_str_array(data)
         if data.dtype == object:
-            out = np.empty(data.shape, dtype=object)
-            flat = out.reshape(-1)
-            for i, v in enumerate(data.reshape(-1).tolist()):
-                flat[i] = _decode_object(v)
-            return out
-        if data.dtype.names:
-            out = data.copy()
-            for name in data.dtype.names:
-                if data.dtype.fields[name][0].kind == "O":
-                    out[name] = self._decode(arr, data[name])
-            return out
+            return _objects(data)
         return data
 
 
-def _chunk_keys(arr: zarr.Array, path: str, spans: Sequence[tuple[int, int]]) -> list[str]:
-    """The store keys of the chunks holding these rows (every chunk along the other axes)."""
-    if arr.ndim == 0:
-        return []
-    separator = getattr(arr, "_dimension_separator", None) or "."
-    per_axis = [range(-(-n // c)) for n, c in zip(arr.shape[1:], arr.chunks[1:])]
-    rows_per_chunk = arr.chunks[0]
-    first_axis = sorted({
-        i for a, b in spans if b > a for i in range(a // rows_per_chunk, (b - 1) // rows_per_chunk + 1)
-    })
-    prefix = path.strip("/")
-    return [
-        f"{prefix}/{separator.join(str(i) for i in (first, *rest))}"
-        for first in first_axis
-        for rest in itertools.product(*per_axis)
-    ]
+def _objects(data: np.ndarray) -> np.ndarray:
+    out = np.empty(data.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, v in enumerate(data.reshape(-1).tolist()):
+        flat[i] = conventions.decode_object(v)
+    return out
 
 
-def _ref_path(value: dict[str, Any]) -> str | None:
-    path = value.get("path")
-    if not isinstance(path, str):
-        return None
-    return "/" + path.lstrip("/")
-
-
-def _decode_object(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, dict) and "path" in value:
-        return _ref_path(value)
-    if isinstance(value, list | tuple):
-        return tuple(_decode_object(v) for v in value)
-    return value
+def _paths(data: np.ndarray) -> np.ndarray:
+    """Reference elements (path strings, or hdmf-zarr's pickled / JSON dicts) as paths."""
+    out = np.empty(data.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, v in enumerate(data.reshape(-1).tolist()):
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", errors="replace")
+        flat[i] = conventions.ref_path(v) if v not in (None, "") else None
+    return out

@@ -1,12 +1,15 @@
 """numcodecs codecs for untrusted Zarr stores: pickled chunks decoded without running code,
 and any codec bounded in what one chunk may decode to.
 
-hdmf-zarr writes object-reference columns with numcodecs' Pickle codec. `pickle.loads` on a
-file from the internet can run anything, so we decode with an Unpickler whose
-`find_class` allows no globals at all: only the pickle protocol's own plain types (str,
+hdmf-zarr (before 0.14) writes object-reference columns with numcodecs' Pickle codec.
+`pickle.loads` on a file from the internet can run anything, so we decode with an Unpickler
+whose `find_class` allows no globals at all: only the pickle protocol's own plain types (str,
 bytes, int, float, bool, None, list, tuple, dict) and numpy object arrays of them can be
 built, and a few known data-only classes (hdmf-zarr's ZarrReference, a dict) are rebuilt as
-their plain base type. Anything else raises `UnsafePickleError`.
+their plain base type. Anything else raises `UnsafePickleError`. What was built is then
+bounded before anyone walks it: a few hundred bytes of shared references (a "billion laughs"
+list) describe a tree of billions of nodes, so the tree is counted, shared parts every time
+they occur, and refused past `max_items` nodes or MAX_PICKLE_DEPTH levels.
 """
 
 from __future__ import annotations
@@ -21,11 +24,8 @@ from typing import Any
 import numpy as np
 from numcodecs.abc import Codec
 from numcodecs.compat import ensure_bytes, ndarray_copy
-from numcodecs.registry import get_codec, register_codec
 
 from ..compressed_size import declared_size
-
-SAFE_PICKLE_ID = "lazynwb_safe_pickle"
 
 # numpy needs these to rebuild an object ndarray; they construct arrays, never call user code.
 _ALLOWED_GLOBALS = {
@@ -55,21 +55,62 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"refusing to load {module}.{name} from a pickled value")
 
 
-def safe_loads(data: bytes) -> Any:
-    return _RestrictedUnpickler(io.BytesIO(data)).load()
+MAX_PICKLE_DEPTH = 32  # levels of nesting in one pickled value
+MAX_PICKLE_ITEMS = 1 << 16  # nodes one pickled value may expand to, unless the caller says more
+
+
+class PickleTooLargeError(UnsafePickleError):
+    """The pickled value expands to more nodes, or nests deeper, than its chunk can hold."""
+
+
+def _check_expansion(value: Any, max_items: int) -> None:
+    """Count the value as a tree (a shared list counts every time it is referenced), with an
+    explicit stack: refused past `max_items` nodes or MAX_PICKLE_DEPTH levels."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > max_items or depth > MAX_PICKLE_DEPTH:
+            raise PickleTooLargeError(
+                f"pickled value expands to more than {max_items} items or {MAX_PICKLE_DEPTH} levels"
+            )
+        if isinstance(item, np.ndarray) and item.dtype.hasobject:
+            item = item.reshape(-1).tolist()
+        if isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, dict):
+            stack.extend((v, depth + 1) for pair in item.items() for v in pair)
+
+
+def safe_loads(data: bytes, max_items: int = MAX_PICKLE_ITEMS) -> Any:
+    """The pickled value, built without running code and bounded as a tree."""
+    try:
+        value = _RestrictedUnpickler(io.BytesIO(data)).load()
+    except MemoryError:  # a bytes opcode's length is allocated before it is read
+        failed = True
+    else:
+        failed = False
+    if failed:  # raised outside the except block: no MemoryError rides along as context
+        raise UnsafePickleError(f"a pickled value declares more bytes than its {len(data)} hold")
+    _check_expansion(value, max_items)
+    return value
 
 
 class SafePickle(Codec):
-    codec_id = SAFE_PICKLE_ID
+    """Decodes what numcodecs' Pickle wrote, with the restricted unpickler."""
 
-    def __init__(self, protocol: int = pickle.HIGHEST_PROTOCOL):
+    codec_id = "pickle"
+
+    def __init__(self, protocol: int = pickle.HIGHEST_PROTOCOL, max_items: int = MAX_PICKLE_ITEMS):
         self.protocol = protocol
+        self.max_items = max_items
 
     def encode(self, buf: Any) -> bytes:
         raise PermissionError("lazynwb_explorer is read-only")
 
     def decode(self, buf: Any, out: Any = None) -> Any:
-        value = safe_loads(ensure_bytes(buf))
+        value = safe_loads(ensure_bytes(buf), self.max_items)
         if out is not None:
             out[...] = value
             return out
@@ -77,13 +118,6 @@ class SafePickle(Codec):
 
     def get_config(self) -> dict[str, Any]:
         return {"id": self.codec_id, "protocol": self.protocol}
-
-
-def register_safe_codecs() -> None:
-    try:
-        get_codec({"id": SAFE_PICKLE_ID})
-    except (KeyError, ValueError):
-        register_codec(SafePickle)
 
 
 MAX_CHUNK_BYTES = 1 << 28  # 256 MiB: the most one decoded Zarr chunk may hold
