@@ -54,7 +54,7 @@ def page(browser) -> Iterator[Any]:
 def _requests(page: Any, kind: str, marker: str) -> int:
     """Requests of one kind the views sent to the kernel (`marker`: a key only that view's
     request has, e.g. table_path for the raster's window)."""
-    pattern = re.compile(r'"type":"%s","gen":\d+' % kind)
+    pattern = re.compile(rf'"type":"{re.escape(kind)}","gen":\d+')
     return sum(1 for frame in page.sent if pattern.search(frame) and f'"{marker}"' in frame)
 
 

@@ -22,7 +22,6 @@ from browser_helpers import CHROMIUM, launch
 from jupyter_server import cell_count, open_and_run, set_theme
 from page_checks import contrast, overlaps
 
-
 pytestmark = [
     pytest.mark.timeout(420),
     pytest.mark.skipif(importlib.util.find_spec("jupyterlab") is None, reason="needs the demo extra"),
