@@ -64,14 +64,6 @@ def _units(source: str, rows: list[int] | None = None) -> pl.DataFrame:
     return units if rows is None else units.filter(pl.col("_table_index").is_in(rows))
 
 
-@pytest.fixture(scope="module")
-def demo_small(served: Path) -> Path:
-    """The small demo file, where the test servers serve it."""
-    path = served / "demo_small.nwb"
-    return path if demo_data.is_current(path, demo_data.SMALL) else demo_data.write_demo_file(
-        path, small=True)
-
-
 def _check_psth(out: pl.DataFrame, ref: dict, source: str, align_to: str, group_by: str | None,
                 window: tuple, bin_width: float) -> int:
     edges = window[0] + bin_width * np.arange(round((window[1] - window[0]) / bin_width) + 1)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import polars as pl
 import traitlets
 
 from ..errors import LazyNWBError, get_logger, redact
@@ -57,6 +58,15 @@ class View(anywidget.AnyWidget):
         # ipywidgets' layout owns the element's inline style (it clears what it does not
         # know), so the height goes through it as well as through the front end
         self.layout.height = f"{change['new']}px"
+
+    def lazyframe(self) -> pl.LazyFrame:
+        """What the view shows, as a polars LazyFrame: views that compute what they show (a
+        raster's window, a PSTH, a probe's sites) hand back their `frame()`; views of a table
+        or a series override this with a lazy query of the file."""
+        frame = getattr(self, "frame", None)
+        if frame is None:
+            raise NotImplementedError(f"{type(self).__name__} shows no frame")
+        return frame().lazy()
 
     # -- dispatch -----------------------------------------------------------------------
 

@@ -219,6 +219,4 @@ class Explorer(View):
         panel = self.panel
         if panel is None:
             return self.tree.lazyframe()
-        if hasattr(panel, "lazyframe"):
-            return panel.lazyframe()
-        return panel.frame().lazy()
+        return panel.lazyframe()
