@@ -293,6 +293,10 @@ def test_remote_windows_cost_one_round_once_indexed(demo_medium: Path, locate, h
     with counting() as c:
         reader.index(rows)
     assert c.rounds == 1
+    points = sum(len(reader._unit(r).run_starts) for r in rows)
+    # the points of each train, each its own small read (not the trains between them)
+    assert c.bytes <= 64 * points, (c.bytes, points)
+    assert c.bytes < 8 * sum(reader.count(r) for r in rows) / 8  # under an eighth of the trains
     for start in (200.0, 500.0, 840.0):
         window = np.array([[start, start + 30.0]])
         with counting() as c:

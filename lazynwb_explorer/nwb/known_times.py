@@ -286,9 +286,13 @@ def merge_spans(spans: list[tuple[int, int]] | np.ndarray, gap: int) -> list[tup
 
 
 def index_positions(start: int, stop: int, stride: int) -> list[int]:
-    """Positions of an index of a run: its ends and every `stride`-th position between."""
+    """Positions of an index of a run: its ends and points between them spread evenly, at
+    least `stride` apart (so none is closer to the next than `stride`, the last one to the
+    run's end included: each is its own small read)."""
     if stop <= start:
         return []
-    stride = max(1, int(stride))
-    inner = list(range(start + stride, stop - 1, stride))
-    return sorted({start, *inner, stop - 1})
+    last = stop - 1
+    intervals = (last - start) // max(1, int(stride))
+    if intervals <= 1:
+        return sorted({start, last})
+    return (start + np.arange(intervals + 1, dtype=np.int64) * (last - start) // intervals).tolist()

@@ -128,7 +128,9 @@ class SpikeTrains:
                 unit = self._unit(row)
                 if not unit.empty or unit.size == 0:
                     continue
-                step = stride or max(gap + 1, -(-unit.size // INDEX_POINTS_PER_UNIT))
+                # points more than a coalesce gap of bytes apart (gap + 1 values between
+                # them), else the transport joins them into one read of the whole train
+                step = stride or max(gap + 2, -(-unit.size // INDEX_POINTS_PER_UNIT))
                 wanted[row] = [(p, p + 1) for p in index_positions(unit.start, unit.stop, step)]
             self._read(wanted)
 
