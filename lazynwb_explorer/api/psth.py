@@ -259,25 +259,29 @@ def get_psth(
             return None
         rows, events, spikes = found
         codes, values = group_codes(events.groups, len(events))
-        frames = []
-        for unit, (times, offsets) in zip(rows.tolist(), spikes):
-            s = summarize(bin_counts(times, offsets, events.times, edges), codes, values,
-                          bin_width)
-            n_bins, g = len(edges) - 1, len(values)
-            frame = {**_keys(source.label, unit, g * n_bins)}
-            if group_by:
-                frame[group_by] = pl.Series(values, dtype=events.groups.dtype).gather(
-                    np.repeat(np.arange(g), n_bins))
-            sem = s.sem.reshape(-1)
-            frame |= {"bin_start": np.tile(edges[:-1], g), "bin_stop": np.tile(edges[1:], g),
-                      "spike_count": s.counts.reshape(-1),
-                      "n_events": np.repeat(s.n_events, n_bins).astype(np.int64),
-                      "rate": s.rate.reshape(-1), "rate_sem": sem,
-                      "rate_ci_low": s.rate.reshape(-1) - CI_Z * sem,
-                      "rate_ci_high": s.rate.reshape(-1) + CI_Z * sem}
-            frames.append(pl.DataFrame(frame).with_columns(
-                pl.col("rate_sem", "rate_ci_low", "rate_ci_high").fill_nan(None)))
-        return pl.concat(frames) if frames else None
+        if not len(rows):
+            return None
+        n_bins, g = len(edges) - 1, len(values)
+        # every unit's bins as numpy first, one frame at the end (a frame per unit costs
+        # ~3 ms: a second for 300 units)
+        parts = [summarize(bin_counts(times, offsets, events.times, edges), codes, values,
+                           bin_width) for times, offsets in spikes]
+        n = len(parts) * g * n_bins
+        rate = np.concatenate([p.rate.reshape(-1) for p in parts])
+        sem = np.concatenate([p.sem.reshape(-1) for p in parts])
+        frame = {NWB_PATH_COLUMN_NAME: pl.Series([source.label], dtype=pl.String).new_from_index(0, n),
+                 UNITS_TABLE_INDEX_COLUMN_NAME: np.repeat(rows.astype(np.int64), g * n_bins)}
+        if group_by:
+            frame[group_by] = pl.Series(values, dtype=events.groups.dtype).gather(
+                np.tile(np.repeat(np.arange(g), n_bins), len(parts)))
+        frame |= {"bin_start": np.tile(edges[:-1], g * len(parts)),
+                  "bin_stop": np.tile(edges[1:], g * len(parts)),
+                  "spike_count": np.concatenate([p.counts.reshape(-1) for p in parts]),
+                  "n_events": np.tile(np.repeat(parts[0].n_events, n_bins), len(parts)).astype(np.int64),
+                  "rate": rate, "rate_sem": sem,
+                  "rate_ci_low": rate - CI_Z * sem, "rate_ci_high": rate + CI_Z * sem}
+        return pl.DataFrame(frame).with_columns(
+            pl.col("rate_sem", "rate_ci_low", "rate_ci_high").fill_nan(None))
 
     frames = per_file(filtered_units_df, work, "Computing PSTHs", disable_progress)
     empty = {NWB_PATH_COLUMN_NAME: pl.String, UNITS_TABLE_INDEX_COLUMN_NAME: pl.Int64,
