@@ -256,7 +256,9 @@ LAB_SAMPLE = {"name": "medium", "n_units": 120, "n_trials": 120, "session_second
 LAB_NOTEBOOKS = {  # name -> the cell after the set-up (the Explorer, named `ex`)
     "ephys.ipynb": "ex = Explorer(path, selected_path='/acquisition/ElectricalSeries')\nex",
     "bad.ipynb": "Explorer(path, selected_path='/units/nowhere')",
-    "units.ipynb": "ex = Explorer(path, selected_path='/units', height=900, schema_height=60)\nex",
+    "units.ipynb": "ex = Explorer(path, selected_path='/units', height=660, schema_height=60)\nex",
+    # a plot with a raster pinned below it: room for both
+    "pinned.ipynb": "ex = Explorer(path, selected_path='/units', height=900, schema_height=60)\nex",
 }
 
 

@@ -3,7 +3,8 @@ shared with test_widgets_jupyterlab.py), in headless Chromium, on the demo file:
 opened from the Explorer's tree (raster, PSTH, probe, trajectory, aligned series, the plot
 with bands), in the light and the dark theme, with screenshots in docs/screenshots/; the
 raster zoomed while pinned below a plot: one window request each, the plot moved with it,
-the cursor shared.
+the cursor shared. Each view is measured where it is drawn: its chart's room, controls that
+overlap or stick out, and the contrast of its text (WCAG AA) at 1400x900 and 900x800.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from browser_helpers import CHROMIUM, launch
 from jupyter_server import open_and_run, set_theme
-from page_checks import overlaps
+from page_checks import contrast, overlaps
 
 pytestmark = [
     pytest.mark.timeout(420),
@@ -39,7 +40,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -47,6 +48,10 @@ def page(browser) -> Iterator[Any]:
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: page.sent.append(  # type: ignore[attr-defined]
         payload if isinstance(payload, str) else payload.decode("latin-1"))))
     yield page
+    # a fresh kernel for the next test: a page opened on a kernel holding the last test's
+    # widgets restores every one of them at once (each view's module), which under load
+    # passes anywidget's 2 s limit for initialising a model
+    page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
     page.close()
     assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
 
@@ -78,12 +83,25 @@ def _status(scope: Any) -> str:
 
 
 def _shoot(page: Any, explorer: Any, name: str, theme: str) -> list[str]:
-    """A screenshot of the Explorer, and what overlaps in it."""
+    """A screenshot of the Explorer (named by view, theme and viewport), and what is wrong
+    in it: controls that overlap or stick out, text of the panel shown (its status, legend,
+    labels) and the tabs under 4.5:1 against what is painted behind it."""
     page.wait_for_timeout(300)
+    size = page.viewport_size
+    label = f"{name} {theme} {size['width']}x{size['height']}"
     found = overlaps(explorer)
-    explorer.screenshot(path=str(SHOTS / f"{name}-{theme}.png"))
-    return [f"{name} {theme}: overlap {p}" for p in found["pairs"]] + \
-        [f"{name} {theme}: outside {o}" for o in found["outside"]]
+    explorer.screenshot(path=str(SHOTS / f"{name}-{theme}-{size['width']}x{size['height']}.png"))
+    problems = [f"{label}: overlap {p}" for p in found["pairs"]] + \
+        [f"{label}: outside {o}" for o in found["outside"]]
+    shown = explorer.locator(".lnx-panels > :not([hidden])").first
+    texts = shown.locator("[role=status], .lnx-legend:not(:empty), .lnx-toolbar label").all()
+    texts += explorer.locator(".lnx-tabs [role=tab]").all()
+    assert texts, label
+    for element in texts[:12]:
+        measured = contrast(element)
+        if measured["ratio"] < 4.5:
+            problems.append(f"{label}: contrast {measured} of {element.inner_text()[:40]!r}")
+    return problems
 
 
 def _drag(page: Any, target: Any, start: float, stop: float) -> None:
@@ -97,7 +115,8 @@ def _drag(page: Any, target: Any, start: float, stop: float) -> None:
 
 def test_a_pinned_raster_zoomed_fetches_its_window_and_moves_the_plot(lab, page) -> None:
     base, token = lab
-    open_and_run(page, f"{base}/lab/tree/units.ipynb?token={token}", "units.ipynb",
+    page.set_viewport_size({"width": 1400, "height": 1100})  # a 900 px Explorer in view
+    open_and_run(page, f"{base}/lab/tree/pinned.ipynb?token={token}", "pinned.ipynb",
                  ".lnx-raster .lnx-raster-box canvas")
     explorer = page.locator(".lnx-explorer")
     raster = explorer.locator(".lnx-panels .lnx-raster")
@@ -203,6 +222,25 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     page.wait_for_function("document.querySelectorAll('.lnx-aligned .lnx-legend .lnx-swatch').length === 2")
     assert _status(aligned).startswith("120 events")
     problems += _shoot(page, explorer, "aligned", theme)
+    # 900x800: the same views in less room (the Explorer beside the collapsed sidebar)
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.wait_for_timeout(800)
+    explorer.scroll_into_view_if_needed()
+    problems += _shoot(page, explorer, "aligned", theme)
+    _item(explorer, "/units").click()
+    page.wait_for_function("/spikes of/.test(document.querySelector('.lnx-panels .lnx-raster [role=status]')?.textContent)")
+    raster_box = raster.locator(".lnx-raster-box").bounding_box()
+    whole = explorer.bounding_box()
+    assert raster_box["height"] >= 250 and raster_box["width"] >= 300, raster_box  # beside the tree
+    assert raster_box["x"] + raster_box["width"] <= whole["x"] + whole["width"] + 1
+    problems += _shoot(page, explorer, "raster", theme)
+    explorer.get_by_role("tab", name="PSTH").click()
+    page.wait_for_function("document.querySelectorAll('.lnx-psth .lnx-legend .lnx-swatch').length >= 2")
+    problems += _shoot(page, explorer, "psth", theme)
+    explorer.get_by_role("tab", name="Probe").click()
+    page.wait_for_function("/192 sites on 2 shank/.test(document.querySelector('.lnx-probe [role=status]')?.textContent)")
+    problems += _shoot(page, explorer, "probe", theme)
+    page.set_viewport_size({"width": 1400, "height": 900})
     assert not problems, problems
     set_theme(page, THEMES["light"])
     page.evaluate("window.jupyterapp.commands.execute('statusbar:toggle')")

@@ -29,7 +29,7 @@ function render({ model, el }) {
   const box = h("div", { class: "lnx-probe-box", tabindex: "0", "data-lnx-escape": "",
     "aria-label": "Probe: arrow keys move between sites, Enter selects a site's units, Space adds them, Escape clears" }, canvas, tip);
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title,
+    h("div", { class: "lnx-toolbar" }, title, // wraps in a narrow panel
       h("label", { class: "lnx-check" }, "colour ", colorBy), aggregate, code.node),
     h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend), error.node, box));
 

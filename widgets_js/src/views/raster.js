@@ -39,7 +39,7 @@ function render({ model, el }) {
   const scroller = h("div", { class: "lnx-vscroll", "aria-label": "Scroll the units" }, spacer);
   const area = h("div", { class: "lnx-raster-area" }, histBox, h("div", { class: "lnx-raster-row" }, rasterBox, scroller));
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title,
+    h("div", { class: "lnx-toolbar" }, title, // wraps in a narrow panel
       h("label", { class: "lnx-check" }, "colour ", colorBy), h("label", { class: "lnx-check" }, "label ", labelBy),
       overlays.node, code.node),
     h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend, overlays.legend),
