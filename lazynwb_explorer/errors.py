@@ -14,7 +14,7 @@ from typing import Any
 
 _URL_SECRET = re.compile(
     r"(?i)((?:x-amz-(?:security-token|signature|credential)|signature|sig|token|access_token|"
-    r"api_key|apikey|key|password|secret)=)[^&\s#]+"
+    r"api_key|apikey|key|password|secret)=)[^&\s#'\"()<>\[\]{}]+"
 )
 _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@")
 # What object stores echo back in error bodies (S3's XML names the key id and the signature).

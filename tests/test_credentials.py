@@ -377,3 +377,12 @@ def test_reprs_and_messages_hold_no_credentials(show, server, debug_logs) -> Non
         shown = show(url)
     assert shown  # it answered
     assert not leaks(shown, debug_logs.text, *(str(w.message) for w in caught))
+
+
+def test_redact_stops_at_the_quote_that_closes_a_url() -> None:
+    """A masked token ends where the URL does: the quote and bracket around it in a message stay."""
+    from lazynwb_explorer.errors import redact
+
+    shown = redact(f"cannot open ('https://h/f.nwb?X-Amz-Signature={SIGNATURE}'), nor \"s3://b/k?token={TOKEN}\"")
+    assert not leaks(shown)
+    assert shown == "cannot open ('https://h/f.nwb?X-Amz-Signature=***'), nor \"s3://b/k?token=***\""

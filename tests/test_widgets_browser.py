@@ -219,3 +219,22 @@ def test_grid_cell_in_full_and_region_link(page, bridge, rich_hdf5) -> None:
     header = root.locator("[aria-sort=ascending]").bounding_box()
     arrow = root.locator("[aria-sort=ascending] .lnx-sort").bounding_box()
     assert arrow["width"] > 0 and arrow["x"] + arrow["width"] <= header["x"] + header["width"]
+
+
+def test_a_click_survives_rows_drawn_again_under_it(page, bridge, rich_hdf5) -> None:
+    """A press on a ragged cell, then the rows drawn again (as when another page arrives, or a
+    scroll), then the release: the cell view opens, as the user clicked a cell."""
+    root = mount(page, bridge.add("grid", TableGrid(rich_hdf5, "/units", height=560)), "grid")
+    root.locator(".lnx-row:not(.lnx-loading)").first.wait_for()
+    headers = root.locator(".lnx-head-cell .lnx-head-name").all_inner_texts()
+    target = root.locator(f'.lnx-row[aria-rowindex="1"] .lnx-cell:nth-child({headers.index("spike_times") + 1})')
+    target.scroll_into_view_if_needed()
+    box = target.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.evaluate("""() => new Promise((done) => {
+        document.querySelector('#w-grid .lnx-grid-scroll').dispatchEvent(new Event('scroll'));
+        requestAnimationFrame(() => requestAnimationFrame(done));
+    })""")
+    page.mouse.up()
+    root.get_by_role("region", name="Cell value").locator("pre").wait_for(timeout=5000)

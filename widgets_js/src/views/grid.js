@@ -112,17 +112,27 @@ function render({ model, el }) {
     return h("div", attrs, shown);
   }
 
+  // Rows drawn with their values are kept and moved, not rebuilt: a click that starts on a cell
+  // while another page arrives (and the rows are drawn again) still lands on that cell.
+  let drawn = new Map(); // row index -> its element, once drawn with values
+
   function drawRows() {
     const { virtual, shift, first, last } = geometry(scroller.scrollTop, scroller.clientHeight || model.get("height"), info.total);
     const size = pageSize();
     const rows = [];
+    const kept = new Map();
     for (let r = first; r < last; r++) {
       const values = rowValues(pages, r, size);
-      rows.push(h("div", { class: "lnx-row" + (values ? "" : " lnx-loading"), role: "row", "aria-rowindex": r + 1,
-        style: { top: `${r * ROW - shift}px` } }, ...names.map((name, i) => drawCell(name, i, values, r))));
+      const row = (values && drawn.get(r)) || h("div", { class: "lnx-row" + (values ? "" : " lnx-loading"), role: "row",
+        "aria-rowindex": r + 1 }, ...names.map((name, i) => drawCell(name, i, values, r)));
+      row.style.top = `${r * ROW - shift}px`;
+      if (values) kept.set(r, row);
+      rows.push(row);
     }
+    drawn = kept;
     spacer.style.height = `${virtual}px`;
-    body.replaceChildren(spacer, ...rows);
+    const current = [...body.children].slice(1);
+    if (current.length !== rows.length || current.some((row, i) => row !== rows[i])) body.replaceChildren(spacer, ...rows);
     const { want, prefetch } = pagesFor(first, last, size, info.total, (p) => pages.has(p));
     want.forEach(load);
     if (prefetch !== null) load(prefetch);
@@ -191,6 +201,7 @@ function render({ model, el }) {
   async function reset() {
     channel.cancel("page:");
     pages.clear();
+    drawn = new Map();
     pending.clear();
     error.clear();
     closeCell();
