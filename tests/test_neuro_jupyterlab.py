@@ -205,7 +205,11 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     position.get_by_label("Window start (s)").fill("0")
     position.get_by_label("Window end (s)").fill("120")
     position.get_by_label("Window end (s)").press("Tab")
-    page.wait_for_function("/^3,601 samples from 0.00 to 120.00 s/.test(document.querySelector('.lnx-position [role=status]').textContent)")
+    try:
+        page.wait_for_function("/^3,601 samples from 0.00 to 120.00 s/.test(document.querySelector('.lnx-position [role=status]').textContent)")
+    except Exception as exc:  # say what it showed instead (once seen under a load of 8-9)
+        shown = [position.get_by_label(f"Window {end} (s)").input_value() for end in ("start", "end")]
+        raise AssertionError(f"trajectory: {_status(position)!r}, fields {shown}") from exc
     problems += _shoot(page, explorer, "trajectory", theme)
     # running speed: the trials as bands behind the plot, then aligned to the stimulus
     _item(explorer, SPEED).click()

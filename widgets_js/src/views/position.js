@@ -130,6 +130,8 @@ function render({ model, el }) {
     if (msg.series_path !== model.get("series_path")) return;
     meta = msg;
     show(msg, buffers);
+    // a window set while the series was opening (asked for nothing without meta): ask now
+    if (JSON.stringify(range()) !== JSON.stringify(r)) ask();
   }
 
   const setWindow = () => {

@@ -187,6 +187,8 @@ function render({ model, el }) {
     fillSelect(colorBy, ["", ...msg.columns], msg.color_by, "no colour");
     fillSelect(labelBy, msg.columns, msg.label_by);
     draw(msg, buffers);
+    // a window set while the table was opening (asked for nothing without meta): ask now
+    if (JSON.stringify(currentRange()) !== JSON.stringify(range)) ask();
   }
 
   function fillSelect(select, names, chosen, none) {
