@@ -84,9 +84,7 @@ $(JS_STAMP): $(JS)/package-lock.json
 js-test: $(JS_STAMP)
 	cd $(JS) && npm test --silent && node build.mjs --check
 
-test: $(STAMP) $(FLOOR_STAMP) $(ZARR3_STAMP) system-deps js-test
-	$(PY) -m ruff check $(LINT_DIRS)
-	$(VENV)/bin/lint-imports --no-cache
+test: $(STAMP) $(FLOOR_STAMP) $(ZARR3_STAMP) system-deps js-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(FLOOR_PY) -m pytest $(FLOOR_TESTS) $(PYTEST_ARGS)
 
@@ -102,9 +100,12 @@ fuzz: $(STAMP)
 	FUZZ_SCALE=$(FUZZ_SCALE) FUZZ_SEED=$(FUZZ_SEED) $(PY) -m pytest tests/test_fuzz.py \
 		tests/test_pushdown_property.py -s --timeout=0 $(PYTEST_ARGS)
 
+# Style (ruff), the layer rule (import-linter) and the type check (mypy: [tool.mypy] in
+# pyproject.toml, strict on the public API); `make test` runs it first.
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINT_DIRS)
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 demo: $(STAMP)

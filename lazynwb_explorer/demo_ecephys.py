@@ -222,7 +222,7 @@ def _ephys_data(spec: DemoSpec, seed: int) -> Any:
     n_samples = max(1, int(spec.ephys_seconds * SAMPLE_RATE))
     n_channels = spec.ephys_channels
 
-    class _Synthetic(GenericDataChunkIterator):  # type: ignore[misc]
+    class _Synthetic(GenericDataChunkIterator):
         def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
             rows, cols = selection
             return _ephys_block(seed, rows.start, rows.stop, n_channels)[:, cols]

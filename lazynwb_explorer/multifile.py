@@ -8,10 +8,11 @@ with `ignore_errors=True` it becomes a warning and the file is skipped.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -102,14 +103,14 @@ def map_sources(
                 futures = [executor.submit(run, s) for s in sources]
                 try:
                     for source, future in zip(sources, futures):
-                        yield source, _settle(source, lambda f=future: wait(f), ignore_errors)
+                        yield source, _settle(source, functools.partial(wait, future), ignore_errors)
                         advance()
                 finally:
                     for future in futures:
                         future.cancel()
             else:
                 for source in sources:
-                    yield source, _settle(source, lambda s=source: run(s), ignore_errors)
+                    yield source, _settle(source, functools.partial(run, source), ignore_errors)
                     advance()
         finally:
             bar.close()
@@ -118,7 +119,7 @@ def map_sources(
 _SKIPPED = object()
 
 
-def _settle(source: Source, get: Callable[[], T], ignore_errors: bool):  # type: ignore[no-untyped-def]
+def _settle(source: Source, get: Callable[[], T], ignore_errors: bool) -> Any:  # T, or _SKIPPED (is_skipped)
     try:
         return get()
     except LazyNWBError as exc:

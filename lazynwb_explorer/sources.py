@@ -20,8 +20,6 @@ from .transport import Reader, open_reader
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
 
-PathLike = str | os.PathLike
-
 
 @dataclasses.dataclass(frozen=True)
 class Source:
@@ -34,6 +32,11 @@ class Source:
 
     def reader(self) -> Reader:
         return open_reader(self.uri)
+
+
+# What the public functions take for a file: a path or URL, or (from our own callers, the
+# widgets and the command line) a Source already parsed.
+PathLike = str | os.PathLike[str] | Source
 
 
 _BLOB_PATH = re.compile(r"(?i)/blobs/[0-9a-f]{3}/[0-9a-f]{3}/[0-9a-f-]+$")

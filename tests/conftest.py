@@ -255,6 +255,10 @@ LAB_SAMPLE = {"name": "medium", "n_units": 120, "n_trials": 120, "session_second
               "ephys_seconds": 10.0, "ephys_channels": 32}
 LAB_NOTEBOOKS = {  # name -> the cell after the set-up (the Explorer, named `ex`)
     "ephys.ipynb": "ex = Explorer(path, selected_path='/acquisition/ElectricalSeries')\nex",
+    # Notebook 7 gets a notebook of its own, hence a kernel of its own: on the JupyterLab
+    # tests' kernel it would also restore their dozens of widget models, each given 2 s by
+    # anywidget
+    "ephys_nb7.ipynb": "ex = Explorer(path, selected_path='/acquisition/ElectricalSeries')\nex",
     "bad.ipynb": "Explorer(path, selected_path='/units/nowhere')",
     "units.ipynb": "ex = Explorer(path, selected_path='/units', height=660, schema_height=60)\nex",
     # a plot with a raster pinned below it: room for both

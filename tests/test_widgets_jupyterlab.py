@@ -287,7 +287,7 @@ def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
 
 def test_explorer_in_notebook_7(lab, page) -> None:
     base, token = lab
-    open_and_run(page, f"{base}/notebooks/ephys.ipynb?token={token}", "ephys.ipynb",
+    open_and_run(page, f"{base}/notebooks/ephys_nb7.ipynb?token={token}", "ephys_nb7.ipynb",
                  ".lnx-plot .scatterlayer .trace")
     assert page.evaluate("!!document.querySelector('#main-panel, .jp-NotebookPanel')")
     explorer = page.locator(".lnx-explorer")

@@ -359,3 +359,13 @@ def test_a_failing_file_is_reported_inside_the_views(served, rich_hdf5) -> None:
 
 def test_public_names() -> None:
     assert lazynwb.Explorer is Explorer and lazynwb.TableGrid is TableGrid
+
+
+def test_every_reply_names_the_view_that_asked(rich_hdf5) -> None:
+    """A model shown twice has two front-end views; the kernel's replies reach both, so each
+    reply (errors and malformed requests included) names the view that asked."""
+    grid = TableGrid(rich_hdf5, "/units")
+    for request in ({"type": "info"}, {"type": "page", "offset": 0, "limit": 5}, {"type": "nonsense"},
+                    {"type": "cell", "offset": 10**9, "column": "spike_times"}):
+        reply, _ = grid.handle_message({**request, "gen": 4, "view": "second"}, [])
+        assert reply["view"] == "second" and reply["gen"] == 4, reply

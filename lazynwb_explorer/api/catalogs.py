@@ -55,7 +55,7 @@ def build_catalogs(
     return done
 
 
-def export_catalogs(nwb_paths: PathLike | Iterable[PathLike], path: PathLike) -> int:
+def export_catalogs(nwb_paths: PathLike | Iterable[PathLike], path: str | os.PathLike[str]) -> int:
     """Write the stored catalogs of these files to one gzip'd JSON-lines file (catalogs not
     stored yet are built first). Returns the number written."""
     if isinstance(nwb_paths, str | os.PathLike):
@@ -77,7 +77,7 @@ def export_catalogs(nwb_paths: PathLike | Iterable[PathLike], path: PathLike) ->
     return written
 
 
-def import_catalogs(path: PathLike) -> int:
+def import_catalogs(path: str | os.PathLike[str]) -> int:
     """Store the catalogs of an exported file in this machine's cache directory, to be
     checked against their sources before first use (see the module's docstring). Returns
     the number imported."""

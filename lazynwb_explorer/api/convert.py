@@ -29,6 +29,7 @@ from typing import Any, Literal
 import polars as pl
 
 from ..errors import redact
+from ..nwb.columns import PolarsType
 from ..nwb.session import read_field
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME
 from ..sources import PathLike, Source, public_uri, to_sources
@@ -53,7 +54,7 @@ EXCEL_CELL_LIMIT = 32_767
 # -- making a frame fit a format ------------------------------------------------------------
 
 
-def _lists_not_arrays(dtype: pl.DataType) -> pl.DataType:
+def _lists_not_arrays(dtype: PolarsType) -> PolarsType:
     if isinstance(dtype, pl.Array | pl.List):
         return pl.List(_lists_not_arrays(dtype.inner))
     if isinstance(dtype, pl.Struct):
@@ -61,7 +62,7 @@ def _lists_not_arrays(dtype: pl.DataType) -> pl.DataType:
     return dtype
 
 
-def _avro_dtype(dtype: pl.DataType) -> pl.DataType:
+def _avro_dtype(dtype: PolarsType) -> PolarsType:
     if isinstance(dtype, pl.Array | pl.List):
         return pl.List(_avro_dtype(dtype.inner))
     if isinstance(dtype, pl.Struct):
@@ -73,7 +74,7 @@ def _avro_dtype(dtype: pl.DataType) -> pl.DataType:
     return dtype
 
 
-def _is_nested(dtype: pl.DataType) -> bool:
+def _is_nested(dtype: PolarsType) -> bool:
     return isinstance(dtype, pl.List | pl.Array | pl.Struct)
 
 
@@ -106,7 +107,7 @@ def fit_format(df: pl.DataFrame, output_format: str, table_path: str = "") -> pl
             if isinstance(dtype, pl.Datetime) and dtype.time_zone:
                 series = _naive_utc(series)
             target = _avro_dtype(series.dtype)
-            if series.dtype == pl.UInt64 and (series.max() or 0) > 2**63 - 1:
+            if series.dtype == pl.UInt64 and (series > 2**63 - 1).any():
                 target = pl.String
             series = series.cast(target)
         columns.append(series)
@@ -167,7 +168,7 @@ def session_name(source: Source) -> str:
 
 def _read(
     sources: list[Source], path: str, kind: str, *, exclude_array_columns: bool,
-    ignore_errors: bool, disable_progress: bool, schema: dict | None = None,
+    ignore_errors: bool, disable_progress: bool, schema: dict[str, PolarsType] | None = None,
 ) -> pl.DataFrame:
     if kind == "metadata":
         return metadata_frame(sources, path, ignore_errors=ignore_errors)
@@ -223,7 +224,7 @@ def convert_nwb_tables(
     names = unique_names(tables, full_path)
     extension = OUTPUT_FORMATS[output_format][1]
     written: dict[str, pathlib.Path] = {}
-    kwargs = dict(exclude_array_columns=exclude_array_columns, ignore_errors=ignore_errors,
+    kwargs: dict[str, Any] = dict(exclude_array_columns=exclude_array_columns, ignore_errors=ignore_errors,
                   disable_progress=disable_progress)
     if not session_subdirs:
         for path, kind in tables.items():
@@ -240,7 +241,7 @@ def convert_nwb_tables(
                 continue
             written[path] = target
         return written
-    schemas: dict[str, dict | None] = {}
+    schemas: dict[str, dict[str, PolarsType] | None] = {}
     for path, kind in tables.items():
         try:
             schemas[path] = None if kind == "metadata" else dict(get_table_schema(

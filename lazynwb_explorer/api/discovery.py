@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -74,7 +74,7 @@ def metadata_frame(
     with the internal columns (_table_index is 0: one 'row' per file)."""
     fields = METADATA_PATHS[path]
 
-    def read(source: Source) -> dict:
+    def read(source: Source) -> dict[str, Any]:
         return {**read_fields(open_catalog(source), fields), NWB_PATH_COLUMN_NAME: source.label}
 
     records = [

@@ -17,6 +17,7 @@ import polars as pl
 from ..config import resolve_as_polars
 from ..errors import ColumnError, InternalPathError, SchemaMismatchError, redact
 from ..multifile import Missing, is_skipped, map_sources, report_missing
+from ..nwb.columns import PolarsType
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -36,7 +37,7 @@ def _names(value: str | Iterable[str] | None) -> list[str] | None:
     return [value] if isinstance(value, str) else list(value)
 
 
-def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+def unify_dtypes(a: PolarsType, b: PolarsType) -> PolarsType | None:
     """The common type of a column seen as `a` in one file and `b` in another, or None
     (string vs number, ...: the caller raises SchemaMismatchError).
 
@@ -65,11 +66,11 @@ def unify_dtypes(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
     return None
 
 
-def _is_number(dtype: pl.DataType) -> bool:
+def _is_number(dtype: PolarsType) -> bool:
     return dtype.is_numeric() or dtype == pl.Boolean
 
 
-def _numeric_supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
+def _numeric_supertype(a: PolarsType, b: PolarsType) -> PolarsType | None:
     try:
         common = np.result_type(_numpy_dtype(a), _numpy_dtype(b))
         return pl.Series(np.empty(0, dtype=common)).dtype
@@ -82,8 +83,9 @@ def _numeric_supertype(a: pl.DataType, b: pl.DataType) -> pl.DataType | None:
         return None
 
 
-def _numpy_dtype(dtype: pl.DataType) -> np.dtype:
-    return pl.Series([], dtype=dtype).to_numpy().dtype
+def _numpy_dtype(dtype: PolarsType) -> np.dtype:
+    numpy_dtype: np.dtype = pl.Series([], dtype=dtype).to_numpy().dtype
+    return numpy_dtype
 
 
 def unified_schema(
@@ -95,14 +97,14 @@ def unified_schema(
     raise_on_missing: bool = False,
     ignore_errors: bool = False,
     disable_progress: bool = True,
-) -> tuple[dict[str, pl.DataType], list[Source]]:
+) -> tuple[dict[str, PolarsType], list[Source]]:
     """The union of the files' columns with unified types, and the sources that have the table.
 
     A column whose type differs between files is widened to the common type (see
     unify_dtypes) with a warning naming the column, both types and both files, as lazynwb
     warns; types that have none (text in one file, numbers in another) raise
     SchemaMismatchError naming the same."""
-    schema: dict[str, pl.DataType] = {}
+    schema: dict[str, PolarsType] = {}
     seen_in: dict[str, str] = {}
     warned: set[str] = set()
     present: list[Source] = []
@@ -234,7 +236,7 @@ def get_df(
     return df if resolve_as_polars(as_polars) else df.to_pandas()
 
 
-def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+def _col(frame: pl.DataFrame, name: str, dtype: PolarsType) -> pl.Expr:
     if name in frame.columns:
         return pl.col(name).cast(dtype) if frame.schema[name] != dtype else pl.col(name)
     return pl.lit(None, dtype).alias(name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import polars as pl
@@ -102,7 +103,7 @@ def get(
     if not sources:
         raise ValueError("At least one NWB source is required")
     series_path = _resolve_series(sources[0], search_term, exact_path)
-    table_kwargs = dict(
+    table_kwargs: dict[str, Any] = dict(
         include_column_names=include_column_names, exclude_column_names=exclude_column_names,
         exclude_array_columns=exclude_array_columns, use_process_pool=use_process_pool,
         disable_progress=disable_progress, raise_on_missing=raise_on_missing,

@@ -21,6 +21,7 @@ import polars as pl
 
 from ..errors import ColumnError
 from ..multifile import Missing, map_sources
+from ..nwb.columns import PolarsType
 from ..nwb.table_query import (
     NWB_PATH_COLUMN_NAME,
     TABLE_INDEX_COLUMN_NAME,
@@ -93,7 +94,7 @@ def _observation_intervals(pairs: pl.LazyFrame) -> pl.LazyFrame:
             raise frame.error
         frames.append(frame)
     if not frames:
-        schema = {"obs_intervals": pl.List(pl.List(pl.Float64)), TABLE_INDEX_COLUMN_NAME: pl.Int64,
+        schema: dict[str, PolarsType] = {"obs_intervals": pl.List(pl.List(pl.Float64)), TABLE_INDEX_COLUMN_NAME: pl.Int64,
                   NWB_PATH_COLUMN_NAME: pl.String}
         return pl.LazyFrame(schema=schema)
     return pl.concat(frames, how="vertical_relaxed").lazy()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import polars as pl
 from polars.io.plugins import register_io_source
 
 from ..multifile import is_skipped, map_sources
+from ..nwb.columns import PolarsType
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -76,8 +78,8 @@ def scan_nwb(
     exclude_array_columns: bool = False,
     low_memory: bool = False,
     single_file_batches: bool = False,
-    schema: dict[str, pl.DataType] | None = None,
-    schema_overrides: dict[str, pl.DataType] | None = None,
+    schema: dict[str, PolarsType] | None = None,
+    schema_overrides: dict[str, PolarsType] | None = None,
     disable_progress: bool = False,
 ) -> pl.LazyFrame:
     """A lazy table over one or many NWB files, with projection and predicate pushdown.
@@ -127,7 +129,7 @@ def scan_nwb(
         for src, frame in results:
             if not isinstance(frame, pl.DataFrame):
                 if not is_skipped(frame):
-                    missing.append(frame.error)  # type: ignore[union-attr]
+                    missing.append(frame.error)
                     if raise_on_missing or len(missing) == len(files):
                         raise missing[0]  # in no file at all: a typo, not "no rows"
                 continue
@@ -144,7 +146,7 @@ def scan_nwb(
             if remaining is not None and remaining <= 0:
                 return
 
-    explain = {"explain_name": "NWB", "explain_detail": f"{table_path} in {len(sources)} file(s)"}
+    explain: dict[str, Any] = {"explain_name": "NWB", "explain_detail": f"{table_path} in {len(sources)} file(s)"}
     return register_io_source(
         generate, schema=pl.Schema(full_schema), **(explain if _EXPLAINS else {})
     )
@@ -159,8 +161,8 @@ def read_nwb(
     exclude_array_columns: bool = False,
     low_memory: bool = False,
     single_file_batches: bool = False,
-    schema: dict[str, pl.DataType] | None = None,
-    schema_overrides: dict[str, pl.DataType] | None = None,
+    schema: dict[str, PolarsType] | None = None,
+    schema_overrides: dict[str, PolarsType] | None = None,
     disable_progress: bool = False,
 ) -> pl.DataFrame:
     """scan_nwb(...).collect()."""

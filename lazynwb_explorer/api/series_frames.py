@@ -18,7 +18,7 @@ from polars.io.plugins import register_io_source
 from ..catalog import open_catalog_for
 from ..errors import redact
 from ..multifile import Missing, is_skipped, map_sources
-from ..nwb.columns import polars_dtype
+from ..nwb.columns import PolarsType, polars_dtype
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -41,10 +41,10 @@ def _series(source: Source, path: str, exact_path: bool = True) -> TimeSeries:
     return TimeSeries(source.label, found[0], catalog)
 
 
-def series_schema(source: Source, path: str, exclude_array_columns: bool = True) -> dict[str, pl.DataType]:
+def series_schema(source: Source, path: str, exclude_array_columns: bool = True) -> dict[str, PolarsType]:
     """Column types of a series' frame, from metadata only."""
     ts = _series(source, path)
-    schema: dict[str, pl.DataType] = {}
+    schema: dict[str, PolarsType] = {}
     try:
         data = ts.data
     except SeriesFieldError:
@@ -102,7 +102,7 @@ def series_frame(
     return pl.DataFrame(out)  # the internal columns give the height (polars 1.x: no height=)
 
 
-def _first_schema(sources: Sequence[Source], path: str, exclude_array_columns: bool) -> dict:
+def _first_schema(sources: Sequence[Source], path: str, exclude_array_columns: bool) -> dict[str, PolarsType]:
     """The series' schema from the first file that has it."""
     errors = []
     for source in sources:

@@ -44,7 +44,7 @@ def get_sql_context(
     table_names: Iterable[str] | None = None,
     rename_general_metadata: bool = True,
     **sqlcontext_kwargs: Any,
-) -> pl.SQLContext:
+) -> pl.SQLContext[Any]:  # of DataFrames or LazyFrames: sqlcontext_kwargs' eager
     """A polars SQLContext with one lazy frame per table found in >= min_file_count files.
 
     infer_schema_length: discover tables (and infer schemas) from the first n files only.

@@ -26,7 +26,7 @@ from ..backends.base import DatasetMeta, Node
 from ..catalog import Catalog, open_catalog_for
 from ..errors import InternalPathError
 from ..multifile import name_errors
-from ..nwb.columns import polars_dtype
+from ..nwb.columns import PolarsType, polars_dtype
 from ..nwb.internal_paths import absolute_path, normalize_internal_file_path
 from ..nwb.one_row import SESSION_ROOT_DATASETS
 from ..sources import PathLike, to_source
@@ -288,7 +288,7 @@ def get_table_schema_from_metadata(columns: Iterable[RawTableColumnMetadata]) ->
     return schema
 
 
-def _column_dtype(column: RawTableColumnMetadata, names: frozenset[str]) -> pl.DataType:
+def _column_dtype(column: RawTableColumnMetadata, names: frozenset[str]) -> PolarsType:
     dtype = column.dtype if column.dtype is not None else np.dtype(object)
     inner = polars_dtype(DatasetMeta((), np.dtype(dtype)))
     if column.is_metadata_table and column.shape:

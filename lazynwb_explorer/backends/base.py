@@ -94,7 +94,8 @@ class Backend(abc.ABC):
         fetch only the chunks the box touches on every axis; this default reads the rows of
         the first axis and slices the others in memory."""
         rows = self.read_spans(path, [(box[0].start, box[0].stop)])
-        return rows[(slice(None), *box[1:])]
+        index = (slice(None), *box[1:])  # named: mypy reads `rows[(a, *b)]` as 3.11-only syntax
+        return rows[index]
 
     def read_region_spans(self, path: str) -> np.ndarray:
         """For a dataset of HDF5 region references (MatNWB 2.0b's VectorIndex): each

@@ -10,6 +10,10 @@ libhdf5 reads one piece at a time under a global lock. For remote data we do not
 discover byte ranges one by one: before h5py reads a row selection we compute the byte
 ranges it will touch (the contiguous span, or the chunks from the chunk index) and prefetch
 them in one concurrent round; h5py's reads are then answered from memory.
+
+Over ~400 lines because it is one class with one job, the Backend interface over h5py;
+resolving paths link by link (h5py_paths.py) already lives apart, and what remains (walk,
+checks, prefetch, reads, decoding) works on the same open h5py.File under one lock.
 """
 
 from __future__ import annotations
@@ -359,9 +363,9 @@ class HDF5Backend(Backend):
     def _decode_compound(self, data: np.ndarray) -> np.ndarray:
         fields = []
         decoded = {}
-        for name in data.dtype.names:
+        for name in data.dtype.names or ():
             column = data[name]
-            sub = data.dtype.fields[name][0]
+            sub = data.dtype[name]
             if h5py.check_ref_dtype(sub) is not None:
                 column = self._refs_to_paths(column)
             elif h5py.check_string_dtype(sub) is not None:

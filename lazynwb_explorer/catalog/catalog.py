@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ..backends.base import Backend, Node
+from ..backends.base import Backend, DatasetMeta, Node
 from ..errors import InternalPathError
 from ..sources import Source
 
@@ -36,7 +36,7 @@ class Catalog:
         self.nodes = nodes
         self.kind = kind  # "engine" | "h5py" | "zarr": who reads the data
         self.small_arrays: dict[str, Any] = {}  # e.g. VectorIndex arrays, read once per file
-        self.identity: dict[str, Any] = {}
+        self.identity: dict[str, Any] | list[Any] = {}  # a remote object's validators, a local file's stat
         self._saved_signature: tuple = ()
 
     @property
@@ -65,7 +65,7 @@ class Catalog:
         node = self.get(path)
         for _ in range(8):  # links to links, never in a cycle
             target = node.attrs.get("target") if node is not None and node.is_link else None
-            if not isinstance(target, str) or node.dataset is not None or node.children:
+            if node is None or not isinstance(target, str) or node.dataset is not None or node.children:
                 return node
             node = self.get(target)
         return node
@@ -75,6 +75,13 @@ class Catalog:
         if node is None:
             raise InternalPathError("no such path in the file", source=self.label, path=normalize_path(path))
         return node
+
+    def require_dataset(self, path: str) -> DatasetMeta:
+        """The dataset at `path` (an index, a column: found as datasets); a group is an error."""
+        meta = self.require(path).dataset
+        if meta is None:
+            raise InternalPathError("not a dataset", source=self.label, path=normalize_path(path))
+        return meta
 
     def children(self, path: str) -> list[Node]:
         node = self.require(path)

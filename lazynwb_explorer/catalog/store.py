@@ -71,7 +71,7 @@ def catalog_file(uri: str, scope: str = FULL) -> Path:
 
 def dtype_to_json(dtype: np.dtype) -> Any:
     """A dtype as JSON, without h5py's metadata (vlen / ref markers numpy cannot store)."""
-    if dtype.names:
+    if dtype.names and dtype.fields is not None:
         return {
             "names": list(dtype.names),
             "formats": [dtype_to_json(dtype.fields[n][0]) for n in dtype.names],
@@ -88,7 +88,8 @@ def dtype_from_json(obj: Any) -> np.dtype:
         return np.dtype(obj)
     if "base" in obj:
         return np.dtype((dtype_from_json(obj["base"]), tuple(obj["shape"])))
-    return np.dtype({**obj, "formats": [dtype_from_json(f) for f in obj["formats"]]})
+    spec: Any = {**obj, "formats": [dtype_from_json(f) for f in obj["formats"]]}  # what dtype_to_json wrote
+    return np.dtype(spec)
 
 
 def _meta_to_json(meta: DatasetMeta | None) -> dict[str, Any] | None:

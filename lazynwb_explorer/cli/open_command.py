@@ -98,7 +98,7 @@ def handle_open(args: argparse.Namespace, stdout: TextIO) -> int:
 
     running = lab.running_server_for(notebook)
     if running is not None:
-        root = pathlib.Path(running.get("root_dir") or running.get("notebook_dir"))
+        root = pathlib.Path(running.get("root_dir") or running.get("notebook_dir") or "")  # as lab.running_server_for
         url = lab.notebook_url(running["url"], root, notebook, running.get("token", ""))
         _show(url, stdout, args.no_browser)
         return 0

@@ -133,7 +133,7 @@ def handle_schema(args: argparse.Namespace, stdout: TextIO) -> int:
             schema = lazynwb.get_table_schema(
                 list(uris), table_path, first_n_files_to_infer_schema=args.infer_schema_length,
                 exclude_array_columns=False, exclude_internal_columns=False, raise_on_missing=False)
-    columns = [{"dtype": str(dtype), "internal": name in lazynwb.INTERNAL_COLUMN_NAMES, "name": name}
+    columns: list[dict[str, Any]] = [{"dtype": str(dtype), "internal": name in lazynwb.INTERNAL_COLUMN_NAMES, "name": name}
                for name, dtype in schema.items()]
     if args.output_format == "table":
         write_table(stdout, ("name", "dtype", "internal"),

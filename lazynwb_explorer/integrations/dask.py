@@ -39,6 +39,7 @@ from ..api.lazy_nwb import LazyNWB
 from ..api.scan import scan_nwb
 from ..config import Config, config
 from ..errors import ColumnError
+from ..nwb.columns import PolarsType
 from ..sources import PathLike, Source, to_sources
 
 _PROCESS = uuid.uuid4().hex  # tells the process that built a graph from the ones running it
@@ -80,7 +81,7 @@ class _ReadPartition:
     The `columns` parameter is what lets Dask push a column selection into the read."""
 
     table_path: str
-    schema: dict[str, pl.DataType]
+    schema: dict[str, PolarsType]
     filters: pl.Expr | None
     raise_on_missing: bool
     ignore_errors: bool
@@ -108,8 +109,8 @@ def read_table(
     ignore_errors: bool = False,
     infer_schema_length: int | None = None,
     exclude_array_columns: bool = False,
-    schema: dict[str, pl.DataType] | None = None,
-    schema_overrides: dict[str, pl.DataType] | None = None,
+    schema: dict[str, PolarsType] | None = None,
+    schema_overrides: dict[str, PolarsType] | None = None,
 ) -> dd.DataFrame:
     """A table across files as a Dask DataFrame: the rows of
     `scan_nwb(source, table_path, ...).filter(filters).select(columns)`, file by file in
@@ -123,7 +124,7 @@ def read_table(
     if files_per_partition < 1:
         raise ValueError("files_per_partition must be at least 1")
     sources = to_sources(source)
-    full_schema = dict(
+    full_schema: dict[str, PolarsType] = dict(
         scan_nwb(  # the catalogs' schema, unified as scan_nwb does; no column data read
             sources, table_path, raise_on_missing=raise_on_missing, ignore_errors=ignore_errors,
             infer_schema_length=infer_schema_length, exclude_array_columns=exclude_array_columns,

@@ -106,7 +106,7 @@ def read_page(
     small_nd = [c for c in picked if c.is_ndarray and cell_bytes(c) <= SMALL_CELL_BYTES]
     unknown = sorted({p for c in ragged for p in c.index_paths if p not in catalog.small_arrays})
     first = [(c.data_path, spans) for c in scalars + small_nd] + [
-        (p, [(0, catalog.require(p).dataset.shape[0])]) for p in unknown  # type: ignore[union-attr]
+        (p, [(0, catalog.require_dataset(p).shape[0])]) for p in unknown
     ]
     backend = catalog.backend
     request = TableRequest(table.path, exact_path=True, columns=[c.name for c in scalars])
@@ -139,7 +139,7 @@ def read_cell(catalog: Catalog, table: Table, column: Column, row: int, limit: i
         shape = tuple(column.meta.shape[1:]) if column.is_ndarray else None
         return Cell(flat[:limit], shape, None, int(flat.size), flat.size > limit)
     lo, hi = row_span(catalog, column.index_paths[0], row)
-    lengths = None
+    lengths: list[int] | None = None
     for level, path in enumerate(column.index_paths[1:]):  # down to leaf element positions
         if hi <= lo:
             lo, hi = 0, 0

@@ -12,11 +12,17 @@ A DynamicTableRegion is a scalar or ragged column of row numbers into another ta
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeAlias
 
 import numpy as np
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from ..backends.base import DatasetMeta
+
+# A polars type as polars takes and gives one: a class (pl.String) or an instance
+# (pl.List(pl.Int64)); a schema holds both, a nested type's .inner is either.
+PolarsType: TypeAlias = pl.DataType | DataTypeClass  # a real value: get_type_hints resolves it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +55,7 @@ class Column:
         return self.is_ragged or self.is_ndarray
 
     @property
-    def dtype(self) -> pl.DataType:
+    def dtype(self) -> PolarsType:
         inner = polars_dtype(self.meta)
         if self.whole:
             if self.scalar:
@@ -71,20 +77,20 @@ class Table:
     length: int
     columns: dict[str, Column]
 
-    def schema(self, exclude_array_columns: bool = False) -> dict[str, pl.DataType]:
+    def schema(self, exclude_array_columns: bool = False) -> dict[str, PolarsType]:
         return {
             n: c.dtype for n, c in self.columns.items() if not (exclude_array_columns and c.is_array)
         }
 
 
-def polars_dtype(meta: DatasetMeta) -> pl.DataType:
+def polars_dtype(meta: DatasetMeta) -> PolarsType:
     """The polars type of one element of a dataset (before ragged / n-D wrapping)."""
     if meta.is_string or meta.is_reference:
         return pl.String
     dtype = meta.dtype
     if dtype.names:
         return pl.Struct(
-            {name: polars_dtype(DatasetMeta((), dtype.fields[name][0])) for name in dtype.names}
+            {name: polars_dtype(DatasetMeta((), dtype[name])) for name in dtype.names}
         )
     if dtype.kind == "O":
         return pl.String
@@ -95,7 +101,7 @@ def polars_dtype(meta: DatasetMeta) -> pl.DataType:
     return pl.Series(np.empty(0, dtype=dtype)).dtype
 
 
-def to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
+def to_series(name: str, values: np.ndarray, dtype: PolarsType) -> pl.Series:
     if isinstance(dtype, pl.Struct):
         frame = pl.DataFrame({f: to_series(f, values[f], t) for f, t in dtype.to_schema().items()})
         return frame.to_struct(name)
@@ -106,7 +112,7 @@ def to_series(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:
     return pl.Series(name, values, dtype=dtype)
 
 
-def leaf_dtype(dtype: pl.DataType) -> pl.DataType:
+def leaf_dtype(dtype: PolarsType) -> PolarsType:
     while isinstance(dtype, pl.Array | pl.List):
         dtype = dtype.inner
     return dtype

@@ -15,7 +15,7 @@ an interpolation guess, then rounds of probes, each round one concurrent read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ..backends.base import DatasetMeta
 from ..catalog import Catalog
 from ..errors import redact
 
+Side = Literal["left", "right"]  # as np.searchsorted
 _STEP_READ_LIMIT = 8  # a stepped slice with step <= this reads its covering span
 _PROBES = 32  # probes per search round
 _BLOCK = 4096  # elements read around an interpolation guess / read whole when this small
@@ -255,7 +256,7 @@ class RateTimestamps:
 def searchsorted(
     timestamps: LazyDataset | RateTimestamps | np.ndarray,
     values: Sequence[float],
-    side: str | Sequence[str] = "left",
+    side: Side | Sequence[Side] = "left",
     seen: dict[int, float] | None = None,
 ) -> list[int]:
     """np.searchsorted over lazily read timestamps: only a few small reads, few rounds.

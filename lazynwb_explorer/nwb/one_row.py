@@ -84,5 +84,5 @@ def read_whole(catalog: Catalog, column: Column, rows: np.ndarray | None) -> pl.
         item = value.item() if isinstance(value, np.generic) else value
         return pl.Series(column.name, [item] * n, dtype=column.dtype)
     cell = to_series(column.name, values, polars_dtype(column.meta) if values.ndim <= 1
-                      else column.dtype.inner)  # type: ignore[attr-defined]
+                      else column.dtype.inner)  # type: ignore[union-attr]  # an n-D column: pl.Array
     return pl.Series(column.name, [cell] * n, dtype=column.dtype)

@@ -34,7 +34,7 @@ def read_index(catalog: Catalog, path: str) -> np.ndarray:
     the data instead: its ends are kept here and its starts under path + '#starts'."""
     store = catalog.small_arrays
     if path not in store:
-        if catalog.require(path).dataset.is_reference:  # type: ignore[union-attr]
+        if catalog.require_dataset(path).is_reference:
             spans = np.asarray(catalog.backend.read_region_spans(path), dtype=np.int64)
             store[path + _STARTS] = spans[:, 0].copy()
             store[path] = spans[:, 1].copy()

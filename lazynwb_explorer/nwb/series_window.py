@@ -22,7 +22,7 @@ import numpy as np
 
 from ..catalog import Catalog
 from ..errors import redact
-from .lazy_array import LazyDataset, RateTimestamps, searchsorted
+from .lazy_array import LazyDataset, RateTimestamps, Side, searchsorted
 
 _WHOLE_CHECK = 65_536  # series this short are checked whole: one read of <= 512 KB
 _UNSORTED = "#unsorted"  # catalog.small_arrays key suffix: [1] out of order, [0] in order
@@ -64,7 +64,8 @@ def search(
     """(i0, i1) of sorted timestamps: i0 <= i < i1 have t0 <= time <= t1 (`seen` collects
     the probed times of a stored series)."""
     n = len(timestamps)
-    values, sides = [], []
+    values: list[float] = []
+    sides: list[Side] = []
     if t0 is not None:
         values.append(float(t0))
         sides.append("left")

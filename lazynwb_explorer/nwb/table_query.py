@@ -17,6 +17,7 @@ import polars as pl
 from ..catalog import Catalog, open_catalog_for
 from ..errors import ColumnError, SchemaMismatchError
 from ..sources import Source
+from .columns import PolarsType
 from .tables import Table, describe_table, read_rows, resolve_table_path
 
 NWB_PATH_COLUMN_NAME = "_nwb_path"
@@ -50,7 +51,7 @@ class TableRequest:
     exclude_array_columns: bool = False
     predicate: pl.Expr | None = None
     n_rows: int | None = None
-    schema: dict[str, pl.DataType] | None = None  # align the result to this (unified) schema
+    schema: dict[str, PolarsType] | None = None  # align the result to this (unified) schema
 
 
 def choose_columns(
@@ -148,7 +149,7 @@ def with_internal(frame: pl.DataFrame, source: Source, table: Table, rows: np.nd
 
 def align(
     frame: pl.DataFrame,
-    schema: dict[str, pl.DataType] | None,
+    schema: dict[str, PolarsType] | None,
     label: str,
     table_path: str,
     keep_others: bool = False,

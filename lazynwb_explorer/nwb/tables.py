@@ -137,7 +137,7 @@ def describe_table(catalog: Catalog, table_path: str) -> Table:
     length = _table_length(catalog, table_path, columns)
     start = datasets.get("starting_time")
     rate = start.attr("rate") if start is not None else None
-    if "data" in columns and "timestamps" not in columns and isinstance(rate, int | float) and rate > 0:
+    if start is not None and "data" in columns and "timestamps" not in columns and isinstance(rate, int | float) and rate > 0:
         # a TimeSeries sampled at a rate: its timestamps, computed as lazynwb does
         columns["timestamps"] = Column(
             name="timestamps",
@@ -243,7 +243,7 @@ def read_rows(
         (c.data_path, [(0, c.meta.shape[0])] if c.whole else spans)
         for c in columns if not c.index_paths and c.rate is None and (c.meta.shape or not c.whole)
     ] + [
-        (path, [(0, catalog.require(path).dataset.shape[0])]) for path in sorted(unknown_indexes)
+        (path, [(0, catalog.require_dataset(path).shape[0])]) for path in sorted(unknown_indexes)
     ]
     data: dict[str, pl.Series] = {}
     ragged = [c for c in columns if c.index_paths]

@@ -240,7 +240,7 @@ class TimeSeries:
         requests = [(data.name, list(spans))] + ([(timestamps.name, list(spans))] if stored else [])
         with backend.prefetched(requests):
             values = np.asarray(backend.read_spans(data.name, spans))
-            if stored:
+            if isinstance(timestamps, LazyDataset):
                 times = np.asarray(backend.read_spans(timestamps.name, spans), dtype=np.float64)
             else:
                 times = timestamps.times(np.concatenate([np.arange(a, b) for a, b in spans]))

@@ -63,6 +63,8 @@ class HTTPFailure(Exception):
 
 
 class StatusError(HTTPFailure):
+    status: int  # a status answer always has one
+
     def __init__(self, status: int, reason: str, excerpt: str, headers: Mapping[str, str] | None = None):
         super().__init__(f"HTTP {status} {reason}: {excerpt}".strip().rstrip(":"))
         self.status = status
@@ -235,8 +237,8 @@ def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None 
         ex = exchange("GET", url, {**(headers or {}), "Range": f"bytes={start}-{end - 1}"})
     except StatusError as exc:
         if exc.status == 416:  # nothing at `start`: the object ends before it
-            total = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("content-range", "").strip())
-            return Answer(416, exc.headers, b"", int(total.group(1)) if total else None)
+            unsatisfied = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("content-range", "").strip())
+            return Answer(416, exc.headers, b"", int(unsatisfied.group(1)) if unsatisfied else None)
         raise
     found = ex.headers
     length = _length(found)

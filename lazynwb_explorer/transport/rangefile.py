@@ -15,6 +15,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..config import config
 from .readers import Reader
@@ -36,7 +37,7 @@ def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int
 
 def split(ranges: Sequence[tuple[int, int]], part: int) -> list[tuple[int, int]]:
     """Cut long ranges into parts of at most `part` bytes so they download in parallel."""
-    out = []
+    out: list[tuple[int, int]] = []
     for start, end in ranges:
         out.extend((s, min(s + part, end)) for s in range(start, end, part))
     return out
@@ -72,7 +73,7 @@ class RangeFile(io.RawIOBase):
         self._pos = max(0, base + offset)
         return self._pos
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:  # any writable buffer (io.RawIOBase's)
         view = memoryview(buffer).cast("B")
         data = self.pread(self._pos, len(view))
         view[: len(data)] = data

@@ -99,7 +99,12 @@ class Reader:
 
     uri: str
     _first_block: bytes | None = None
-    confirm_bytes = 1  # bytes from 0 a read must cover to confirm the object (see confirm)
+
+    @property
+    def confirm_bytes(self) -> int:
+        """Bytes from 0 a read must cover to confirm the object (see confirm)."""
+        return 1
+
     # keys fetched to tell the source's format (a Zarr store's root keys), kept for the open
     # that follows so that it needs no second round for them
     peeked: dict[str, bytes] | None = None

@@ -11,6 +11,10 @@ key's size and content hash instead (Reader.set_anchor). Retries are bounded
 (transport/retry.py) and stop at the call's deadline (transport/deadline.py). Whole objects
 (a Zarr store's keys) are capped at MAX_OBJECT_BYTES before any of their body is kept; keys
 are checked to stay below the source (readers.check_key).
+
+Over ~400 lines because its one job is that shared contract, validators and retries, which
+both readers inherit; each reader only says how to ask (our http.py, or obstore) and the
+module reads top to bottom as the contract, then its two ways of asking.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import hashlib
 import html.parser
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 import obstore
@@ -37,6 +41,9 @@ from . import counters, http
 from .readers import Reader, _change_listeners, check_key, forget_reader
 from .retry import Retryable, with_retries
 from .stores import get_store
+
+if TYPE_CHECKING:  # obstore's TypedDicts exist in its stubs only
+    from obstore.store import GetOptions
 
 MAX_OBJECT_BYTES = 512 << 20  # the most a whole object below a source (a Zarr key) may hold
 MAX_INDEX_BYTES = 16 << 20  # a directory index page larger than this is not read
@@ -352,7 +359,7 @@ class ObjectReader(RemoteReader):
         return {"size": meta.get("size"), "e_tag": meta.get("e_tag"),
                 "last_modified": email.utils.format_datetime(modified, usegmt=True) if modified else None}
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self) -> GetOptions:
         if self._etag:
             return {"if_match": self._etag}
         if self._last_modified:
@@ -387,7 +394,11 @@ class ObjectReader(RemoteReader):
         return f"{self.key.rstrip('/')}/{key}" if self.key else key
 
     def _fetch_key_range(self, key: str, start: int, end: int | None) -> bytes | None:
-        options: dict[str, Any] = {"range": {"suffix": -start} if start < 0 else (start, end)}
+        if start < 0:
+            options: GetOptions = {"range": {"suffix": -start}}
+        else:
+            assert end is not None, "(0, None), the whole object, is read by _get"
+            options = {"range": (start, end)}
         try:  # a range: obstore sizes its buffer from the range asked (checked in the answer)
             return bytes(obstore.get(self.store, self._full(key), options=options).bytes())
         except Exception as exc:
@@ -432,7 +443,8 @@ def parse_html_index(page: str) -> tuple[list[str], list[str]]:
     links of one name ('name' or 'name/'); parents, queries and other hosts are ignored."""
     parser = _Links()
     parser.feed(page)
-    files, dirs = set(), set()
+    files: set[str] = set()
+    dirs: set[str] = set()
     for href in parser.hrefs:
         if "?" in href or "#" in href or "://" in href or href.startswith("/"):
             continue

@@ -19,12 +19,15 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from obstore.store import AzureStore, GCSStore, S3Store
 
 from ..config import config
+
+if TYPE_CHECKING:  # obstore's TypedDicts exist in its stubs only
+    from obstore.store import ClientConfig, RetryConfig
 from .http import close_connections
 
 _FSSPEC_TO_OBSTORE_S3 = {
@@ -97,8 +100,8 @@ def discover_bucket_region(bucket: str, endpoint: str = "https://s3.amazonaws.co
     return region
 
 
-def _client_options(endpoint: str | None = None) -> dict[str, Any]:
-    options: dict[str, Any] = {
+def _client_options(endpoint: str | None = None) -> ClientConfig:
+    options: ClientConfig = {
         "timeout": datetime.timedelta(seconds=config.request_timeout),
         "connect_timeout": datetime.timedelta(seconds=min(10.0, config.request_timeout)),
     }
@@ -108,7 +111,7 @@ def _client_options(endpoint: str | None = None) -> dict[str, Any]:
 
 
 # Retries are ours (transport.retry), so that every retry is counted and bounded in one place.
-_NO_RETRY = {"max_retries": 0, "retry_timeout": datetime.timedelta(seconds=1)}
+_NO_RETRY: RetryConfig = {"max_retries": 0, "retry_timeout": datetime.timedelta(seconds=1)}
 
 
 def _anon(options: dict[str, Any]) -> bool:

@@ -79,9 +79,14 @@ class View(anywidget.AnyWidget):
         }
 
     def handle_message(self, content: Any, buffers: Sequence[bytes] | None = None) -> Reply:
-        """Answer one request (what the comm handler calls): a reply and its buffers."""
+        """Answer one request (what the comm handler calls): a reply and its buffers. The
+        reply names the front-end view that asked (`view`): every view of this model gets it."""
         if not isinstance(content, dict):
             return error_reply(None, "request", "a request must be a JSON object"), []
+        reply, out = self._answer(content, buffers)
+        return {**reply, "view": content.get("view")}, out
+
+    def _answer(self, content: dict[str, Any], buffers: Sequence[bytes] | None) -> Reply:
         kind = str(content.get("type", ""))
         gen = content.get("gen")
         handler = self._handlers().get(kind)

@@ -51,7 +51,7 @@ class Envelope:
         cols, values = cols[inside], values[inside]
         if values.dtype == np.bool_:
             values = values.view(np.uint8)
-        if self.lo is None:
+        if self.lo is None or self.hi is None:  # set together, on the first samples
             kind = values.dtype
             top, bottom = ((np.inf, -np.inf) if kind.kind == "f"
                            else (np.iinfo(kind).max, np.iinfo(kind).min))
@@ -69,7 +69,7 @@ class Envelope:
         """(lo, hi) as float64 in physical units (columns x channels); NaN where a column is
         not covered or holds no sample."""
         shape = (self.width, self.n_channels)
-        if self.lo is None:
+        if self.lo is None or self.hi is None:
             return np.full(shape, np.nan), np.full(shape, np.nan)
         a = self.lo.astype(np.float64) * conversion + offset
         b = self.hi.astype(np.float64) * conversion + offset

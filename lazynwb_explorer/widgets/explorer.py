@@ -216,7 +216,7 @@ class Explorer(View):
         """What the panel shows: the grid's filtered, sorted table, the plot's window at full
         resolution, the session's metadata row, a computed view's frame (the raster's spikes,
         a PSTH...); else the tree's selection (a table column)."""
-        panel = self.panel
-        if panel is None:
-            return self.tree.lazyframe()
-        return panel.lazyframe()
+        if self.panel is not None:
+            return self.panel.lazyframe()
+        tree: TreeBrowser = self.tree  # a WidgetTrait: untyped to the checker
+        return tree.lazyframe()

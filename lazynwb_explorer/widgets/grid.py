@@ -50,7 +50,7 @@ class TableGrid(View):
     def __init__(self, source: Any, table_path: str = "", **kwargs: Any) -> None:
         self._sources: list[Source] = as_sources(source)
         self._engine: GridEngine | None = None
-        self._pages: OrderedDict[tuple, tuple[dict[str, Any], bytes]] = OrderedDict()
+        self._pages: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
         self._lock = threading.RLock()  # requests may come from several threads at once
         super().__init__(sources=[redact(s.label) for s in self._sources], table_path=table_path,
                          **kwargs)
@@ -82,7 +82,7 @@ class TableGrid(View):
                 self._pages.clear()
             return built
 
-    def _query(self, content: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    def _query(self, content: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         filters = content.get("filters", self.filters)
         sort = content.get("sort", self.sort)
         return list(filters or []), list(sort or [])

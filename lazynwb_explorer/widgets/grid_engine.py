@@ -26,6 +26,7 @@ from ..catalog import open_catalog
 from ..errors import LazyNWBError, redact
 from ..multifile import Missing, map_sources
 from ..nwb.cells import read_cell
+from ..nwb.columns import PolarsType
 from ..nwb.table_query import (
     INTERNAL_SCHEMA,
     NWB_PATH_COLUMN_NAME,
@@ -68,7 +69,7 @@ class GridEngine:
             if isinstance(result, Missing):
                 self.files.append(FileTable(source, None, str(result.error)))
             else:
-                self.files.append(result)  # type: ignore[arg-type]
+                self.files.append(result)
         if not any(f.table for f in self.files):
             errors = "; ".join(f.error or "" for f in self.files[:3])
             raise LazyNWBError(f"table {table_path!r} could not be read from any file: {errors}")
@@ -83,8 +84,8 @@ class GridEngine:
     def file_errors(self) -> list[str]:
         return [f"{redact(f.source.label)}: {f.error}" for f in self.files if f.error]
 
-    def _unify(self) -> tuple[dict[str, pl.DataType], list[str]]:
-        schema: dict[str, pl.DataType] = {}
+    def _unify(self) -> tuple[dict[str, PolarsType], list[str]]:
+        schema: dict[str, PolarsType] = {}
         for f in self.files:
             if f.table is None:
                 continue
@@ -143,7 +144,7 @@ class GridEngine:
         results = map_sources([f.source for _, f in live], lambda s: _safe_rows(s, request),
                               disable_progress=True)
         for (i, _f), (source, frame) in zip(live, results):
-            if isinstance(frame, str):
+            if not isinstance(frame, pl.DataFrame):  # an error's text (_safe_rows catches them all)
                 self.query_errors.append(f"{redact(source.label)}: {frame}")
                 continue
             frames.append(frame.select([*(k for k, _ in keys), TABLE_INDEX_COLUMN_NAME])
@@ -191,7 +192,7 @@ class GridEngine:
         file, row = self.locate(offset, filters, sort)
         f = self.files[file]
         target = f.table.columns[column].region if f.table and column in f.table.columns else None
-        if target is None:
+        if target is None or f.table is None:
             raise LazyNWBError(f"column {column!r} does not point into another table",
                                source=f.source.label, path=self.table_path)
         cell = read_cell(open_catalog(f.source), f.table, f.table.columns[column], row,
@@ -215,7 +216,7 @@ class GridEngine:
         for i in dict.fromkeys(files.tolist()):
             f = self.files[i]
             rows = np.unique(local[files == i])
-            part = read_page(f.source, open_catalog(f.source), f.table, wanted, rows)  # type: ignore[arg-type]
+            part = read_page(f.source, open_catalog(f.source), f.table, wanted, rows)
             part = part.with_columns(pl.lit(i, pl.Int32).alias("__file"))
             if self.multi_file:
                 shown = redact(f.source.label)  # what the page shows; the file is read by uri

@@ -9,10 +9,12 @@ cells have no order); `_nwb_path` can be filtered, which prunes whole files.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import polars as pl
+
+from ..nwb.columns import PolarsType
 
 OPS = ("==", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "in", "is_null", "not_null")
 
@@ -21,11 +23,11 @@ class QueryError(ValueError):
     """A filter or sort the grid cannot apply (shown in the grid as text)."""
 
 
-def _is_scalar(dtype: pl.DataType) -> bool:
+def _is_scalar(dtype: PolarsType) -> bool:
     return not isinstance(dtype, pl.List | pl.Array | pl.Struct)
 
 
-def _parse(value: Any, dtype: pl.DataType, column: str) -> Any:
+def _parse(value: Any, dtype: PolarsType, column: str) -> Any:
     if value is None:
         return None
     text = str(value).strip()
@@ -60,7 +62,7 @@ def _values(value: Any) -> list[Any]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
-def filter_expr(item: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.Expr:
+def filter_expr(item: dict[str, Any], schema: Mapping[str, PolarsType]) -> pl.Expr:
     """One filter condition as a polars expression (QueryError when it cannot apply)."""
     column = str(item.get("column", ""))
     op = str(item.get("op", "=="))
@@ -91,7 +93,7 @@ def filter_expr(item: dict[str, Any], schema: dict[str, pl.DataType]) -> pl.Expr
     }[op]
 
 
-def checked(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]
+def checked(filters: Sequence[dict[str, Any]], schema: Mapping[str, PolarsType]
             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(the filters that apply, [{index, message}] for each one that does not). A bad filter
     is left out and reported once, never applied half-way or allowed to fail the others."""
@@ -106,7 +108,7 @@ def checked(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]
     return good, errors
 
 
-def predicate(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.Expr | None:
+def predicate(filters: Sequence[dict[str, Any]], schema: Mapping[str, PolarsType]) -> pl.Expr | None:
     """All filters AND-ed (None without filters); QueryError for one that cannot apply."""
     exprs = [filter_expr(f, schema) for f in filters]
     if not exprs:
@@ -117,7 +119,7 @@ def predicate(filters: Sequence[dict[str, Any]], schema: dict[str, pl.DataType])
     return out
 
 
-def sort_keys(sort: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]) -> list[tuple[str, bool]]:
+def sort_keys(sort: Sequence[dict[str, Any]], schema: Mapping[str, PolarsType]) -> list[tuple[str, bool]]:
     """[(column, descending)], checked against the schema."""
     keys = []
     for item in sort:
@@ -130,8 +132,11 @@ def sort_keys(sort: Sequence[dict[str, Any]], schema: dict[str, pl.DataType]) ->
     return keys
 
 
-def sorted_frame(frame: pl.DataFrame | pl.LazyFrame, keys: Sequence[tuple[str, bool]],
-                 schema: dict[str, pl.DataType]) -> Any:
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def sorted_frame(frame: Frame, keys: Sequence[tuple[str, bool]],
+                 schema: Mapping[str, PolarsType]) -> Frame:
     """`frame` sorted by the keys, stable, with nulls and NaN last in either direction (NaN
     is a float larger than any number to polars, so it would come first when descending)."""
     if not keys:

@@ -33,6 +33,10 @@ export class Channel {
   constructor(model, onError) {
     this.model = model;
     this.onError = onError;
+    // One model can be shown by several views at once (displayed twice, a notebook reopened,
+    // "new view for output"): the kernel's replies reach them all, so each view names itself
+    // in its requests and takes only the replies that name it.
+    this.view = Math.random().toString(36).slice(2) + Date.now().toString(36);
     this.gen = 0;
     this.pending = new Map(); // gen -> {slot, resolve}
     this.latest = new Map(); // slot -> gen
@@ -48,12 +52,12 @@ export class Channel {
       // sent after the current task's own traitlet updates (setTrait saves synchronously,
       // but a view often asks from the change event that setting fires, before the save):
       // the kernel then answers with the state the request was made for
-      queueMicrotask(() => this.model.send({ type, gen, ...params }, undefined, []));
+      queueMicrotask(() => this.model.send({ type, gen, view: this.view, ...params }, undefined, []));
     });
   }
 
   receive(msg, buffers) {
-    if (!msg || typeof msg !== "object" || typeof msg.gen !== "number") return;
+    if (!msg || typeof msg !== "object" || typeof msg.gen !== "number" || msg.view !== this.view) return;
     const entry = this.pending.get(msg.gen);
     if (!entry) return; // cancelled, or not ours
     this.pending.delete(msg.gen);

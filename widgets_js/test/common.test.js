@@ -1,26 +1,7 @@
 // The shared front-end helpers: the request channel's generation rule, buffers, formatting.
 import { describe, expect, it } from "vitest";
 import { asBytes, Channel, float64, formatValue } from "../src/common.js";
-
-/** A stand-in for the anywidget model: records what the view sends, replays kernel messages. */
-function fakeModel() {
-  const handlers = new Set();
-  return {
-    sent: [],
-    on(event, fn) {
-      if (event === "msg:custom") handlers.add(fn);
-    },
-    off(event, fn) {
-      handlers.delete(fn);
-    },
-    send(msg) {
-      this.sent.push(msg);
-    },
-    reply(msg, buffers = []) {
-      for (const fn of handlers) fn(msg, buffers);
-    },
-  };
-}
+import { fakeModel } from "./fake_model.js";
 
 describe("Channel", () => {
   it("sends a request after the traitlet update made in the same task", async () => {
@@ -30,7 +11,7 @@ describe("Channel", () => {
     const asked = channel.request("window", {}); // from a change event, before the save
     model.save_changes();
     await Promise.resolve();
-    expect(model.sent).toEqual(["update", { type: "window", gen: 1 }]);
+    expect(model.sent).toEqual(["update", { type: "window", gen: 1, view: channel.view }]);
     model.reply({ type: "window", gen: 1 });
     await asked;
   });
@@ -41,11 +22,23 @@ describe("Channel", () => {
     const pending = channel.request("page", { offset: 0 });
     expect(model.sent).toEqual([]); // sent after the task's own traitlet updates
     await Promise.resolve();
-    expect(model.sent).toEqual([{ type: "page", gen: 1, offset: 0 }]);
+    expect(model.sent).toEqual([{ type: "page", gen: 1, view: channel.view, offset: 0 }]);
     model.reply({ type: "page", gen: 1, rows: 3 }, [new ArrayBuffer(8)]);
     const { msg, buffers } = await pending;
     expect(msg.rows).toBe(3);
     expect(buffers[0]).toBeInstanceOf(Uint8Array);
+  });
+
+  it("takes only the replies to its own view of a model shown twice", async () => {
+    const model = fakeModel();
+    const [first, second] = [new Channel(model), new Channel(model)];
+    expect(first.view).not.toBe(second.view);
+    const info = first.request("info");
+    const page = second.request("page", { offset: 0 });
+    model.reply({ type: "page", gen: 1, view: second.view, rows: 3 }, [new ArrayBuffer(8)]);
+    model.reply({ type: "info", gen: 1, view: first.view, total: 9 });
+    expect((await info).msg.total).toBe(9);
+    expect((await page).msg.rows).toBe(3);
   });
 
   it("drops a reply older than the latest request of its slot", async () => {

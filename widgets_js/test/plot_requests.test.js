@@ -2,20 +2,8 @@
 // and the series they were asked for; windows wait for the series to be open.
 import { describe, expect, it } from "vitest";
 import { Channel } from "../src/common.js";
+import { fakeModel } from "./fake_model.js";
 import { PlotRequests, relayoutRange } from "../src/plot_requests.js";
-
-function fakeModel() {
-  const handlers = new Set();
-  return {
-    sent: [],
-    on: (event, fn) => event === "msg:custom" && handlers.add(fn),
-    off: (event, fn) => handlers.delete(fn),
-    send(msg) {
-      this.sent.push(msg);
-    },
-    reply: (msg, buffers = []) => handlers.forEach((fn) => fn(msg, buffers)),
-  };
-}
 
 describe("PlotRequests", () => {
   it("defers a window until the series is open, then sends the last one asked for", () => {

@@ -6,6 +6,7 @@ FormatError rather than IndexError, struct.error or a huge allocation.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 
 from .io import FormatError
@@ -90,7 +91,7 @@ class Cursor:
     def length(self) -> int:
         return self.uint(self.ctx.length_size)
 
-    def cstring(self, limit: int = 1 << 16) -> bytes:
+    def cstring(self, limit: int = 1 << 16) -> builtins.bytes:
         """A NUL-terminated string (without the NUL)."""
         end = self.data.find(b"\0", self.pos, self.pos + limit)
         if end < 0:
@@ -105,7 +106,7 @@ class Cursor:
         if rem:
             self.skip(n - rem)
 
-    def signature(self, expected: bytes) -> None:
+    def signature(self, expected: builtins.bytes) -> None:
         got = self.bytes(len(expected))
         if got != expected:
             raise FormatError(f"expected signature {expected!r}, found {got!r}")

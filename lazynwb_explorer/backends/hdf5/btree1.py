@@ -32,7 +32,8 @@ def _parse_node(data: bytes, ctx: FileContext, node_type: int, rank: int):  # no
     if entries > MAX_ENTRIES:
         raise FormatError(f"B-tree node with {entries} entries")
     c.address(), c.address()  # siblings
-    keys, children = [], []
+    keys: list[int | tuple[int, int, tuple[int, ...]]] = []  # sizes (groups) or chunk keys
+    children: list[int] = []
     for i in range(entries + 1):
         if node_type == 0:
             keys.append(c.length())

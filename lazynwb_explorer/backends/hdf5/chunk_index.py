@@ -13,6 +13,10 @@ Array elements are numbered in row-major order over the grid of chunks the datas
 
 Layout v5 (HDF5 2.0) only widened the filtered chunk size field; its width is derived here
 from the element (or record) size, so both versions read alike.
+
+Over ~400 lines because its one job, the chunk indexes of layout v4/v5, has five kinds that
+share the grid (_Grid) and element decoding (_Elements); the B-tree v1 of older layouts and
+the v2 B-tree walk itself (btree2) already live apart.
 """
 
 from __future__ import annotations
@@ -307,7 +311,7 @@ def _extensible_array(address: int, grid: _Grid, filtered: bool) -> Parser[list[
     if len(unlimited) != 1:
         raise FormatError("an extensible array index for a dataset without exactly one unlimited dimension")
     order = [unlimited[0]] + [i for i in range(len(grid.chunk)) if i != unlimited[0]]
-    counts = [0] + [grid.maximum[i] for i in order[1:]]
+    counts = [0] + [m for m in (grid.maximum[i] for i in order[1:]) if m is not None]  # only order[0] is unlimited
     o, length = ctx.offset_size, ctx.length_size
     size = 12 + 6 * length + o + 4
     (data,) = yield from fetch_index([(ctx.check_address(address, "extensible array"), size)])

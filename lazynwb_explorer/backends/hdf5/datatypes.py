@@ -113,10 +113,10 @@ def parse_datatype(c: Cursor, depth: int = 0) -> H5Type:
     if cls == 6:
         return _compound(c, version, bits, size, depth)
     if cls == 7:
-        kind = bits & 0x0F
-        if version >= 4 or kind not in (0, 1):
+        ref_kind = bits & 0x0F
+        if version >= 4 or ref_kind not in (0, 1):
             raise Unsupported("version-4 (HDF5 1.12) references")
-        if kind == 0:
+        if ref_kind == 0:
             if size not in (4, 8):  # an object reference is one file address
                 raise FormatError(f"object reference of {size} bytes")
             return H5Type("reference", size, np.dtype(f"<u{size}"))

@@ -120,7 +120,7 @@ class ByteSource:
         """Bytes of each (offset, length), clipped at the end of the file; one round."""
         clipped = [(max(0, r[0]), max(0, min(r[0] + r[1], self.size))) for r in ranges]
         with self._lock:
-            missing_blocks = set()
+            missing_blocks: set[int] = set()
             direct = []
             for r, (s, e) in zip(ranges, clipped):
                 if e <= s:

@@ -8,6 +8,11 @@ with the reason; a malformed structure is an error naming the file and path.
 
 The state the engine learns (dataset layouts, chunk indexes, object addresses) can be
 exported and loaded back, so a stored catalog opens a file with no request at all.
+
+Over ~400 lines because it is one class with one job: the Backend interface answered by the
+parsers in this folder (which do no I/O) and, where they refuse, by h5py. The parsing, read
+planning and byte fetching it drives live in their own modules already; what is left here
+(the walk, reads, prefetch, fallback and exported state) shares one lock and one cache.
 """
 
 from __future__ import annotations
@@ -91,12 +96,12 @@ class EngineHDF5Backend(Backend):
         if state is not None:  # from a stored catalog: no request until data is read
             self.ctx = FileContext(**state["ctx"])
             self.bytes = ByteSource(reader, self.ctx.eof)
-            self.infos = {}
-            self._raw_infos = dict(state["datasets"])  # parsed when first used
-            self.address_paths = {int(a): p for a, p in state["addresses"].items()}
-            self.indexes = {p: [ChunkEntry(tuple(e[0]), *e[1:]) for e in entries]
+            self.infos: dict[str, DatasetInfo] = {}
+            self._raw_infos: dict[str, list[str]] = dict(state["datasets"])  # parsed when first used
+            self.address_paths: dict[int, str] = {int(a): p for a, p in state["addresses"].items()}
+            self.indexes: dict[str, list[ChunkEntry]] = {p: [ChunkEntry(tuple(e[0]), *e[1:]) for e in entries]
                             for p, entries in state["indexes"].items()}
-            self.inline = {p: _array_from_json(v) for p, v in state.get("inline", {}).items()}
+            self.inline: dict[str, np.ndarray] = {p: _array_from_json(v) for p, v in state.get("inline", {}).items()}
             self.root = state["root"]
             return
         first = reader.first_block()
@@ -108,11 +113,11 @@ class EngineHDF5Backend(Backend):
         except (FormatError, Unsupported) as exc:
             raise self._refusal(exc) from exc
         self.ctx, self.root = sb.ctx, sb.root_address
-        self.infos: dict[str, DatasetInfo] = {}
-        self._raw_infos: dict[str, list[str]] = {}
-        self.address_paths: dict[int, str] = {}
-        self.indexes: dict[str, list[ChunkEntry]] = {}
-        self.inline: dict[str, np.ndarray] = {}
+        self.infos = {}
+        self._raw_infos = {}
+        self.address_paths = {}
+        self.indexes = {}
+        self.inline = {}
 
     def _run(self, parser: Parser[Any]) -> Any:
         return run(parser, self.bytes.read_round)
@@ -369,7 +374,8 @@ class EngineHDF5Backend(Backend):
         """Every request's bytes in one concurrent round (chunk indexes and string heaps
         batched across requests too); the results wait for the read_spans calls."""
         with self._lock:
-            keys, parsers = [], []
+            keys: list[tuple[str, tuple[tuple[int, int], ...]] | None] = []  # None: the source check
+            parsers: list[Parser[Any]] = []
             for path, spans in requests:
                 spans = [(int(a), int(b)) for a, b in spans if b > a]
                 key = (path, tuple(spans))

@@ -264,12 +264,12 @@ def _route(ctx: FileContext, heap: Heap, block: _Block, data: bytes) -> list[tup
     c = Cursor(data, ctx)
     _block_header(heap, c, b"FHIB", block.offset)
     n_direct, n_indirect = heap.entries(block.rows)
-    direct = []
+    direct: list[tuple[int, ...]] = []  # (address,) or, filtered, (address, stored size, mask)
     for _ in range(n_direct):
-        entry = (c.address(),)
+        record: tuple[int, ...] = (c.address(),)
         if heap.pipeline:
-            entry += (c.length(), c.u32())
-        direct.append(entry)
+            record += (c.length(), c.u32())
+        direct.append(record)
     indirect = [c.address() for _ in range(n_indirect)]
     children: dict[int, _Block] = {}
     for want in block.wants:

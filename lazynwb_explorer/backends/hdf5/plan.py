@@ -166,7 +166,8 @@ def _contiguous(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray, fetch:
             raise FormatError("contiguous data runs past the end of the file")
         rows = np.frombuffer(data, dtype=info.type.storage).reshape(-1, *shape[1:])
         k = box[0][1] - box[0][0]
-        out[pos : pos + k] = rows[(slice(None), *(slice(lo, hi) for lo, hi in box[1:]))]
+        index = (slice(None), *(slice(lo, hi) for lo, hi in box[1:]))  # named: see backends/base.py
+        out[pos : pos + k] = rows[index]
         pos += k
 
 

@@ -16,7 +16,7 @@ from .datatypes import H5Type
 from .globalheap import read_collections
 from .io import FormatError, Parser, Unsupported
 
-RefName = Callable[[int], "str | None"]
+RefName = Callable[[int], object]  # an address -> its path (None: gone), or a Ref for the walker
 
 
 def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

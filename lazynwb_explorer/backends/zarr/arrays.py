@@ -127,8 +127,8 @@ class Fetcher:
         requests.extend((key, a, b) for key, ranges in merged.items() for a, b in ranges)
         replies = dict(zip(((k, a) for k, a, _ in requests), self.store.fetch(requests)))
         for key, array in whole.items():
-            if array.spec.shard is not None and replies[(key, 0)] is not None:
-                self._index_from_shard(key, array, replies[(key, 0)])
+            if array.spec.shard is not None and (body := replies[(key, 0)]) is not None:
+                self._index_from_shard(key, array, body)
         for array, coords in todo:
             key = array.stored_key(coords)
             if array.spec.shard is None:

@@ -30,6 +30,7 @@ from .chunks import ChunkError
 from .codecs import UnsafePickleError
 from .metadata import ArraySpec, MetadataError, parse_v2, parse_v3
 from .store import ZarrStore, probe
+from .walk import Entry, Tree  # by name: the method walk() hides the module in the class
 
 
 class ZarrBackend(Backend):
@@ -60,7 +61,7 @@ class ZarrBackend(Backend):
                 self._add_node(tree.entries[key], nodes)
             return nodes
 
-    def _tree(self) -> walk.Tree:
+    def _tree(self) -> Tree:
         probed = self._probed if self._probed is not None else probe(self.store.reader)
         self._probed = None
         if "zarr.json" in probed:
@@ -82,7 +83,7 @@ class ZarrBackend(Backend):
         raise NotNWBError("not a Zarr store: none of zarr.json, .zgroup, .zmetadata at its root",
                           source=self.label)
 
-    def _add_node(self, entry: walk.Entry, nodes: dict[str, Node]) -> None:
+    def _add_node(self, entry: Entry, nodes: dict[str, Node]) -> None:
         path = entry.path.rstrip("/") or "/"
         if entry.array is None:
             target = conventions.soft_link(entry.attrs)
@@ -113,7 +114,7 @@ class ZarrBackend(Backend):
         dtype = spec.dtype
         is_ref = self._references.get(path) is True
         if dtype.names:
-            dtype = np.dtype([(n, object if dtype.fields[n][0].kind in "OSU" else dtype.fields[n][0])
+            dtype = np.dtype([(n, object if dtype[n].kind in "OSU" else dtype[n])
                               for n in dtype.names])
         elif dtype.kind in "SU":
             dtype = np.dtype(object)
@@ -206,7 +207,7 @@ class ZarrBackend(Backend):
         if self.store.is_local:
             yield
             return
-        wanted = []
+        wanted: list[tuple[ZarrArray, tuple[int, ...]]] = []
         for path, spans in requests:
             array = self._array(path)
             if array.spec.ndim == 0:
@@ -230,8 +231,8 @@ class ZarrBackend(Backend):
     def _decode(self, path: str, data: np.ndarray) -> np.ndarray:
         refs = self._references.get(path)
         if data.dtype.names:
-            out = np.empty(data.shape, dtype=[(n, object if data.dtype.fields[n][0].kind in "OSU"
-                                               else data.dtype.fields[n][0]) for n in data.dtype.names])
+            out = np.empty(data.shape, dtype=[(n, object if data.dtype[n].kind in "OSU"
+                                               else data.dtype[n]) for n in data.dtype.names])
             for name in data.dtype.names:
                 column = data[name]
                 if isinstance(refs, tuple) and name in refs:

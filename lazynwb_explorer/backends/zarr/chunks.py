@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 import crc32c
 import numpy as np
@@ -80,7 +80,7 @@ def checked_crc32c(data: bytes) -> bytes:
     return data[:-4]
 
 
-def _as_array(data: Any, dtype: np.dtype, shape: tuple[int, ...], order: str) -> np.ndarray:
+def _as_array(data: Any, dtype: np.dtype, shape: tuple[int, ...], order: Literal["C", "F"]) -> np.ndarray:
     """Decoded bytes (or an array a codec returned) as the chunk, after checking its size."""
     n = math.prod(shape)
     if dtype.hasobject:

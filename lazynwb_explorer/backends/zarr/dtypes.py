@@ -120,7 +120,7 @@ def _fill(dtype: np.dtype, value: Any) -> Any:
         return value if isinstance(value, str | int | float | bool) else ""
     if dtype.names:
         if isinstance(value, dict):
-            return tuple(_fill(dtype.fields[n][0], value.get(n)) for n in dtype.names)
+            return tuple(_fill(dtype[n], value.get(n)) for n in dtype.names)
         if isinstance(value, str):
             return np.frombuffer(base64.b64decode(value), dtype=dtype, count=1)[0]
         return _zero(dtype)
@@ -131,7 +131,8 @@ def _fill(dtype: np.dtype, value: Any) -> Any:
             raw = int(value, 16).to_bytes(dtype.itemsize, "big")
             return np.frombuffer(raw, dtype=dtype.newbyteorder(">"), count=1)[0]
         if isinstance(value, list) and len(value) == 2:
-            return complex(*(_SPECIAL_FLOATS.get(v, v) for v in value))
+            part = np.dtype(f"{dtype.byteorder}f{dtype.itemsize // 2}")  # each part a float fill
+            return complex(*(_fill(part, v) for v in value))
         return float(value)
     if dtype.kind in "SV":
         return base64.b64decode(value) if isinstance(value, str) else _zero(dtype)

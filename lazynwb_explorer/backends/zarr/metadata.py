@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Codecs:
     zarr_format: int
     compressor: dict[str, Any] | None = None
     filters: tuple[dict[str, Any], ...] = ()
-    order: str = "C"
+    order: Literal["C", "F"] = "C"
     array: tuple[dict[str, Any], ...] = ()
     to_bytes: dict[str, Any] = dataclasses.field(default_factory=dict)
     bytes: tuple[dict[str, Any], ...] = ()
