@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,7 @@ def bin_edges(window: tuple[float, float], bin_width: float) -> np.ndarray:
 def aligned(times: np.ndarray, offsets: np.ndarray, events: np.ndarray) -> np.ndarray:
     """Spike times minus their event's time (spikes of event j are times[offsets[j]:
     offsets[j + 1]])."""
-    return times - np.repeat(events, np.diff(offsets))
+    return np.asarray(times - np.repeat(events, np.diff(offsets)))
 
 
 def bin_counts(times: np.ndarray, offsets: np.ndarray, events: np.ndarray,
@@ -157,7 +157,8 @@ def _events_of(source: Source, request: _Request, catalog: Any) -> Events | None
                        request.predicate, rows)
 
 
-def spikes_around(source: Source, request: _Request) -> tuple[np.ndarray, Events, list] | None:
+def spikes_around(source: Source, request: _Request
+                  ) -> tuple[np.ndarray, Events, list[tuple[np.ndarray, np.ndarray]]] | None:
     """(unit rows, events, per unit (times, offsets) in the windows) of one file."""
     catalog = open_catalog_for(source, "/units")
     events = _events_of(source, request, catalog)
@@ -210,7 +211,7 @@ def _keys(label: str, unit: int, n: int) -> dict[str, Any]:
             UNITS_TABLE_INDEX_COLUMN_NAME: np.full(n, unit, dtype=np.int64)}
 
 
-def _out(frames: list[pl.DataFrame], empty: dict[str, pl.DataType], as_polars: bool | None
+def _out(frames: list[pl.DataFrame], empty: Mapping[str, Any], as_polars: bool | None
          ) -> pd.DataFrame | pl.DataFrame:
     df = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=empty)
     return df if resolve_as_polars(as_polars) else df.to_pandas()
@@ -271,7 +272,7 @@ def get_psth(
         sem = np.concatenate([p.sem.reshape(-1) for p in parts])
         frame = {NWB_PATH_COLUMN_NAME: pl.Series([source.label], dtype=pl.String).new_from_index(0, n),
                  UNITS_TABLE_INDEX_COLUMN_NAME: np.repeat(rows.astype(np.int64), g * n_bins)}
-        if group_by:
+        if group_by and events.groups is not None:
             frame[group_by] = pl.Series(values, dtype=events.groups.dtype).gather(
                 np.tile(np.repeat(np.arange(g), n_bins), len(parts)))
         frame |= {"bin_start": np.tile(edges[:-1], g * len(parts)),

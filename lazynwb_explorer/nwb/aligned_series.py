@@ -74,8 +74,8 @@ class AlignedSeries:
         self._check(channel)
         windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
         if not self.stored:
-            first = np.asarray(searchsorted(self.stamps, windows[:, 0], "left"), np.int64)
-            last = np.asarray(searchsorted(self.stamps, windows[:, 1], "left"), np.int64)
+            first = np.asarray(searchsorted(self.stamps, windows[:, 0].tolist(), "left"), np.int64)
+            last = np.asarray(searchsorted(self.stamps, windows[:, 1].tolist(), "left"), np.int64)
             last = np.maximum(last, first)
             self._budget(int((last - first).sum()))
             spans = merge_spans(np.stack([first, last], 1), 1)
@@ -83,7 +83,7 @@ class AlignedSeries:
             self.rounds += bool(spans)
             at = 0
             for a, b in spans:
-                self.known.learn(a, times[at : at + b - a], raw[at : at + b - a])
+                self.known.learn(a, times[at : at + b - a], raw[at : at + b - a] if raw is not None else None)
                 at += b - a
         else:
             self._search(windows)

@@ -253,9 +253,16 @@ class KnownTimes:
             source = np.repeat(local, n) + within
             at = np.repeat(offsets[pick], n) + within
             out[at] = t[source]
-            if kept is not None:
-                picked[at] = self.run_values[int(r)][source]
+            run_values = self.run_values[int(r)]
+            if kept is not None and run_values is not None:
+                picked[at] = run_values[source]
         return (out, picked) if values else out
+
+    def gather_times(self, firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
+        """The known times of every range [firsts[i], lasts[i]) (gather without values)."""
+        out = self.gather(firsts, lasts)
+        assert isinstance(out, np.ndarray)
+        return out
 
     def points(self, per_run: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Known (position, time) pairs: every known value of a short run, `per_run` spread

@@ -192,7 +192,7 @@ class SpikeTrains:
         last = np.maximum(unit.locate(windows[:, 1]).pos, first)
         counts = last - first
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return unit.gather(first, last), offsets
+        return unit.gather_times(first, last), offsets
 
     def _warn_unsorted(self, row: int) -> None:
         warnings.warn(

@@ -66,7 +66,8 @@ class View(anywidget.AnyWidget):
         frame = getattr(self, "frame", None)
         if frame is None:
             raise NotImplementedError(f"{type(self).__name__} shows no frame")
-        return frame().lazy()
+        lazy: pl.LazyFrame = frame().lazy()
+        return lazy
 
     # -- dispatch -----------------------------------------------------------------------
 

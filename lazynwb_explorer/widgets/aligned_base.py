@@ -56,7 +56,7 @@ class AlignedView(View):
     group_by = traitlets.Unicode("", help="a column of the events splitting them").tag(sync=True)
 
     def _catalog(self) -> Catalog:
-        return open_catalog(self._sources[0])  # type: ignore[attr-defined]
+        return open_catalog(self._sources[0])
 
     def _choices(self) -> tuple[str, str, str]:
         """(events path, time column, group column) with defaults filled."""
@@ -81,7 +81,7 @@ class AlignedView(View):
         if not path:
             raise ValueError("this file has no trials, intervals or events to align to")
         catalog = self._catalog()
-        return read_events(self._sources[0], catalog, path,  # type: ignore[attr-defined]
+        return read_events(self._sources[0], catalog, path,
                            None if align == TIMESTAMPS else align, group or None)
 
     def _req_options(self, _content: dict[str, Any], _buffers: list[bytes]) -> Reply:

@@ -185,7 +185,8 @@ class Explorer(View):
         links.copy_into(self.pins[index], panel)  # type: ignore[arg-type]
         if index not in self.pinned:
             self.pinned = [*self.pinned, index]
-        return self.pins[index]
+        pinned: View = self.pins[index]
+        return pinned
 
     def unpin(self, name: str | None = None) -> None:
         """Remove the pinned copy of a view class (all of them when None)."""

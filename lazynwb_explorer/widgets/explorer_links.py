@@ -70,14 +70,14 @@ def select_units(views: Sequence[View], units_path: str, rows: list[int]) -> Non
     for view in views:
         if "filters" not in view.trait_names() or path_of(view) != units_path:
             continue
-        kept = [f for f in view.filters if f.get("column") != SELECTED]  # type: ignore[attr-defined]
+        kept = [f for f in view.filters if f.get("column") != SELECTED]
         if rows:
             kept.append({"column": SELECTED, "op": "in", "value": json.dumps(rows)})
-        view.filters = kept  # type: ignore[attr-defined]
+        view.filters = kept
         if "offset" in view.trait_names():
-            view.offset = 0  # type: ignore[attr-defined]
+            view.offset = 0
         if "unit" in view.trait_names():
-            view.unit = 0  # type: ignore[attr-defined]
+            view.unit = 0
 
 
 def copy_into(pin: View, panel: View) -> None:

@@ -151,7 +151,7 @@ def query_key(filters: Sequence[dict[str, Any]], sort: Sequence[dict[str, Any]])
 
 
 def query_code(filters: Sequence[dict[str, Any]], sort: Sequence[dict[str, Any]],
-               schema: dict[str, pl.DataType]) -> str:
+               schema: Mapping[str, PolarsType]) -> str:
     """The filters and sort as polars code (`.filter(...).sort(...)`) that a snippet can
     append to a scan: the same rows in the same order as the grid (bad filters left out)."""
     good, _errors = checked(filters, schema)

@@ -61,7 +61,7 @@ class Overlays(View):
     ticks = traitlets.List(traitlets.Unicode(), help="event sources drawn as ticks").tag(sync=True)
 
     def _overlay_catalog(self) -> Catalog:
-        return open_catalog(self._sources[0])  # type: ignore[attr-defined]
+        return open_catalog(self._sources[0])
 
     def _req_overlay_options(self, _content: dict[str, Any], _buffers: list[bytes]) -> Reply:
         return overlay_options(self._overlay_catalog()), []
@@ -69,12 +69,12 @@ class Overlays(View):
     def _req_bands(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:
         chosen = dict(self.bands or {})
         path, color_by = chosen.get("path") or "", chosen.get("color_by") or None
-        empty = {"path": path, "color_by": color_by, "names": [], "n": 0, "total": 0, "cut": False}
+        empty: dict[str, Any] = {"path": path, "color_by": color_by, "names": [], "n": 0, "total": 0, "cut": False}
         if not path:
             return empty, [b"", b"", b""]
         catalog = self._overlay_catalog()
         x0, x1 = _bounds(content)
-        frame = read_intervals(self._sources[0], catalog, path, x0, x1, color_by)  # type: ignore[attr-defined]
+        frame = read_intervals(self._sources[0], catalog, path, x0, x1, color_by)
         names = self._category_names(catalog, path, color_by)
         total = frame.height
         frame = frame.head(MAX_BANDS)
@@ -99,7 +99,7 @@ class Overlays(View):
         cache = self.__dict__.setdefault("_overlay_names", {})
         if key not in cache:
             request = TableRequest(path, exact_path=True, columns=[color_by])
-            values = read_table_rows(self._sources[0], request)[color_by]  # type: ignore[attr-defined]
+            values = read_table_rows(self._sources[0], request)[color_by]
             cache[key] = sorted({_key(v) for v in values.to_list()})[:64]
         return cache[key]
 
@@ -120,7 +120,7 @@ class Overlays(View):
         if path not in cache:
             catalog = self._overlay_catalog()
             align = "timestamp" if is_table(catalog, path) else None
-            events = read_events(self._sources[0], catalog, path, align)  # type: ignore[attr-defined]
+            events = read_events(self._sources[0], catalog, path, align)
             cache[path] = events.times[:MAX_EVENTS_KEPT]
         return cache[path]
 

@@ -151,17 +151,17 @@ class ProbeView(View):
             values[per_site["site"].to_numpy()] = per_site["v"].to_numpy()
             return _range(values), values
         if color_by in ("", "location"):
-            column = layout.frame["location"]
+            series = layout.frame["location"]
         else:
             request = TableRequest(normalize_path(self.table_path), exact_path=True,
                                    columns=[color_by])
-            column = read_table_rows(self._sources[0], request)[color_by]
-        if column.dtype.is_numeric() and column.n_unique() > CATEGORY_MAX:
-            values = column.cast(pl.Float64).to_numpy()
+            series = read_table_rows(self._sources[0], request)[color_by]
+        if series.dtype.is_numeric() and series.n_unique() > CATEGORY_MAX:
+            values = series.cast(pl.Float64).to_numpy()
             return _range(values), values
-        names = sorted({text(v) for v in column.to_list()})[:CATEGORY_MAX]
+        names = sorted({text(v) for v in series.to_list()})[:CATEGORY_MAX]
         values = np.array([names.index(text(v)) if text(v) in names else np.nan
-                           for v in column.to_list()], dtype=np.float64)
+                           for v in series.to_list()], dtype=np.float64)
         return {"kind": "category", "names": names}, values
 
     def _req_colors(self, content: dict[str, Any], _buffers: list[bytes]) -> Reply:

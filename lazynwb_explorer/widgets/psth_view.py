@@ -63,7 +63,7 @@ class PSTHView(AlignedView):
         self._sources: list[Source] = as_sources(source)
         self._engine: GridEngine | None = None
         self._trains: SpikeTrains | None = None
-        self._spikes: dict[tuple, tuple] = {}
+        self._spikes: dict[tuple[Any, ...], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
         super().__init__(source=redact(self._sources[0].label), table_path=table_path, **kwargs)
 
     @staticmethod

@@ -22,6 +22,7 @@ Requests:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ import traitlets
 
 from ..catalog import Catalog, normalize_path
 from ..errors import redact
+from ..nwb.columns import PolarsType
 from ..nwb.kinds import is_table
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME
 from ..nwb.tables import describe_table
@@ -50,8 +52,8 @@ def has_spike_times(catalog: Catalog, path: str) -> bool:
     return column is not None and len(column.index_paths) == 1
 
 
-def _f64(values: np.ndarray) -> bytes:
-    return np.ascontiguousarray(values, "<f8").tobytes()
+def _f64(values: np.ndarray | None) -> bytes:
+    return np.ascontiguousarray(values if values is not None else [], "<f8").tobytes()
 
 
 class UnitsRaster(Overlays):
@@ -201,7 +203,7 @@ class UnitsRaster(Overlays):
 
 
 def units_snippet(label: str, table_path: str, filters: list[dict], sort: list[dict],
-                  schema: dict[str, pl.DataType]) -> str:
+                  schema: Mapping[str, PolarsType]) -> str:
     """Python reading the units a view shows: the grid's filter and sort as polars code."""
     query = grid_query.query_code(filters, sort, schema)
     return ("import polars as pl\nimport lazynwb_explorer as lazynwb\n\n"
