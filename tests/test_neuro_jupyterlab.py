@@ -233,6 +233,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     problems += _shoot(page, explorer, "aligned", theme)
     _item(explorer, "/units").click()
     page.wait_for_function("/spikes of/.test(document.querySelector('.lnx-panels .lnx-raster [role=status]')?.textContent)")
+    raster.locator(".lnx-raster-box").wait_for()  # shown (its status may be the hidden one's)
     raster_box = raster.locator(".lnx-raster-box").bounding_box()
     whole = explorer.bounding_box()
     assert raster_box["height"] >= 250 and raster_box["width"] >= 300, raster_box  # beside the tree
