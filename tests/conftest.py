@@ -27,6 +27,7 @@ for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S
     os.environ.pop(_var, None)
 
 import lazynwb_explorer as lazynwb  # noqa: E402
+from lazynwb_explorer import demo_data  # noqa: E402
 from lazynwb_explorer.catalog import store as catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
@@ -73,6 +74,14 @@ def served(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def rich_hdf5(served: Path) -> Path:
     return nf.write_hdf5(served / "rich.nwb")
+
+
+@pytest.fixture(scope="session")
+def demo_small(served: Path) -> Path:
+    """The small demo file (make demo's sample, small), where the test servers serve it."""
+    path = served / "demo_small.nwb"
+    return path if demo_data.is_current(path, demo_data.SMALL) else demo_data.write_demo_file(
+        path, small=True)
 
 
 @pytest.fixture(scope="session")
@@ -273,3 +282,12 @@ def _shared_data_untouched() -> Iterator[None]:
     if changes:
         pytest.fail(f"a test changed the shared source files in {SHARED_DATA}:\n  "
                     + "\n  ".join(changes), pytrace=False)
+
+
+# -- a real JupyterLab, shared by the browser test modules ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lab(jupyter_lab: tuple[str, str]) -> tuple[str, str]:
+    """The shared JupyterLab (jupyter_lab; what it serves is in lab_root.py)."""
+    return jupyter_lab
