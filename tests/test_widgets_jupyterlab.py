@@ -103,21 +103,21 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     grid.get_by_label("Filter value").fill("0.9")
     grid.get_by_role("button", name="Add filter").click()
     page.wait_for_function(
-        "/^\\d+ of 120 rows$/.test(document.querySelector('.lnx-main-pane > .lnx-grid [role=status]').textContent)")
+        "/^\\d+ of 120 rows$/.test(document.querySelector('.lnx-panels .lnx-grid [role=status]').textContent)")
     assert grid.get_by_label("Filter column").input_value() == "presence_ratio"  # kept
     shown = int(grid.get_by_role("status").inner_text().split()[0])
     assert 0 < shown < 120
     grid.locator(".lnx-grid-scroll").evaluate("el => { el.scrollTop = el.scrollHeight; }")
     page.wait_for_function(
-        f"document.querySelector('.lnx-main-pane > .lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
+        f"document.querySelector('.lnx-panels .lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
 
     # a time series: the plot replaces the grid; zoom by dragging on the x axis
     _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
-    plot = explorer.locator(".lnx-main-pane > .lnx-plot")
+    plot = explorer.locator(".lnx-panels .lnx-plot")
     plot.locator(".scatterlayer .trace").first.wait_for()
     assert grid.is_hidden()
     status = plot.get_by_role("status")
-    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.startsWith('envelope of all 36,000')")
+    page.wait_for_function("document.querySelector('.lnx-panels .lnx-plot [role=status]').textContent.startsWith('envelope of all 36,000')")
     drag = plot.locator(".nsewdrag")
     drag.scroll_into_view_if_needed()
     box = drag.bounding_box()
@@ -127,7 +127,7 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.42, y, steps=5)
     page.mouse.up()
     page.wait_for_function(  # 2% of ten minutes at 60 Hz: every sample, drawn as it is
-        "document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent.startsWith('all ')")
+        "document.querySelector('.lnx-panels .lnx-plot [role=status]').textContent.startsWith('all ')")
     assert int(status.inner_text().split()[1].replace(",", "")) < 1000
     ticks = [float(t) for t in plot.locator(".xtick text").all_text_contents() if t.strip()]
     assert ticks and max(ticks) - min(ticks) < 30  # the axis shows the zoomed window
@@ -153,14 +153,14 @@ def _measure(page: Any, explorer: Any, label: str) -> list[str]:
 def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
-                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
+                 ".lnx-panels .lnx-plot .scatterlayer .trace")
     explorer = page.locator(".lnx-explorer")
-    ticks = explorer.locator(".lnx-main-pane > .lnx-plot .xtick text").first
+    ticks = explorer.locator(".lnx-panels .lnx-plot .xtick text").first
     drawn_in = ticks.evaluate("el => getComputedStyle(el).fill")
     set_theme(page, THEMES[theme])
     if theme == "dark":  # drawn in the light theme, the plot follows the switch without a redraw
         page.wait_for_function("(before) => getComputedStyle(document.querySelector("
-                               "'.lnx-main-pane > .lnx-plot .xtick text')).fill !== before", arg=drawn_in)
+                               "'.lnx-panels .lnx-plot .xtick text')).fill !== before", arg=drawn_in)
         channels = [int(c) for c in ticks.evaluate("el => getComputedStyle(el).fill")
                     .split("(")[1].split(")")[0].split(",")[:3]]
         assert min(channels) > 200, channels  # light text on the dark background
@@ -174,8 +174,8 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
         label = f"{theme} {width}x{height}{'' if sidebar or width > 1000 else ' sidebar closed'}"
         name = f"{theme}-{width}x{height}{'-narrow' if sidebar and width < 1000 else ''}"
         # the plot: stacked channels, every sample's envelope, a drawing area of 300 px or more
-        plot = explorer.locator(".lnx-main-pane > .lnx-plot")
-        page.wait_for_function("document.querySelectorAll('.lnx-main-pane > .lnx-plot .scatterlayer .trace').length === 16")
+        plot = explorer.locator(".lnx-panels .lnx-plot")
+        page.wait_for_function("document.querySelectorAll('.lnx-panels .lnx-plot .scatterlayer .trace').length === 16")
         area = plot.locator(".nsewdrag").bounding_box()
         assert area["height"] >= 300, (label, area)
         assert area["width"] >= 200, (label, area)
@@ -239,10 +239,10 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
 def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page) -> None:
     base, token = lab
     open_and_run(page, f"{base}/lab/tree/ephys.ipynb?token={token}", "ephys.ipynb",
-                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
+                 ".lnx-panels .lnx-plot .scatterlayer .trace")
     explorer = page.locator(".lnx-explorer")
-    plot = explorer.locator(".lnx-main-pane > .lnx-plot")
-    page.wait_for_function("document.querySelectorAll('.lnx-main-pane > .lnx-plot .scatterlayer .trace').length === 16")
+    plot = explorer.locator(".lnx-panels .lnx-plot")
+    page.wait_for_function("document.querySelectorAll('.lnx-panels .lnx-plot .scatterlayer .trace').length === 16")
     # pick channels and zoom on the ElectricalSeries
     plot.locator("summary", has_text="Channels").click()
     plot.locator(".lnx-channel-list input").nth(20).check()
@@ -256,7 +256,7 @@ def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page
     page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=5)
     page.mouse.up()
     page.wait_for_function(  # a tenth of the series: the zoomed window
-        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-main-pane > .lnx-plot [role=status]').textContent)")
+        "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-panels .lnx-plot [role=status]').textContent)")
     assert "channels (volts)" in plot.locator(".ytitle").text_content()
     # another series: its own unit, no channel picker, the same time window (the Explorer's
     # one time axis: a second of running speed at 60 Hz)
@@ -269,9 +269,9 @@ def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page
     scroller = explorer.locator(".lnx-grid .lnx-grid-scroll")
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
-    page.wait_for_function("document.querySelector('.lnx-main-pane > .lnx-grid .lnx-grid-scroll').scrollTop > 0")
+    page.wait_for_function("document.querySelector('.lnx-panels .lnx-grid .lnx-grid-scroll').scrollTop > 0")
     _open_path(page, explorer, "/intervals", "/intervals/trials")
-    page.wait_for_function("[...document.querySelectorAll('.lnx-main-pane > .lnx-grid .lnx-head-name')]"
+    page.wait_for_function("[...document.querySelectorAll('.lnx-panels .lnx-grid .lnx-head-name')]"
                            ".some(h => h.textContent === 'stimulus_name')")
     assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
     # back to the ElectricalSeries: the first 16 channels, in the same window
@@ -299,10 +299,10 @@ def test_a_bad_path_shows_its_error_beside_a_working_tree(lab, page) -> None:
 def test_explorer_in_notebook_7(lab, page) -> None:
     base, token = lab
     open_and_run(page, f"{base}/notebooks/ephys_nb7.ipynb?token={token}", "ephys_nb7.ipynb",
-                 ".lnx-main-pane > .lnx-plot .scatterlayer .trace")
+                 ".lnx-panels .lnx-plot .scatterlayer .trace")
     assert page.evaluate("!!document.querySelector('#main-panel, .jp-NotebookPanel')")
     explorer = page.locator(".lnx-explorer")
-    assert explorer.locator(".lnx-main-pane > .lnx-plot .nsewdrag").bounding_box()["height"] >= 300
+    assert explorer.locator(".lnx-panels .lnx-plot .nsewdrag").bounding_box()["height"] >= 300
     cells = cell_count(page)
     _units_table(explorer)
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
