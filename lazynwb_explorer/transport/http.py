@@ -236,6 +236,20 @@ def _length(headers: Mapping[str, str]) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
+def _partial(ex: _Exchange, first: int, last: int, total: int | None) -> Answer:
+    """The body of a 206 whose Content-Range (bytes first-last) was checked against the
+    request: its Content-Length must be that range, and all of it must arrive."""
+    size = last - first + 1
+    length = _length(ex.headers)
+    if length is not None and length != size:
+        ex.finish(keep=False)
+        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
+    body = ex.read(size)
+    if len(body) != size:
+        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
+    return Answer(206, ex.headers, body, total)
+
+
 def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None = None) -> Answer:
     """Bytes [start, end) of the object (fewer at its end), checked against what was asked
     before any of the body is kept."""
@@ -273,14 +287,7 @@ def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None 
     if first != start or last != want_last:
         ex.finish(keep=False)
         raise WrongAnswer(f"asked for bytes {start}-{end - 1}, got {first}-{last}")
-    size = last - first + 1
-    if length is not None and length != size:
-        ex.finish(keep=False)
-        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
-    body = ex.read(size)
-    if len(body) != size:
-        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
-    return Answer(206, found, body, total)
+    return _partial(ex, first, last, total)
 
 
 def get_suffix(url: str, n: int, headers: Mapping[str, str] | None = None) -> Answer:
@@ -311,14 +318,7 @@ def get_suffix(url: str, n: int, headers: Mapping[str, str] | None = None) -> An
     if last != total - 1 or first != max(0, total - n):
         ex.finish(keep=False)
         raise WrongAnswer(f"asked for the last {n} bytes of {total}, got {first}-{last}")
-    size = last - first + 1
-    if length is not None and length != size:
-        ex.finish(keep=False)
-        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
-    body = ex.read(size)
-    if len(body) != size:
-        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
-    return Answer(206, found, body, total)
+    return _partial(ex, first, last, total)
 
 
 def get_object(url: str, cap: int, headers: Mapping[str, str] | None = None) -> Answer | None:
