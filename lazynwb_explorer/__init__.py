@@ -4,6 +4,7 @@ A drop-in for lazynwb (`import lazynwb_explorer as lazynwb`): the same public na
 parameters and defaults, reading only the bytes a call needs.
 """
 
+from .api.aligned_series import get_aligned_timeseries
 from .api.attrs import clear_attrs_cache, consolidate_attrs, get_attrs, get_sub_attrs
 from .api.catalogs import build_catalogs, export_catalogs, import_catalogs
 from .api.convert import convert_nwb_tables
@@ -18,6 +19,7 @@ from .api.observed import (
     insert_is_observed,
 )
 from .api.paths import get_internal_path_info, get_internal_paths
+from .api.psth import get_aligned_spike_times, get_psth, get_spike_times_in_window
 from .api.scan import read_nwb, scan_nwb
 from .api.spikes import get_spike_times_in_intervals
 from .api.sql import get_sql_context
@@ -111,7 +113,11 @@ __all__ = [
     "consolidate_attrs",
     "from_dandi_asset",
     "get_attrs",
+    "get_aligned_spike_times",
+    "get_aligned_timeseries",
+    "get_psth",
     "get_spike_times_in_intervals",
+    "get_spike_times_in_window",
     "get_sub_attrs",
     "get_table_column_metadata",
     "get_table_length_from_metadata",

@@ -18,6 +18,7 @@ from typing import Any
 _TRUE = {"1", "true", "yes", "on", "t", "y"}
 _FALSE = {"0", "false", "no", "off", "f", "n"}
 _PREFIXES = ("LAZYNWB_", "LAZYNWB_FILE_IO_")  # lazynwb reads both; the first one set wins
+_OPTIONAL_BOOLS = ("anon", "use_remfile", "use_obstore")  # None: not set (our default)
 
 
 def _env_value(name: str) -> tuple[str, str] | None:
@@ -41,12 +42,12 @@ def _env(name: str, default: Any) -> Any:
     variable, raw = found
     text = raw.strip()
     try:
-        if isinstance(default, bool) or name == "anon":
+        if isinstance(default, bool) or name in _OPTIONAL_BOOLS:
             if text.lower() in _TRUE:
                 return True
             if text.lower() in _FALSE:
                 return False
-            if name == "anon" and text.lower() in ("", "none", "null"):
+            if name in _OPTIONAL_BOOLS and text.lower() in ("", "none", "null"):
                 return None
             raise ValueError("not a boolean")
         if isinstance(default, dict):
@@ -87,12 +88,17 @@ class Config:
 
     lazynwb's fields:
         use_polars: return polars DataFrames by default (pandas otherwise).
-        use_remfile, use_obstore: accepted for compatibility; remote reads always go through
-            our own pooled range transport (obstore underneath), which subsumes both.
+        use_remfile, use_obstore: None (the default): remote reads go through our own
+            pooled range transport. Set, they are honoured as lazynwb means them, for
+            comparing transports or working around a problem (both are slower than ours):
+            use_remfile=True reads http(s) files through remfile; use_obstore=False reads
+            http(s), s3, gcs and azure URLs through fsspec (aiohttp, s3fs, gcsfs, adlfs).
+            (lazynwb's defaults, True and False, would make those its default transports.)
         anon: anonymous (unsigned) access to object stores; None = try credentials, and fall
             back to unsigned requests when none are found.
         fsspec_storage_options: store options (endpoint_url, region, key, secret, ...), in
-            fsspec / s3fs spelling; translated for the transport.
+            fsspec / s3fs spelling; translated for the transport, and given as they are to
+            s3fs / gcsfs / adlfs where fsspec reads an object store.
         disable_cache: do not keep per-file catalogs between calls.
 
     Ours:
@@ -131,8 +137,8 @@ class Config:
     """
 
     use_polars: bool = dataclasses.field(default_factory=lambda: _env("use_polars", False))
-    use_remfile: bool = dataclasses.field(default_factory=lambda: _env("use_remfile", True))
-    use_obstore: bool = dataclasses.field(default_factory=lambda: _env("use_obstore", False))
+    use_remfile: bool | None = dataclasses.field(default_factory=lambda: _env("use_remfile", None))
+    use_obstore: bool | None = dataclasses.field(default_factory=lambda: _env("use_obstore", None))
     anon: bool | None = dataclasses.field(default_factory=lambda: _env("anon", None))
     fsspec_storage_options: dict[str, Any] = dataclasses.field(
         default_factory=lambda: _env("fsspec_storage_options", {})

@@ -1,29 +1,36 @@
 """Write a realistic sample NWB file, for the demo notebook, the notebook tests and benchmarks.
 
-Why: `make demo` needs a file worth exploring (tables with scalar, ragged and n-D columns, a
-long time series, a compressed multi-channel recording) without downloading anything, and the
-tests and benchmarks need the same shapes at other sizes. Everything is generated from a seeded
-``numpy.random.default_rng``; pynwb writes the file (it is imported lazily, so the package does
-not depend on it: it comes with the ``demo`` and ``test`` extras).
+Why: `make demo` needs a file worth exploring - and worth looking at the way a
+neuroscientist does: rasters, PSTHs, trial-aligned behaviour, a probe, a trajectory - without
+downloading anything; the tests and benchmarks need the same shapes at other sizes.
+Everything is generated from a seeded ``numpy.random.default_rng``; pynwb writes the file (it
+is imported lazily, so the package does not depend on it: it comes with the ``demo`` and
+``test`` extras). The extracellular half (probes, units, raw data) is demo_ecephys.py.
 
 Usage::
 
     python -m lazynwb_explorer.demo_data notebooks/sample.nwb [--seed N] [--small] [--force]
 
 An existing file is kept when it was written from the same variant and seed and is newer than
-this module, so `make demo` restarts in a second. Files are written to a temporary name and
-renamed, so an interrupted run never leaves a half-written file behind.
+this module (and demo_ecephys.py), so `make demo` restarts in a second. Files are written to
+a temporary name and renamed, so an interrupted run never leaves a half-written file behind.
 
 Layout (the full variant; :data:`SMALL` is the same at a tiny size):
 
 * session + subject metadata (``/general``)
-* ``/units``: unit_id, presence_ratio, location, quality, amplitude, firing_rate (scalars),
-  spike_times (ragged float64), waveform_mean (float32, ``(n_units, 61, 8)``)
-* ``/intervals/trials``: 500 rows (start/stop, stimulus_name, contrast, orientation, correct,
-  response_time)
-* ``/processing/behavior/running_speed``: one hour at 60 Hz, with timestamps
-* ``/acquisition/ElectricalSeries``: 60 s x 32 channels at 30 kHz, int16 with a conversion
-  factor, chunked and gzip-compressed, written buffer by buffer (bounded memory)
+* ``/general/extracellular_ephys``: two probes (probeA through visual cortex into the
+  hippocampus, probeB into the thalamus), 96 sites each: x, y, z, rel_x, rel_y, location
+* ``/units``: unit_id, presence_ratio, location, quality, amplitude, firing_rate, depth
+  (scalars), spike_times (ragged float64; units respond to their preferred stimuli ~60 ms
+  after onset, some to rewards), electrodes (the peak channel), waveform_mean
+  (float32, ``(n_units, 61, 8)``)
+* ``/intervals/trials``: 500 rows (start/stop, stim_start_time, stimulus_name, contrast,
+  orientation, is_rewarded, response_time); ``/intervals/epochs``: one per stimulus block
+* ``/processing/behavior``: running_speed (one hour at 60 Hz, with timestamps), Position/
+  position (a SpatialSeries: x, y in a virtual arena, 30 Hz), rewards (an event series:
+  timestamps, volumes); ``/events/licks`` (an EventsTable, where pynwb has it)
+* ``/acquisition/ElectricalSeries``: 60 s x 32 channels of probeA at 30 kHz, int16 with a
+  conversion factor, chunked and gzip-compressed, written buffer by buffer (bounded memory)
 """
 
 from __future__ import annotations
@@ -33,19 +40,23 @@ import dataclasses
 import os
 import sys
 import time
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from . import demo_ecephys
+from .demo_ecephys import CONVERSION, SAMPLE_RATE
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
 
 __all__ = [
+    "CONVERSION",
     "FULL",
+    "SAMPLE_RATE",
     "SMALL",
     "DemoSpec",
     "build_nwbfile",
@@ -58,8 +69,6 @@ SESSION_START = datetime(2024, 3, 12, 10, 31, 5, tzinfo=timezone(timedelta(hours
 LOCATIONS = ("VISp", "VISp", "VISl", "CA1", "CA1", "DG", "LGd", "LP", "APN")
 QUALITIES = ("good", "good", "good", "mua", "noise")
 STIMULI = ("drifting_gratings", "static_gratings", "natural_scenes", "gabors")
-SAMPLE_RATE = 30_000.0
-CONVERSION = 0.195e-6  # volts per int16 step (an Intan-style headstage)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,12 +85,47 @@ class DemoSpec:
     running_rate_hz: float = 60.0
     ephys_seconds: float = 60.0
     ephys_channels: int = 32
+    channels_per_probe: int = 96
+    position_rate_hz: float = 30.0
 
 
 FULL = DemoSpec("full")
 SMALL = DemoSpec(
-    "small", n_units=24, n_trials=40, session_seconds=120.0, ephys_seconds=1.0, ephys_channels=8
+    "small", n_units=24, n_trials=40, session_seconds=120.0, ephys_seconds=1.0, ephys_channels=8,
+    channels_per_probe=16,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialPlan:
+    """The trials, drawn before anything is written: the units respond to them."""
+
+    start: np.ndarray
+    stop: np.ndarray
+    stim_start: np.ndarray
+    stimulus: np.ndarray  # index into STIMULI
+    contrast: np.ndarray
+    orientation: np.ndarray
+    is_rewarded: np.ndarray
+    response_time: np.ndarray  # after stimulus onset; NaN without a response
+
+
+def plan_trials(spec: DemoSpec, seed: int) -> TrialPlan:
+    rng = np.random.default_rng([seed, 2])
+    n = spec.n_trials
+    spacing = spec.session_seconds * 0.95 / max(1, n)
+    start = 5.0 + np.arange(n) * spacing + rng.uniform(0.0, spacing * 0.2, size=n)
+    stop = start + spacing * rng.uniform(0.5, 0.7, size=n)
+    stim_start = start + np.minimum(rng.uniform(0.3, 0.6, size=n), (stop - start) / 3)
+    rewarded = rng.random(n) < 0.7
+    response = np.where(rewarded, rng.uniform(0.2, 0.8, size=n), np.nan)
+    return TrialPlan(
+        start=start, stop=stop, stim_start=stim_start,
+        stimulus=(np.arange(n) * len(STIMULI) // max(1, n)).astype(np.int64),
+        contrast=rng.choice([0.05, 0.1, 0.25, 0.5, 0.8, 1.0], size=n),
+        orientation=rng.choice([0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0], size=n),
+        is_rewarded=rewarded, response_time=response,
+    )  # fmt: skip
 
 
 def _signature(spec: DemoSpec, seed: int) -> str:
@@ -118,125 +162,44 @@ def _new_nwbfile(spec: DemoSpec, seed: int) -> NWBFile:
     return nwbfile
 
 
-# ------------------------------------------------------------------------------- units
-def _waveform(rng: np.random.Generator, shape: tuple[int, int], amplitude_uv: float) -> np.ndarray:
-    """A biphasic spike template spread over channels around a random peak channel (volts)."""
-    n_samples, n_channels = shape
-    t = np.arange(n_samples) - n_samples * 0.33
-    template = -np.exp(-0.5 * (t / 2.5) ** 2) + 0.35 * np.exp(-0.5 * ((t - 9.0) / 5.0) ** 2)
-    template /= np.ptp(template)
-    peak = rng.integers(0, n_channels)
-    profile = np.exp(-0.5 * ((np.arange(n_channels) - peak) / max(1.0, n_channels / 8)) ** 2)
-    wave = amplitude_uv * 1e-6 * np.outer(template, profile)
-    wave += rng.normal(0.0, amplitude_uv * 2e-8, size=shape)
-    return wave.astype(np.float32)
-
-
-def _waveforms(seed: int, amplitudes: np.ndarray, shape: tuple[int, int]) -> Iterator[np.ndarray]:
-    rng = np.random.default_rng([seed, 1])
-    for amplitude in amplitudes:
-        yield _waveform(rng, shape, float(amplitude))
-
-
-def _spike_times(
-    rng: np.random.Generator, rates: np.ndarray, presence: np.ndarray, duration: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson spike trains, each confined to the window the unit was present; (data, ends)."""
-    trains = []
-    for rate, ratio in zip(rates, presence):
-        window = duration * ratio
-        start = rng.uniform(0.0, duration - window)
-        n = rng.poisson(rate * window)
-        trains.append(np.sort(rng.uniform(start, start + window, n)))
-    ends = np.cumsum([len(t) for t in trains])
-    return np.concatenate(trains) if trains else np.zeros(0), ends
-
-
-def _add_units(nwbfile: NWBFile, spec: DemoSpec, seed: int) -> None:
-    from hdmf.backends.hdf5.h5_utils import H5DataIO
-    from hdmf.data_utils import DataChunkIterator
-    from pynwb.misc import Units
-
-    rng = np.random.default_rng([seed, 0])
-    n = spec.n_units
-    unit_id = np.sort(rng.choice(np.arange(4 * n + 10), size=n, replace=False))
-    presence = np.round(rng.beta(8.0, 1.0, size=n), 3)
-    rates = np.clip(rng.lognormal(np.log(spec.median_rate_hz), 1.0, size=n), 0.05, 80.0)
-    amplitude = np.round(rng.lognormal(np.log(90.0), 0.5, size=n), 2)
-    spikes, ends = _spike_times(rng, rates, presence, spec.session_seconds)
-
-    waveforms: Any
-    if spec.waveform_chunk_per_unit:
-        stream = DataChunkIterator(
-            data=_waveforms(seed, amplitude, spec.waveform_shape),
-            maxshape=(n, *spec.waveform_shape),
-            dtype=np.dtype("float32"),
-            buffer_size=16,
-        )
-        waveforms = H5DataIO(stream, chunks=(1, *spec.waveform_shape))
-    else:
-        waveforms = np.stack(list(_waveforms(seed, amplitude, spec.waveform_shape)))
-
-    units = Units(
-        name="units",
-        id=list(range(n)),
-        description="Units from spike sorting (synthetic Kilosort-like output)",
-        waveform_rate=SAMPLE_RATE,
-        waveform_unit="volts",
-        resolution=1.0 / SAMPLE_RATE,
-    )
-    columns: dict[str, tuple[str, Sequence[Any]]] = {
-        "unit_id": ("cluster id from the sorter", unit_id.tolist()),
-        "presence_ratio": ("fraction of the session the unit was present", presence.tolist()),
-        "location": ("brain area of the peak channel", rng.choice(LOCATIONS, size=n).tolist()),
-        "quality": ("curation label", rng.choice(QUALITIES, size=n).tolist()),
-        "amplitude": ("peak-to-trough amplitude of the mean waveform (uV)", amplitude.tolist()),
-        "firing_rate": ("mean firing rate while present (Hz)", np.round(rates, 3).tolist()),
-    }
-    for name, (description, data) in columns.items():
-        units.add_column(name=name, description=description, data=data)
-    with warnings.catch_warnings():  # explicit offsets for the predefined index column
-        warnings.filterwarnings("ignore", message="Column 'spike_times' is predefined")
-        units.add_column(
-            name="spike_times", description="spike times (s)", data=spikes, index=ends.tolist()
-        )
-    units.add_column(name="waveform_mean", description="mean waveform (V)", data=waveforms)
-    nwbfile.units = units
-
-
 # ------------------------------------------------------------------------------- trials
-def _add_trials(nwbfile: NWBFile, spec: DemoSpec, seed: int) -> None:
-    rng = np.random.default_rng([seed, 2])
-    n = spec.n_trials
-    spacing = spec.session_seconds * 0.95 / max(1, n)
-    starts = 5.0 + np.arange(n) * spacing + rng.uniform(0.0, spacing * 0.2, size=n)
-    stops = starts + spacing * rng.uniform(0.5, 0.7, size=n)
+def _add_trials(nwbfile: NWBFile, trials: TrialPlan) -> None:
     columns = {
+        "stim_start_time": "onset of the stimulus (s)",
         "stimulus_name": "stimulus block",
         "contrast": "stimulus contrast (0-1)",
         "orientation": "grating orientation (degrees)",
-        "correct": "the mouse licked in the response window",
-        "response_time": "latency of the first lick (s); NaN without a response",
+        "is_rewarded": "the mouse licked in the response window and got a reward",
+        "response_time": "latency of the first lick after stimulus onset (s); NaN without one",
     }
     for name, description in columns.items():
         nwbfile.add_trial_column(name=name, description=description)
-    for i in range(n):
-        correct = bool(rng.random() < 0.7)
+    for i in range(len(trials.start)):
         nwbfile.add_trial(
-            start_time=float(starts[i]),
-            stop_time=float(stops[i]),
-            stimulus_name=STIMULI[i * len(STIMULI) // n],
-            contrast=float(rng.choice([0.05, 0.1, 0.25, 0.5, 0.8, 1.0])),
-            orientation=float(rng.choice([0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0])),
-            correct=correct,
-            response_time=float(rng.uniform(0.2, 0.8)) if correct else float("nan"),
+            start_time=float(trials.start[i]),
+            stop_time=float(trials.stop[i]),
+            stim_start_time=float(trials.stim_start[i]),
+            stimulus_name=STIMULI[int(trials.stimulus[i])],
+            contrast=float(trials.contrast[i]),
+            orientation=float(trials.orientation[i]),
+            is_rewarded=bool(trials.is_rewarded[i]),
+            response_time=float(trials.response_time[i]),
         )
 
 
-# ------------------------------------------------------------------------------- running speed
-def _add_running_speed(nwbfile: NWBFile, spec: DemoSpec, seed: int) -> None:
-    from pynwb import TimeSeries
+def _add_epochs(nwbfile: NWBFile, trials: TrialPlan) -> None:
+    """One epoch per stimulus block, spanning its trials."""
+    nwbfile.add_epoch_column(name="stimulus_name", description="stimulus block")
+    for s, name in enumerate(STIMULI):
+        rows = np.flatnonzero(trials.stimulus == s)
+        if len(rows):
+            nwbfile.add_epoch(start_time=float(trials.start[rows[0]]),
+                              stop_time=float(trials.stop[rows[-1]]), stimulus_name=name)
 
+
+# ------------------------------------------------------------------------------- behaviour
+def _running(spec: DemoSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(timestamps, speed in cm/s): bouts of running and rest, jittered sample times."""
     rng = np.random.default_rng([seed, 3])
     n = int(spec.session_seconds * spec.running_rate_hz)
     period = 1.0 / spec.running_rate_hz
@@ -245,92 +208,84 @@ def _add_running_speed(nwbfile: NWBFile, spec: DemoSpec, seed: int) -> None:
     smooth = np.convolve(rng.normal(0.0, 1.0, size=n), kernel / kernel.sum(), mode="same")
     bouts = np.sin(2 * np.pi * timestamps / 240.0 + rng.uniform(0, 2 * np.pi)) > 0.2
     speed = np.where(bouts, 25.0 + 60.0 * smooth, 3.0 * smooth) + rng.normal(0.0, 0.5, size=n)
+    return timestamps, speed
+
+
+def _slowed_at(times: np.ndarray, speed: np.ndarray, rewards: np.ndarray) -> np.ndarray:
+    """The mouse slows down to drink: speed falls by up to 70% after each reward and comes
+    back over ~0.6 s (so running speed aligned to the trials differs with the reward)."""
+    after = np.searchsorted(rewards, times, side="right") - 1
+    since = np.where(after >= 0, times - rewards[np.maximum(after, 0)], np.inf)
+    return speed * (1.0 - 0.7 * np.exp(-since / 0.6))
+
+
+def _position(spec: DemoSpec, seed: int, times: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    """x, y (m) in a 1 m virtual arena at `times`: the running speed moves the animal along a
+    slowly turning heading, reflected at the walls."""
+    rng = np.random.default_rng([seed, 5])
+    dt = np.diff(times, prepend=times[:1])
+    heading = np.cumsum(rng.normal(0.0, 0.08, size=len(times)))
+    step = np.clip(speed, 0.0, None) / 100.0 * dt
+    xy = 0.5 + np.cumsum(np.stack([np.cos(heading), np.sin(heading)], axis=1) * step[:, None], axis=0)
+    return np.abs((xy + 1.0) % 2.0 - 1.0)  # reflect into [0, 1]
+
+
+def _add_behavior(nwbfile: NWBFile, spec: DemoSpec, seed: int, trials: TrialPlan) -> None:
+    from pynwb import TimeSeries
+    from pynwb.behavior import Position, SpatialSeries
+
+    timestamps, speed = _running(spec, seed)
+    _licks_at, rewards = _licks(seed, trials)
+    speed = _slowed_at(timestamps, speed, rewards)
     behavior = nwbfile.create_processing_module(name="behavior", description="behavior")
-    behavior.add(
-        TimeSeries(
-            name="running_speed",
-            description="speed of the running wheel",
-            data=speed.astype(np.float32),
-            unit="cm/s",
-            timestamps=timestamps,
-        )
-    )
+    behavior.add(TimeSeries(name="running_speed", description="speed of the running wheel",
+                            data=speed.astype(np.float32), unit="cm/s", timestamps=timestamps))
+    n = int(spec.session_seconds * spec.position_rate_hz)
+    times = np.arange(n) / spec.position_rate_hz
+    xy = _position(spec, seed, times, np.interp(times, timestamps, speed))
+    position = Position(name="Position")
+    position.add_spatial_series(SpatialSeries(
+        name="position", description="position in the virtual arena", data=xy.astype(np.float32),
+        reference_frame="arena corner (0, 0); x right, y up", unit="meters",
+        starting_time=0.0, rate=spec.position_rate_hz))
+    behavior.add(position)
+    licks, rewards = _licks(seed, trials)
+    behavior.add(TimeSeries(name="rewards", description="water reward deliveries (uL)",
+                            data=np.full(len(rewards), 3.0, np.float32), unit="uL",
+                            timestamps=rewards))
+    if hasattr(nwbfile, "add_events_table"):  # NWB 2.9's EventsTable (pynwb >= 3.1)
+        from pynwb.event import EventsTable
+
+        table = EventsTable(name="licks", description="lick onsets",
+                            source_description="capacitive lickometer")
+        table.add_column(name="spout", description="the spout licked")
+        for i, t in enumerate(licks.tolist()):
+            table.add_event(timestamp=t, spout="left" if i % 3 else "right")
+        nwbfile.add_events_table(table)
 
 
-# ------------------------------------------------------------------------------- ephys
-def _ephys_block(seed: int, start: int, stop: int, n_channels: int) -> np.ndarray:
-    """Raw int16 samples [start, stop): an LFP-like rhythm shared across channels plus noise."""
-    rng = np.random.default_rng([seed, 4, start])
-    t = np.arange(start, stop) / SAMPLE_RATE
-    lfp = 300.0 * np.sin(2 * np.pi * 7.0 * t) + 120.0 * np.sin(2 * np.pi * 41.0 * t + 1.0)
-    gain = np.linspace(1.0, 0.3, n_channels)
-    noise = rng.standard_normal((stop - start, n_channels), dtype=np.float32) * 40.0
-    return (np.outer(lfp, gain) + noise).astype(np.int16)
-
-
-def _ephys_data(spec: DemoSpec, seed: int) -> Any:
-    """The ElectricalSeries data: generated buffer by buffer, chunked and gzip-compressed."""
-    from hdmf.backends.hdf5.h5_utils import H5DataIO
-    from hdmf.data_utils import GenericDataChunkIterator
-
-    n_samples = max(1, int(spec.ephys_seconds * SAMPLE_RATE))
-    n_channels = spec.ephys_channels
-
-    class _Synthetic(GenericDataChunkIterator):
-        def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
-            rows, cols = selection
-            return _ephys_block(seed, rows.start, rows.stop, n_channels)[:, cols]
-
-        def _get_maxshape(self) -> tuple[int, int]:
-            return (n_samples, n_channels)
-
-        def _get_dtype(self) -> np.dtype:
-            return np.dtype("int16")
-
-    chunk_rows = min(n_samples, 6_000)
-    buffer_rows = min(n_samples, chunk_rows * 50)
-    stream = _Synthetic(
-        chunk_shape=(chunk_rows, n_channels), buffer_shape=(buffer_rows, n_channels)
-    )
-    return H5DataIO(stream, compression="gzip", compression_opts=4)
-
-
-def _add_ephys(nwbfile: NWBFile, spec: DemoSpec, seed: int) -> None:
-    from pynwb.ecephys import ElectricalSeries
-
-    device = nwbfile.create_device(name="probeA", description="silicon probe, 32 sites")
-    group = nwbfile.create_electrode_group(
-        name="probeA_shank0", description="shank 0", location="VISp", device=device
-    )
-    for i in range(spec.ephys_channels):
-        nwbfile.add_electrode(
-            x=8000.0, y=float(3000 - 25 * i), z=6000.0, group=group,
-            location=LOCATIONS[i * len(LOCATIONS) // spec.ephys_channels],
-        )  # fmt: skip
-    region = nwbfile.create_electrode_table_region(
-        region=list(range(spec.ephys_channels)), description="all channels"
-    )
-    nwbfile.add_acquisition(
-        ElectricalSeries(
-            name="ElectricalSeries",
-            description="raw wide-band voltage",
-            data=_ephys_data(spec, seed),
-            electrodes=region,
-            rate=SAMPLE_RATE,
-            starting_time=0.0,
-            conversion=CONVERSION,
-        )
-    )
+def _licks(seed: int, trials: TrialPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(lick times, reward times): a burst of licks at each rewarded response, the reward
+    50 ms after the first lick."""
+    rng = np.random.default_rng([seed, 6])
+    rewarded = np.flatnonzero(trials.is_rewarded)
+    first = trials.stim_start[rewarded] + trials.response_time[rewarded]
+    bursts = rng.poisson(4, size=len(first)) + 1
+    offsets = np.concatenate([np.arange(k) * 0.13 for k in bursts]) if len(first) else np.zeros(0)
+    return np.sort(np.repeat(first, bursts) + offsets), np.sort(first + 0.05)
 
 
 # ------------------------------------------------------------------------------- writing
 def build_nwbfile(spec: DemoSpec = FULL, seed: int = 0) -> NWBFile:
     """The in-memory ``pynwb.NWBFile`` for ``spec`` (large arrays are streamed at write time)."""
     nwbfile = _new_nwbfile(spec, seed)
-    _add_units(nwbfile, spec, seed)
-    _add_trials(nwbfile, spec, seed)
-    _add_running_speed(nwbfile, spec, seed)
-    _add_ephys(nwbfile, spec, seed)
+    trials = plan_trials(spec, seed)
+    electrodes = demo_ecephys.add_electrodes(nwbfile, spec)
+    demo_ecephys.add_units(nwbfile, spec, seed, trials, electrodes, LOCATIONS, QUALITIES)
+    _add_trials(nwbfile, trials)
+    _add_epochs(nwbfile, trials)
+    _add_behavior(nwbfile, spec, seed, trials)
+    demo_ecephys.add_ephys(nwbfile, spec, seed)
     return nwbfile
 
 
@@ -356,11 +311,13 @@ def write_demo_file(path: str | os.PathLike[str], seed: int = 0, small: bool = F
 
 
 def is_current(path: str | os.PathLike[str], spec: DemoSpec = FULL, seed: int = 0) -> bool:
-    """True when ``path`` was written from ``spec`` and ``seed`` after this module last changed."""
+    """True when ``path`` was written from ``spec`` and ``seed`` after the generator last
+    changed (this module or demo_ecephys.py)."""
     import h5py
 
     path = Path(path)
-    if not path.is_file() or path.stat().st_mtime <= Path(__file__).stat().st_mtime:
+    written_by = max(Path(__file__).stat().st_mtime, Path(demo_ecephys.__file__).stat().st_mtime)
+    if not path.is_file() or path.stat().st_mtime <= written_by:
         return False
     try:
         with h5py.File(path, "r") as f:

@@ -27,6 +27,26 @@ _SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
                "AZURE_STORAGE_TOKEN")
 _SECRET_WORDS = ("secret", "token", "password", "key", "session", "credential", "sas", "signature")
 _MIN_SECRET = 4  # shorter values would mask ordinary words
+_remembered: set[str] = set()  # secrets of options given with a source (a UPath's)
+
+
+def _secrets_in(options: Any) -> list[str]:
+    """The values of secret-named entries of `options`, at any depth."""
+    if not isinstance(options, dict):
+        return []
+    values: list[str] = []
+    for name, value in options.items():
+        if isinstance(value, dict):
+            values += _secrets_in(value)
+        elif isinstance(value, str) and any(w in str(name).lower() for w in _SECRET_WORDS):
+            values.append(value)
+    return values
+
+
+def remember_secrets(options: Any) -> None:
+    """Mask the secrets of `options` from now on: storage options that came with a source
+    (a UPath's own), which config does not hold."""
+    _remembered.update(v for v in _secrets_in(options) if len(v) >= _MIN_SECRET)
 
 
 def _known_secrets() -> list[str]:
@@ -34,20 +54,9 @@ def _known_secrets() -> list[str]:
     they show up - a library's error text, a URL - they are masked by value."""
     from .config import config  # config imports nothing from here; late to keep it so
 
-    values: list[str] = []
-
-    def collect(options: Any) -> None:
-        if not isinstance(options, dict):
-            return
-        for name, value in options.items():
-            if isinstance(value, dict):
-                collect(value)
-            elif isinstance(value, str) and any(w in str(name).lower() for w in _SECRET_WORDS):
-                values.append(value)
-
-    collect(config.fsspec_storage_options)
-    collect(config.storage_options)
+    values = _secrets_in(config.fsspec_storage_options) + _secrets_in(config.storage_options)
     values += [os.environ.get(name, "") for name in _SECRET_ENV]
+    values += _remembered
     return sorted({v for v in values if len(v) >= _MIN_SECRET}, key=len, reverse=True)
 
 

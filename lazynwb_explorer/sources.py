@@ -1,8 +1,11 @@
 """What the user passed -> Source objects (backends/open.py tells HDF5 from Zarr by content).
 
-Accepted: local paths (str or os.PathLike), file://, http(s)://, s3://, gs:// (gcs://),
-az:// (abfs://) URLs, and lists of any of these. A Source keeps the string the user gave
-(`label`, which becomes the `_nwb_path` column) and the location we read (`uri`).
+Accepted: local paths (str or os.PathLike), URLs (file://, http(s)://, s3://, gs://, az://,
+and any other fsspec URL: memory://, sftp://, hf://, chained simplecache::...), UPaths,
+fsspec mappers (a Zarr store's FSMap), and lists of any of these. A Source keeps the string
+the user gave (`label`, which becomes the
+`_nwb_path` column), the location we read (`uri`) and a UPath's own storage options
+(transport/routes.py says which transport reads it).
 """
 
 from __future__ import annotations
@@ -10,28 +13,31 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import config
-from .transport import Reader, open_reader
-
-REMOTE_SCHEMES = ("http://", "https://", "s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://")
+from .errors import remember_secrets
+from .transport import Reader, is_url, open_reader
 
 
 @dataclasses.dataclass(frozen=True)
 class Source:
     label: str
     uri: str
+    # a UPath's own (fsspec) options: never shown, and no part of what the source is
+    storage_options: dict[str, Any] | None = dataclasses.field(
+        default=None, compare=False, repr=False)
 
     @property
     def is_remote(self) -> bool:
-        return self.uri.lower().startswith(REMOTE_SCHEMES)
+        """Anything but a local path (to_source keeps local paths as plain paths)."""
+        return is_url(self.uri)
 
     def reader(self) -> Reader:
-        return open_reader(self.uri)
+        return open_reader(self.uri, self.storage_options)
 
 
 # What the public functions take for a file: a path or URL, or (from our own callers, the
@@ -62,6 +68,8 @@ def public_uri(uri: str) -> str:
     container@account is not a secret and stays.)"""
     if "://" not in uri:
         return uri
+    if "::" in uri:  # a chain (simplecache::http://...): each of its URLs
+        return "::".join(public_uri(part) if "://" in part else part for part in uri.split("::"))
     parts = urlsplit(uri)
     netloc = parts.netloc
     if "@" in netloc and parts.scheme.lower() not in ("az", "abfs", "abfss", "azure"):
@@ -73,7 +81,12 @@ def to_source(item: Any) -> Source:
     """One source from a path, URL or Source."""
     if isinstance(item, Source):
         return item
-    if isinstance(item, os.PathLike):
+    if _is_mapper(item):  # an fsspec mapper (a Zarr store's FSMap): its URL and options
+        options = _upath_options(item.fs)
+        item = item.fs.unstrip_protocol(item.root)
+    else:
+        options = _upath_options(item)
+    if isinstance(item, os.PathLike) and not is_url(str(item)):
         item = Path(item).as_posix()
     if not isinstance(item, str):
         # UPath and friends: anything with a URL-ish str()
@@ -82,13 +95,36 @@ def to_source(item: Any) -> Source:
     uri = item
     if uri.startswith("file://"):
         uri = uri.removeprefix("file://")
-    elif not uri.lower().startswith(REMOTE_SCHEMES):
+    elif not is_url(uri):
         uri = os.path.abspath(os.path.expanduser(uri))
-    return Source(label=label, uri=uri)
+    return Source(label=label, uri=uri, storage_options=options)
+
+
+def _is_mapper(item: Any) -> bool:
+    return isinstance(item, Mapping) and hasattr(item, "fs") and isinstance(getattr(item, "root", None), str)
+
+
+def _upath_options(item: Any) -> dict[str, Any] | None:
+    """A UPath's (or an fsspec filesystem's) own storage options (None when it has none, or
+    is neither)."""
+    options = getattr(item, "storage_options", None)
+    if not options or not isinstance(getattr(item, "protocol", None), str):
+        return None
+    options = dict(options)
+    if set(options) <= {"target_protocol", "target_options"} and not options.get("target_options"):
+        return None  # a chain's structure only (str() of the UPath says it all)
+    remember_secrets(options)
+    return options
 
 
 def to_sources(items: Any) -> list[Source]:
     """One or many sources; a single str / PathLike is one source, never iterated."""
-    if isinstance(items, str | os.PathLike | Source) or not isinstance(items, Iterable):
+    if is_one_source(items):
         return [to_source(items)]
     return [to_source(i) for i in items]
+
+
+def is_one_source(item: Any) -> bool:
+    """Whether `item` names one source (a str, PathLike, UPath, Source or fsspec mapper),
+    not a collection of them."""
+    return isinstance(item, str | os.PathLike | Source) or _is_mapper(item) or not isinstance(item, Iterable)

@@ -27,6 +27,7 @@ for _var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S
     os.environ.pop(_var, None)
 
 import lazynwb_explorer as lazynwb  # noqa: E402
+from lazynwb_explorer import demo_data  # noqa: E402
 from lazynwb_explorer.catalog import store as catalog_store  # noqa: E402
 from lazynwb_explorer.transport import clear_stores  # noqa: E402
 
@@ -73,6 +74,14 @@ def served(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def rich_hdf5(served: Path) -> Path:
     return nf.write_hdf5(served / "rich.nwb")
+
+
+@pytest.fixture(scope="session")
+def demo_small(served: Path) -> Path:
+    """The small demo file (make demo's sample, small), where the test servers serve it."""
+    path = served / "demo_small.nwb"
+    return path if demo_data.is_current(path, demo_data.SMALL) else demo_data.write_demo_file(
+        path, small=True)
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +171,18 @@ def s3_server() -> Iterator[MotoS3Server]:
         clear_stores()
 
 
+def put_in_memory(path: Path, relative: str) -> str:
+    """A copy of a file (or a store's directory) in fsspec's memory filesystem; its URL."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    files = [path] if path.is_file() else [f for f in sorted(path.rglob("*")) if f.is_file()]
+    for f in files:
+        inside = relative if f == path else f"{relative}/{f.relative_to(path).as_posix()}"
+        memory.pipe_file(f"/served/{inside}", f.read_bytes())
+    return f"memory://served/{relative}"
+
+
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) -> Iterator[tuple[str, str]]:
     """One real JupyterLab (and Notebook 7) for every end-to-end module: (base url, token).
@@ -177,7 +198,8 @@ def jupyter_lab(tmp_path_factory, served: Path, http_server: RangeHTTPServer) ->
 @pytest.fixture(scope="session")
 def locate(request, served: Path) -> Callable[[Path, str], str]:
     """locate(local_path, where) -> what to pass to the reader for 'local', 'http', 'http-index'
-    (a server that lists directories) or 's3'."""
+    (a server that lists directories), 's3', 'memory' (fsspec's memory filesystem) or
+    'simplecache-http' (fsspec's whole-file cache in front of the HTTP server)."""
     uploaded: set[Path] = set()
 
     def _locate(path: Path, where: str) -> str:
@@ -198,6 +220,10 @@ def locate(request, served: Path) -> Callable[[Path, str], str]:
                     s3.upload_file(path, BUCKET, relative)
                 uploaded.add(path)
             return f"s3://{BUCKET}/{relative}"
+        if where == "memory":
+            return put_in_memory(path, relative)
+        if where == "simplecache-http":
+            return "simplecache::" + request.getfixturevalue("http_server").url(relative)
         raise ValueError(where)
 
     return _locate
@@ -256,3 +282,12 @@ def _shared_data_untouched() -> Iterator[None]:
     if changes:
         pytest.fail(f"a test changed the shared source files in {SHARED_DATA}:\n  "
                     + "\n  ".join(changes), pytrace=False)
+
+
+# -- a real JupyterLab, shared by the browser test modules ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lab(jupyter_lab: tuple[str, str]) -> tuple[str, str]:
+    """The shared JupyterLab (jupyter_lab; what it serves is in lab_root.py)."""
+    return jupyter_lab

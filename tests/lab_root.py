@@ -3,7 +3,7 @@ one server for every end-to-end module, so the suite starts JupyterLab once.
 
 - the ephys sample (`sample.nwb`, demo_data's MEDIUM) with notebooks/explorer.ipynb (what
   `make demo` opens, the benchmarks package beside it), `ephys.ipynb`, `ephys_nb7.ipynb`
-  (Notebook 7's) and `bad.ipynb`;
+  (Notebook 7's), `bad.ipynb`, and `units.ipynb` / `pinned.ipynb` (the neuroscience views);
 - the ophys sample (`ophys.nwb`, demo_ophys's LAB) with `ophys.ipynb` (the Explorer on the
   local file) and `ophys_http.ipynb` (the same file over the tests' HTTP server, whose
   request counts the tests read).
@@ -49,6 +49,11 @@ def prepare(root: Path, served: Path, http_server: Any) -> dict[str, str]:
     # Notebook 7 gets a notebook of its own, hence a kernel of its own
     write_notebook(root / "ephys_nb7.ipynb", [setup, f"ex = Explorer(path, selected_path={EPHYS!r})\nex"])
     write_notebook(root / "bad.ipynb", [setup, "Explorer(path, selected_path='/units/nowhere')"])
+    write_notebook(root / "units.ipynb",
+                   [setup, "ex = Explorer(path, selected_path='/units', height=660, schema_height=60)\nex"])
+    # a plot with a raster pinned below it: room for both
+    write_notebook(root / "pinned.ipynb",
+                   [setup, "ex = Explorer(path, selected_path='/units', height=900, schema_height=60)\nex"])
 
     ophys = demo_ophys.write_session(root / "ophys.nwb", LAB)
     shutil.copyfile(ophys, served / "lab_ophys.nwb")

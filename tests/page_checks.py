@@ -51,7 +51,8 @@ OVERLAP_JS = r"""
   const visible = (el) => {
     const r = el.getBoundingClientRect();
     const style = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && style.visibility !== "hidden" && !el.closest("[hidden]");
+    const folded = el.closest("details:not([open]) > :not(summary)"); // a closed <details>' content
+    return r.width > 0 && r.height > 0 && style.visibility !== "hidden" && !el.closest("[hidden]") && !folded;
   };
   const items = [...root.querySelectorAll(selector)].filter(visible);
   const describe = (el) => `${el.tagName.toLowerCase()}.${[...el.classList].join(".")}` +

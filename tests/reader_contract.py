@@ -33,6 +33,12 @@ class ReaderContract:
 
     where: str
     lists: bool = True
+    reader_class: str | None = None  # the transport's reader, where `where` alone does not say
+
+    @pytest.fixture(autouse=True)
+    def _transport(self) -> Any:
+        """Settings that choose the transport under test (none by default)."""
+        yield
 
     def server_stats(self, request: pytest.FixtureRequest) -> Any | None:
         """The serving side's counters (gets, bytes_sent), or None when it has none."""
@@ -60,6 +66,11 @@ class ReaderContract:
         url = locate(path, self.where)
         forget_reader(url)
         return url, open_reader(url)
+
+    def test_the_transport_is_the_one_under_test(self, locate, blob: Path) -> None:
+        _, reader = self.open(locate, blob)
+        if self.reader_class is not None:
+            assert type(reader).__name__ == self.reader_class
 
     def test_size_is_the_file_size(self, locate, blob: Path) -> None:
         _, reader = self.open(locate, blob)
@@ -103,7 +114,7 @@ class ReaderContract:
     def test_keys_of_a_store_and_a_missing_key(self, locate, store: Path) -> None:
         _, reader = self.open(locate, store)
         found = reader.get_many([".zgroup", "a/b/0.0", "a/b/1.0", ".zmetadata"])
-        assert found[".zgroup"] == b'{"zarr_format": 2}'
+        assert found[".zgroup"] == b'{"zarr_format": 2}', found
         assert found["a/b/0.0"] == bytes(range(200))
         assert found["a/b/1.0"] is None and found[".zmetadata"] is None
         assert reader.get(".zgroup") == b'{"zarr_format": 2}'

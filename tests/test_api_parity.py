@@ -156,8 +156,10 @@ REFERENCE_CONFIG_FIELDS = {
     "use_polars": False, "use_remfile": True, "use_obstore": False, "anon": None,
     "fsspec_storage_options": {"anon": False}, "disable_cache": False,
 }
-# ours is {}: whether to sign requests is `anon`'s job (None: credentials if any)
-CONFIG_DEFAULTS_DIFFER = {"fsspec_storage_options"}
+# fsspec_storage_options: ours is {}: whether to sign requests is `anon`'s job (None:
+# credentials if any). use_remfile / use_obstore: ours are None (our own transport); lazynwb's
+# True / False name its transports, which here are honoured only when set (slower than ours)
+CONFIG_DEFAULTS_DIFFER = {"fsspec_storage_options", "use_remfile", "use_obstore"}
 
 # lazynwb's public names we leave out, and why
 LEFT_OUT = {

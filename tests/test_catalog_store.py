@@ -242,3 +242,30 @@ def test_metadata_walks_only_the_metadata_part(rich_hdf5: Path, http_server) -> 
     assert full.height == lazynwb.get_df(rich_hdf5, "/units", as_polars=True).height
     assert "/units/spike_times" in lazynwb.catalog.open_catalog(
         lazynwb.sources.to_source(url)).nodes
+
+
+@pytest.mark.parametrize("how", ["clear", "forget"])
+def test_a_write_in_flight_lands_before_clear_and_forget_remove(tmp_path: Path, how: str) -> None:
+    """The writer thread has taken a catalog and is storing it when the caller clears the
+    store (or forgets the source): once both are done, no stored catalog is left behind."""
+    import threading
+
+    taken = threading.Event()
+
+    def slow_payload() -> dict:
+        taken.set()
+        time.sleep(0.5)
+        return {"probe": how}
+
+    uri = str(tmp_path / "session.nwb")
+    catalog_store.save_later(uri, slow_payload)
+    assert taken.wait(10)
+    if how == "clear":
+        catalog_store.clear()
+    else:
+        catalog_cache.forget(uri)
+    catalog_store.flush()
+    deadline = time.monotonic() + 2.0  # the taken write would land within 0.5 s
+    while time.monotonic() < deadline:
+        assert not catalog_store.catalog_file(uri).exists()
+        time.sleep(0.05)

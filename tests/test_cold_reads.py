@@ -18,9 +18,11 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import polars as pl
 import pytest
 from conftest import SHARED_DATA
 from hdmf.backends.hdf5.h5_utils import H5DataIO
+from polars.testing import assert_frame_equal
 from test_tables import _assert_table_matches
 
 import lazynwb_explorer as lazynwb
@@ -219,3 +221,84 @@ def test_cold_series_slices_walk_only_their_series(request, served: Path, http_s
     # its datasets' headers, the slice. The whole-tree walk first: 8 on the chunked layouts
     assert cold.rounds <= MAX_SERIES_ROUNDS
     assert cold.requests <= MAX_SERIES_ROUNDS
+
+
+def _units_rows(url: str, n: int) -> pl.DataFrame:
+    """The first `n` units' internal columns (what get_psth takes), then every catalog
+    forgotten: the counted call after it starts cold."""
+    units = lazynwb.get_df(url, "/units", exact_path=True, exclude_array_columns=True,
+                           as_polars=True, disable_progress=True).head(n)
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    return units
+
+
+@pytest.mark.parametrize("name", ["big_default", "big_contiguous", "big_gzip", "alm", "dandicli"])
+def test_cold_psth_walks_only_units_and_events(request, served: Path, http_server,
+                                               name: str) -> None:
+    """get_psth (issue 15) walks only the units table and the events' table, as get_df
+    does (it walked the whole tree first: up to 3 more rounds and ~1 MB more on the big
+    layouts); its answer equals the one read with the whole tree known."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    units = _units_rows(url, 10)
+    http_server.reset_stats()
+    with counting() as cold:
+        got = lazynwb.get_psth(units, "/intervals/trials", window=(-0.5, 1.0), bin_width=0.1,
+                               as_polars=True, disable_progress=True)
+    sent = http_server.stats.bytes_sent
+    print(f"\n{name} psth: {cold.requests} requests, {cold.rounds} rounds, {sent} bytes")
+    assert not catalog_store.exists(url)  # no whole-tree walk (it would be stored)
+    assert catalog_store.exists(url, catalog_store.PATHS)
+    assert cold.rounds <= MAX_COLD_ROUNDS + 1  # the walk's, then the start times', the trains'
+    lazynwb.get_internal_paths(url)  # the whole tree in memory: the call below reads with it
+    whole = lazynwb.get_psth(units, "/intervals/trials", window=(-0.5, 1.0), bin_width=0.1,
+                             as_polars=True, disable_progress=True)
+    assert_frame_equal(got, whole)
+
+
+@pytest.mark.parametrize("name", ["big_default", "big_contiguous", "big_gzip"])
+def test_cold_aligned_series_walks_only_the_series_and_events(request, served: Path,
+                                                             http_server, name: str) -> None:
+    """get_aligned_timeseries (issue 15) walks only the series and the events' table; its
+    answer equals the one read with the whole tree known."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    series = "/processing/behavior/BehavioralTimeSeries/pupil_area"
+    http_server.reset_stats()
+    with counting() as cold:
+        got = lazynwb.get_aligned_timeseries(url, series, "/intervals/trials", window=(-0.5, 1.0),
+                                             as_polars=True, disable_progress=True)
+    sent = http_server.stats.bytes_sent
+    print(f"\n{name} aligned: {cold.requests} requests, {cold.rounds} rounds, {sent} bytes")
+    assert not catalog_store.exists(url)  # no whole-tree walk (it would be stored)
+    assert catalog_store.exists(url, catalog_store.PATHS)
+    # the series' four groups level by level (the whole-tree walk took 4 rounds in all on
+    # the contiguous layout, 6 on the chunked ones), the start times, the windows
+    assert cold.rounds <= MAX_COLD_ROUNDS + 1
+    lazynwb.get_internal_paths(url)
+    whole = lazynwb.get_aligned_timeseries(url, series, "/intervals/trials", window=(-0.5, 1.0),
+                                           as_polars=True, disable_progress=True)
+    assert_frame_equal(got, whole)
+
+
+def test_cold_spikes_around_a_series_and_in_a_window_walk_their_parts(big_gzip: Path,
+                                                                       http_server) -> None:
+    """Events from a series (BehavioralEvents' reward times) and spikes in a window: each
+    walks only what it reads; answers equal those read with the whole tree known."""
+    url = http_server.url(big_gzip.name)
+    units = _units_rows(url, 10)
+    rewards = "/processing/behavior/BehavioralEvents/reward_times"
+
+    def read() -> tuple[pl.DataFrame, pl.DataFrame]:
+        return (lazynwb.get_aligned_spike_times(units, rewards, align_to=None, as_polars=True,
+                                                disable_progress=True),
+                lazynwb.get_spike_times_in_window(units, 100.0, 160.0, as_polars=True,
+                                                  disable_progress=True))
+
+    cold = read()
+    assert not catalog_store.exists(url)
+    lazynwb.get_internal_paths(url)
+    for got, whole in zip(cold, read()):
+        assert got.height and got["spike_times"].list.len().sum() > 0
+        assert_frame_equal(got, whole)

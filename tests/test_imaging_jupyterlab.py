@@ -304,8 +304,10 @@ def test_imaging_views_in_both_themes(jupyter_lab, page, theme: str) -> None:
     _wait_status(page, ROIS, "ROIs selected")
     page.wait_for_function(f"document.querySelectorAll('{ROIS} .scatterlayer .trace').length === 16")
     rois = page.locator(ROIS)
-    if theme == "dark":  # the traces' axes are drawn in light ink
-        ink = rois.locator(".ytick text").first.evaluate(INK_JS)
+    if theme == "dark":  # the traces' axes are drawn in light ink (plotly may redraw its ticks: measure a live one)
+        ink = page.wait_for_function(f"() => {{ const t = document.querySelector('{ROIS} .ytick text');"
+                                     f" const ink = t && t.isConnected && ({INK_JS})(t);"
+                                     " return ink && ink.fill ? ink : null; }").json_value()
         assert min(ink["rgba"][:3]) > 200, ink
     for width, height in reversed(VIEWPORTS):
         page.set_viewport_size({"width": width, "height": height})

@@ -25,6 +25,8 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL_NAME = "lazynwb-explorer-tests"
+# one notebook per family of neuroscience views (issue 15)
+VIEW_FAMILIES = ("units.ipynb", "trials.ipynb", "behaviour.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +108,10 @@ def test_notebook_runs_top_to_bottom(
         assert code_cells[-2].source.splitlines()[0].startswith("ex = ")
         shown = _text(code_cells[-1])
         assert "ex.lazyframe()" in code_cells[-1].source and "shape: (1," in shown and "identifier" in shown
+    if path.name in VIEW_FAMILIES:  # each view's frame is shown, and its snippet printed
+        framed = [c for c in code_cells if "frame()" in c.source]
+        assert framed and all("shape:" in _text(c) for c in framed), path.name
+        assert any("lazynwb." in _text(c) for c in code_cells if "snippet" in c.source)
     if path.name == "ophys.ipynb":
         _check_ophys(code_cells, small_ophys_file)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from lazynwb_explorer import config
+
 from reader_contract import ReaderContract
 
 
@@ -35,3 +37,47 @@ class TestS3Reader(ReaderContract):
 
     def server_stats(self, request: pytest.FixtureRequest) -> Any:
         return request.getfixturevalue("s3_server")
+
+
+class TestFsspecMemoryReader(ReaderContract):
+    """fsspec's in-memory filesystem (memory://), which our own transport does not serve."""
+
+    where = "memory"
+    reader_class = "FsspecReader"
+
+
+class TestFsspecSimplecacheHTTPReader(ReaderContract):
+    """A chained URL, simplecache::http://...: fsspec's whole-file cache in front of the HTTP
+    server (the server sends the file once, whole: see test_fsspec.py), so the server's
+    counts are not the reader's."""
+
+    where = "simplecache-http"
+    lists = False
+    reader_class = "FsspecReader"
+
+
+class TestFsspecHTTPReader(ReaderContract):
+    """http:// through fsspec's HTTP filesystem (aiohttp), as config.use_obstore=False asks:
+    what the reader counts is what the server sent."""
+
+    where = "http"
+    lists = False
+    reader_class = "FsspecReader"
+
+    @pytest.fixture(autouse=True)
+    def _transport(self, monkeypatch) -> Any:
+        monkeypatch.setattr(config, "use_obstore", False)
+        yield
+
+    def server_stats(self, request: pytest.FixtureRequest) -> Any:
+        return request.getfixturevalue("http_server")
+
+
+class TestFsspecHTTPIndexReader(TestFsspecHTTPReader):
+    """... and listing a store through a server's HTML directory index."""
+
+    where = "http-index"
+    lists = True
+
+    def server_stats(self, request: pytest.FixtureRequest) -> Any:
+        return request.getfixturevalue("http_index_server")

@@ -18,6 +18,7 @@ from lazynwb_explorer import get_timeseries
 from lazynwb_explorer.transport import counting
 from lazynwb_explorer.widgets import Explorer, SchemaViewer, TableGrid, TimeSeriesPlot, TreeBrowser
 from lazynwb_explorer.widgets.grid_engine import MAX_REPLY_BYTES, encode_page
+from lazynwb_explorer.widgets.registry import PANELS
 from lazynwb_explorer.widgets.tree import SelectionError
 
 import nwb_factory as nf
@@ -296,23 +297,28 @@ def test_explorer_follows_selection(rich_hdf5) -> None:
     assert subject["species"] == metadata["species"][0] and "age" in subject
     explorer.selected_path = "/units"
     assert explorer.tree.selected_path == "/units" and explorer.schema.selected_path == "/units"
+    # a units table opens as a raster; the other views of it are tabs
+    assert explorer.panel is explorer.raster and explorer.raster.table_path == "/units"
+    assert [explorer.panel_names[i] for i in explorer.choices] == [
+        "UnitsRaster", "PSTHView", "ProbeView", "TableGrid"]
+    explorer.show_panel("TableGrid")
     assert explorer.panel is explorer.grid and explorer.grid.table_path == "/units"
     assert explorer.lazyframe().collect().height == 50
     explorer.tree.selected_path = "/acquisition/running_speed"  # as the browser would
     assert explorer.panel is explorer.plot and explorer.plot.series_path == "/acquisition/running_speed"
     assert explorer.lazyframe().collect().columns == ["time", "value"]
     explorer.plot.x_range = [1.0, 2.0]  # a zoom is the Explorer's time axis
-    assert explorer.time_range == [1.0, 2.0]
+    assert explorer.time_range == [1.0, 2.0] and explorer.raster.x_range == [1.0, 2.0]
     explorer.plot.channels = [0]
-    explorer.selected_path = "/acquisition/raw_data"  # another series: its own state
-    assert explorer.plot.x_range == [] and explorer.time_range == [] and explorer.plot.channels == []
+    explorer.selected_path = "/acquisition/raw_data"  # another series: its own channels, the
+    assert explorer.plot.channels == []  # one time axis kept
+    assert explorer.plot.x_range == [1.0, 2.0] and explorer.time_range == [1.0, 2.0]
     explorer.selected_path = "/general/subject"
     assert explorer.panel is explorer.session and explorer.schema.selected_path == "/general/subject"
     explorer.selected_path = "/units/spike_times"  # a dataset: no panel, the tree's frame
-    assert explorer.panel is None and not explorer.problem
+    assert explorer.panel is None and not explorer.problem and explorer.choices == []
     assert explorer.lazyframe().collect().columns == ["spike_times"]
-    assert [type(p).__name__ for p in explorer.panels] == ["SessionPanel", "FrameViewer", "RoiViewer",
-                                                           "TableGrid", "TimeSeriesPlot"]
+    assert [type(p).__name__ for p in explorer.panels] == list(PANELS)
 
 
 def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:
@@ -321,7 +327,7 @@ def test_explorer_bad_path_keeps_the_tree(rich_hdf5) -> None:
     reply, _ = ask(explorer.tree, "children", path="/")  # the tree still answers
     assert "units" in [n["name"] for n in reply["nodes"]]
     explorer.selected_path = "/units"
-    assert explorer.problem == "" and explorer.panel is explorer.grid
+    assert explorer.problem == "" and explorer.panel is explorer.raster
 
 
 def test_tree_lazyframe_of_an_index_and_of_2d_series(rich_hdf5) -> None:

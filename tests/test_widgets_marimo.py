@@ -5,6 +5,7 @@ views it holds through anywidget's host.getWidget) outside Jupyter."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,6 +86,8 @@ def marimo_app(tmp_path_factory) -> Iterator[str]:
 
 
 def test_plot_and_explorer_in_marimo(marimo_app) -> None:
+    from playwright.sync_api import expect
+
     with launch() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
@@ -99,7 +102,11 @@ def test_plot_and_explorer_in_marimo(marimo_app) -> None:
         explorer.locator(".lnx-session td").first.wait_for()
         explorer.scroll_into_view_if_needed()
         explorer.locator('.lnx-tree [role=treeitem][data-path="/units"]').click()
-        explorer.locator(".lnx-main-pane > .lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
-        assert explorer.locator(".lnx-main-pane > .lnx-grid [role=status]").inner_text() == "24 rows"
+        # a units table opens as a raster (drawn through marimo's host too); the grid is a tab
+        expect(explorer.locator(".lnx-raster [role=status]")).to_have_text(
+            re.compile(r"spikes of \d+ of 24 units"), timeout=60_000)
+        explorer.get_by_role("tab", name="Table").click()
+        explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
+        assert explorer.locator(".lnx-grid [role=status]").inner_text() == "24 rows"
         assert "spike_times" in explorer.locator(".lnx-schema").inner_text()
         assert not errors, errors

@@ -14,7 +14,7 @@ from ..catalog import Catalog, normalize_path, open_catalog_for, open_scoped_cat
 from ..errors import InternalPathError, redact
 from ..nwb.kinds import is_series
 from ..nwb.timeseries import TimeSeries
-from ..sources import PathLike, Source, to_source
+from ..sources import PathLike, Source, is_one_source, to_source
 
 
 def series_paths(catalog: Catalog) -> list[str]:
@@ -109,9 +109,7 @@ def get_timeseries(
     """
     if not (search_term or match_all):
         raise ValueError("Either `search_term` must be specified or `match_all` must be set to True")
-    if not isinstance(nwb_path, str) and hasattr(nwb_path, "__iter__") and not hasattr(
-        nwb_path, "__fspath__"
-    ):
+    if not is_one_source(nwb_path):
         raise TypeError("get_timeseries reads one file: pass a single path or URL")
     catalog = _series_catalog(to_source(nwb_path), search_term, exact_path and not match_all)
     paths = find_series(catalog, search_term, exact_path=exact_path, match_all=match_all)

@@ -291,7 +291,7 @@ def store_catalogs() -> None:
 def forget(uri: str) -> None:
     """Drop a source's stored and in-memory catalogs (it changed on the server, or the user
     asked to forget it). Pending writes land first: one the writer thread had already taken
-    would otherwise be written after the drop (seen once in the suite, on a loaded machine)."""
+    would otherwise be written after the drop."""
     store.flush()
     store.drop(uri)
     store.drop(uri, store.METADATA)

@@ -301,7 +301,9 @@ atexit.register(flush)
 
 
 def clear() -> None:
-    """Remove every stored catalog."""
+    """Remove every stored catalog. Pending writes land first: one the writer thread had
+    already taken would otherwise be written after the removal."""
+    flush()
     with _pending_lock:
         _pending.clear()
     for path in catalog_dir().glob("*.json.z"):

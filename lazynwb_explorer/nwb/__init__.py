@@ -15,6 +15,10 @@
   selection is about; the movie of its imaging plane.
 - electrodes.py: DynamicTableRegion targets; channel names of a series from its electrodes.
 - internal_paths.py: lazynwb's spelling of internal paths and its listing rules.
+- events.py: events (table columns, event series) and intervals (bands) of a session.
+- known_times.py: what is known of a sorted run of times, and where a time falls in it.
+- spike_trains.py: a units table's spike trains read by time window.
+- aligned_series.py: windows of a series around many events, in one round.
 
 May import: config, errors, transport (counters only), sources, backends (their data types),
 catalog. Never a concrete backend: data is read through `Catalog.backend`.

@@ -54,6 +54,11 @@ def _bounds(catalog: Catalog, path: str, rows: np.ndarray) -> tuple[np.ndarray, 
     return starts, stops
 
 
+def row_spans(catalog: Catalog, index_path: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' [start, stop) in the level below a VectorIndex (integer or region index)."""
+    return _bounds(catalog, index_path, np.asarray(rows, dtype=np.int64))
+
+
 def row_span(catalog: Catalog, index_path: str, row: int) -> tuple[int, int]:
     """One row's [start, stop) in the level below a VectorIndex (integer or region index)."""
     starts, stops = _bounds(catalog, index_path, np.array([row], dtype=np.int64))

@@ -12,6 +12,7 @@ from .readers import (
     open_reader,
 )
 from .remote import HTTPReader, ObjectReader
+from .routes import is_url, route
 from .stores import clear_stores, discover_bucket_region
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "counting",
     "discover_bucket_region",
     "forget_reader",
+    "is_url",
     "open_reader",
+    "route",
     "totals",
 ]

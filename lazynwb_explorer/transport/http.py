@@ -44,7 +44,7 @@ from .http_connections import (
 )
 
 __all__ = ["Answer", "HTTPFailure", "RangeIgnored", "RedirectRefused", "StatusError", "TooLarge",
-           "WrongAnswer", "close_connections", "exchange", "get_object", "get_range", "get_suffix", "head"]
+           "WrongAnswer", "check_redirect", "close_connections", "exchange", "get_object", "get_range", "get_suffix", "head"]
 
 MAX_REDIRECTS = 5
 _EXCERPT = 2048  # bytes of an error body kept for the message
@@ -193,6 +193,12 @@ def _redirected(t: Target, location: str) -> Target:
     )
 
 
+def check_redirect(url: str, location: str) -> None:
+    """Raise RedirectRefused unless a redirect from `url` to `location` may be followed (the
+    rule above, for requests made by another library: fsspec's aiohttp, remfile's requests)."""
+    _redirected(target(url), location)
+
+
 def exchange(method: str, url: str, headers: Mapping[str, str] | None = None) -> _Exchange:
     """A request whose redirects are followed as allowed; its response's headers read, its
     body not yet. Error statuses raise StatusError."""
@@ -228,6 +234,20 @@ def _discard(ex: _Exchange) -> bytes:
 def _length(headers: Mapping[str, str]) -> int | None:
     value = headers.get("content-length")
     return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _partial(ex: _Exchange, first: int, last: int, total: int | None) -> Answer:
+    """The body of a 206 whose Content-Range (bytes first-last) was checked against the
+    request: its Content-Length must be that range, and all of it must arrive."""
+    size = last - first + 1
+    length = _length(ex.headers)
+    if length is not None and length != size:
+        ex.finish(keep=False)
+        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
+    body = ex.read(size)
+    if len(body) != size:
+        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
+    return Answer(206, ex.headers, body, total)
 
 
 def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None = None) -> Answer:
@@ -267,14 +287,7 @@ def get_range(url: str, start: int, end: int, headers: Mapping[str, str] | None 
     if first != start or last != want_last:
         ex.finish(keep=False)
         raise WrongAnswer(f"asked for bytes {start}-{end - 1}, got {first}-{last}")
-    size = last - first + 1
-    if length is not None and length != size:
-        ex.finish(keep=False)
-        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
-    body = ex.read(size)
-    if len(body) != size:
-        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
-    return Answer(206, found, body, total)
+    return _partial(ex, first, last, total)
 
 
 def get_suffix(url: str, n: int, headers: Mapping[str, str] | None = None) -> Answer:
@@ -305,14 +318,7 @@ def get_suffix(url: str, n: int, headers: Mapping[str, str] | None = None) -> An
     if last != total - 1 or first != max(0, total - n):
         ex.finish(keep=False)
         raise WrongAnswer(f"asked for the last {n} bytes of {total}, got {first}-{last}")
-    size = last - first + 1
-    if length is not None and length != size:
-        ex.finish(keep=False)
-        raise TooLarge(f"the server announces {length} bytes for the {size} bytes of range {first}-{last}")
-    body = ex.read(size)
-    if len(body) != size:
-        raise WrongAnswer(f"short read: {len(body)} of {size} bytes")
-    return Answer(206, found, body, total)
+    return _partial(ex, first, last, total)
 
 
 def get_object(url: str, cap: int, headers: Mapping[str, str] | None = None) -> Answer | None:

@@ -288,20 +288,23 @@ class LocalReader(Reader):
         return sorted(files), sorted(dirs)
 
 
-_readers: dict[str, Reader] = {}
+_readers: dict[tuple[str, str, str], Reader] = {}
 _readers_lock = threading.Lock()
 
 
-def open_reader(uri: str) -> Reader:
-    """A reader for a local path or a URL; remote readers are shared per URL."""
-    if "://" not in uri or uri.startswith("file://"):
-        return LocalReader(uri.removeprefix("file://"))
-    from .remote import remote_reader
+def open_reader(uri: str, storage_options: dict[str, Any] | None = None) -> Reader:
+    """A reader for a local path or a URL, by the transport that serves it (routes.py);
+    remote readers are shared per URL, transport and storage options."""
+    from .routes import options_key, remote_reader, route
 
+    transport = route(uri, storage_options)
+    if transport == "local":
+        return LocalReader(uri.removeprefix("file://"))
+    key = (uri, transport, options_key(storage_options))
     with _readers_lock:
-        reader = _readers.get(uri)
+        reader = _readers.get(key)
         if reader is None:
-            reader = _readers[uri] = remote_reader(uri)
+            reader = _readers[key] = remote_reader(transport, uri, storage_options)
         return reader
 
 
@@ -317,4 +320,5 @@ def on_source_changed(listener: Any) -> None:
 def forget_reader(uri: str) -> None:
     """Drop a cached reader (its size / ETag), e.g. after the source changed."""
     with _readers_lock:
-        _readers.pop(uri, None)
+        for key in [k for k in _readers if k[0] == uri]:
+            del _readers[key]

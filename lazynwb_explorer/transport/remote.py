@@ -337,7 +337,7 @@ class HTTPReader(RemoteReader):
             return None if answer is None else answer.body
 
         page = self._retrying(attempt, f"the index of {prefix or 'the root'!r}")
-        if page is None or not _looks_html(page):
+        if page is None or not looks_html(page):
             return None
         return parse_html_index(page.decode("utf-8", errors="replace"))
 
@@ -424,7 +424,7 @@ class ObjectReader(RemoteReader):
         return self._meta(obstore.head(self.store, self.key))
 
 
-def _looks_html(page: bytes) -> bool:
+def looks_html(page: bytes) -> bool:
     return page.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
 
 

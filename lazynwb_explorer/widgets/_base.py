@@ -44,6 +44,9 @@ class View(anywidget.AnyWidget):
     _css = STATIC / "widgets.css"
     height = traitlets.Int(420, help="height of the view in pixels (explicit, so it never "
                            "collapses inside a VBox/HBox)").tag(sync=True)
+    # a time view whose x_range is the Explorer's shared time axis keeps it when it shows
+    # something else (on its own, a new series or table starts at its whole extent)
+    shared_time = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,8 +60,14 @@ class View(anywidget.AnyWidget):
         self.layout.height = f"{change['new']}px"
 
     def lazyframe(self) -> pl.LazyFrame:
-        """What the view shows, as a polars LazyFrame (each view says what that is)."""
-        raise NotImplementedError(f"{type(self).__name__} has no lazyframe()")
+        """What the view shows, as a polars LazyFrame: views that compute what they show (a
+        raster's window, a PSTH, a probe's sites) hand back their `frame()`; views of a table
+        or a series override this with a lazy query of the file."""
+        frame = getattr(self, "frame", None)
+        if frame is None:
+            raise NotImplementedError(f"{type(self).__name__} shows no frame")
+        lazy: pl.LazyFrame = frame().lazy()
+        return lazy
 
     # -- dispatch -----------------------------------------------------------------------
 
@@ -94,6 +103,13 @@ class View(anywidget.AnyWidget):
             return error_reply(gen, kind, str(exc) or type(exc).__name__, type(exc).__name__), []
         reply = {"type": kind, **reply, "gen": gen}
         return reply, out
+
+    def _req_snippet(self, _content: dict[str, Any], _buffers: list[bytes]) -> Reply:
+        """The Python that computes what the view shows (views with a `snippet`)."""
+        text = getattr(self, "snippet", None)
+        if text is None:
+            raise ValueError(f"{type(self).__name__} has no code to show")
+        return {"text": str(text)}, []
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         reply, out = self.handle_message(content, buffers)

@@ -148,3 +148,34 @@ def sorted_frame(frame: Frame, keys: Sequence[tuple[str, bool]],
 def query_key(filters: Sequence[dict[str, Any]], sort: Sequence[dict[str, Any]]) -> str:
     """A stable cache key for a (filters, sort) pair."""
     return json.dumps([list(filters), list(sort)], sort_keys=True, default=str)
+
+
+def query_code(filters: Sequence[dict[str, Any]], sort: Sequence[dict[str, Any]],
+               schema: Mapping[str, PolarsType]) -> str:
+    """The filters and sort as polars code (`.filter(...).sort(...)`) that a snippet can
+    append to a scan: the same rows in the same order as the grid (bad filters left out)."""
+    good, _errors = checked(filters, schema)
+    parts = []
+    for item in good:
+        column = str(item.get("column"))
+        op = str(item.get("op", "=="))
+        col = f"pl.col({column!r})"
+        if op in ("is_null", "not_null"):
+            parts.append(f"{col}.{'is_null' if op == 'is_null' else 'is_not_null'}()")
+        elif op in ("contains", "starts_with"):
+            text = str(item.get("value", ""))
+            call = f"contains({text!r}, literal=True)" if op == "contains" else f"starts_with({text!r})"
+            parts.append(f"{col}.cast(pl.String).str.{call}")
+        elif op == "in":
+            values = [_parse(v, schema[column], column) for v in _values(item.get("value"))]
+            parts.append(f"{col}.is_in({values!r})")
+        else:
+            parts.append(f"({col} {op} {_parse(item.get('value'), schema[column], column)!r})")
+    code = f".filter({', '.join(parts)})" if parts else ""
+    keys = sort_keys(sort, schema) if sort else []
+    if keys:
+        exprs = [f"pl.col({c!r}).fill_nan(None)" if schema[c].is_float() else f"pl.col({c!r})"
+                 for c, _ in keys]
+        code += (f".sort([{', '.join(exprs)}], descending={[d for _, d in keys]!r}, "
+                 "nulls_last=True, maintain_order=True)")
+    return code

@@ -8,7 +8,7 @@ and the kernel answers with every sample (few enough to draw), the envelope of e
 window with gaps between them (plot_data.py). The reply says which, and what share was read.
 Multi-channel data are drawn stacked (one offset per channel, labelled from the electrodes
 table) or overlaid. The x-range, channels and stacking are traitlets (durable); samples never
-are. A new series resets them.
+are. A new series resets them. Intervals and events can be drawn behind (overlays.py).
 """
 
 from __future__ import annotations
@@ -26,21 +26,22 @@ from ..nwb.kinds import is_series
 from ..nwb.rois import roi_labels
 from ..nwb.timeseries import TimeSeries
 from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources, clean_json
+from ._base import STATIC, Reply, as_sources, clean_json
+from .overlays import Overlays
 from .plot_data import SeriesWindows
 from .plot_data import View as WindowView
 
 DEFAULT_CHANNELS = 16
 
 
-class TimeSeriesPlot(View):
+class TimeSeriesPlot(Overlays):
     """A time series of one file (the first source when given several).
 
     Traitlets: `series_path`, `x_range` ([t0, t1], empty = everything), `channels` (indices of
     the plotted channels of 2-D data; empty = the first 16), `stacked` (one offset per channel,
     else overlaid), `n_channels` (read-only), `time` (a time cursor, drawn as a dotted line;
     shared with the Explorer), `picked` (the channel of the trace last clicked, drawn
-    thicker), `source`, `height`, `read_budget` (bytes).
+    thicker), `bands`, `ticks` (overlays), `source`, `height`, `read_budget` (bytes).
     Requests: open {width, channels} -> the overview and the series' description; window {x0,
     x1, width, channels} -> the window. Replies: {mode, traces: [{channel, label}], x0, x1,
     width, rows, rows_read, covered, budget, series_path} + float64 buffers x, y0, y1, ...
@@ -81,7 +82,9 @@ class TimeSeriesPlot(View):
         self._windows = None
         if change["old"] and change["new"] != change["old"]:  # not the first series: reset
             with self.hold_trait_notifications():
-                self.x_range, self.channels, self.n_channels, self.picked = [], [], 0, -1
+                self.channels, self.n_channels, self.picked = [], 0, -1
+                if not self.shared_time:  # in the Explorer the time axis is everyone's
+                    self.x_range = []
 
     @traitlets.observe("read_budget")
     def _budget_changed(self, _change: dict[str, Any]) -> None:

@@ -49,7 +49,10 @@ export class Channel {
     this.latest.set(slot, gen);
     return new Promise((resolve) => {
       this.pending.set(gen, { slot, resolve, type });
-      this.model.send({ type, gen, view: this.view, ...params }, undefined, []);
+      // sent after the current task's own traitlet updates (setTrait saves synchronously,
+      // but a view often asks from the change event that setting fires, before the save):
+      // the kernel then answers with the state the request was made for
+      queueMicrotask(() => this.model.send({ type, gen, view: this.view, ...params }, undefined, []));
     });
   }
 
@@ -142,4 +145,33 @@ export function sizeRoot(el, model, cls) {
   apply();
   model.on("change:height", apply);
   return () => model.off("change:height", apply);
+}
+
+/**
+ * Run `work` now when `el` is on screen, else once it is (the Explorer keeps views it does not
+ * show: a hidden view asks the kernel for nothing - the time axis it shares moves while it is
+ * hidden, and it asks for its window when shown again). Returns {run(...args), destroy}.
+ */
+export function whenShown(el, work) {
+  let pending = null;
+  const shown = () => el.isConnected && el.getClientRects().length > 0 && el.clientWidth > 0;
+  const observer = new ResizeObserver(() => {
+    if (pending && shown()) {
+      const args = pending;
+      pending = null;
+      work(...args);
+    }
+  });
+  observer.observe(el);
+  return {
+    run(...args) {
+      if (shown()) {
+        pending = null;
+        return work(...args);
+      }
+      pending = args;
+      return undefined;
+    },
+    destroy: () => observer.disconnect(),
+  };
 }

@@ -7,7 +7,7 @@ export const DIVIDER = 6;
 export const TREE_MIN = 160;
 export const RIGHT_MIN = 380;
 export const SCHEMA_MIN = 40;
-export const PANEL_MIN = 420;
+export const PANEL_MIN = 452; // the tabs (28 px) and a plot of 300 px with its toolbars
 export const NARROW = 640; // below this width the tree goes above the rest, full width
 export const TREE_HEIGHT_MIN = 120;
 

@@ -4,10 +4,24 @@ import { asBytes, Channel, float64, formatValue } from "../src/common.js";
 import { fakeModel } from "./fake_model.js";
 
 describe("Channel", () => {
+  it("sends a request after the traitlet update made in the same task", async () => {
+    const model = fakeModel();
+    model.save_changes = () => model.sent.push("update");
+    const channel = new Channel(model);
+    const asked = channel.request("window", {}); // from a change event, before the save
+    model.save_changes();
+    await Promise.resolve();
+    expect(model.sent).toEqual(["update", { type: "window", gen: 1, view: channel.view }]);
+    model.reply({ type: "window", gen: 1 });
+    await asked;
+  });
+
   it("numbers requests and resolves the matching reply", async () => {
     const model = fakeModel();
     const channel = new Channel(model);
     const pending = channel.request("page", { offset: 0 });
+    expect(model.sent).toEqual([]); // sent after the task's own traitlet updates
+    await Promise.resolve();
     expect(model.sent).toEqual([{ type: "page", gen: 1, view: channel.view, offset: 0 }]);
     model.reply({ type: "page", gen: 1, rows: 3 }, [new ArrayBuffer(8)]);
     const { msg, buffers } = await pending;

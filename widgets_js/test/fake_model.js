@@ -16,9 +16,13 @@ export function fakeModel() {
       this.sent.push(msg);
     },
     reply(msg, buffers = []) {
-      const asked = this.sent.findLast((m) => m.gen === msg.gen);
-      const answer = "view" in msg ? msg : { ...msg, view: asked?.view };
-      for (const fn of handlers) fn(answer, buffers);
+      // delivered after the requests already made were sent (a channel sends in a
+      // microtask; a kernel cannot answer a request before it is sent)
+      queueMicrotask(() => {
+        const asked = this.sent.findLast((m) => m.gen === msg.gen);
+        const answer = "view" in msg ? msg : { ...msg, view: asked?.view };
+        for (const fn of handlers) fn(answer, buffers);
+      });
     },
   };
 }

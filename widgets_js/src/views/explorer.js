@@ -5,6 +5,13 @@
 // traitlets (tree_width, schema_height), clamped by layout.js so the panel keeps room for a
 // plot of at least 300 px and the right side for its controls. Narrower than layout.NARROW,
 // the tree goes above the rest, full width (its height is then tree_height).
+//
+// Above the panel, tabs name every panel that can show the selection (a units table: raster,
+// PSTH, probe, table); a time view can be pinned, and pinned views stay below the panel while
+// the selection moves on. The time cursor is linked here, in the front end: a view announces
+// the time under the pointer (`lnx-cursor`), and the Explorer hands it to its other views
+// (`lnx-cursor-set`) - at mouse speed, never through the kernel (the time window, which is
+// state, is linked in the kernel: explorer_links.py).
 import { h, setTrait, sizeRoot } from "../common.js";
 import { guardKeys, handled } from "../keys.js";
 import { dividerKey, isNarrow, schemaHeight, treeHeight, treeWidth } from "../layout.js";
@@ -21,7 +28,13 @@ function render({ model, el, host }) {
   const problem = h("div", { class: "lnx-error", role: "alert", hidden: true });
   const hint = h("div", { class: "lnx-hint lnx-meta", hidden: true,
     text: "Select a table, a time series, a movie or image, ROI masks or /general in the tree to see it here." });
-  const mainPane = h("div", { class: "lnx-pane lnx-main-pane" }, problem, hint);
+  const tabs = h("div", { class: "lnx-tabs", role: "tablist", "aria-label": "Views of the selection" });
+  const pinButton = h("button", { class: "lnx-button lnx-pin", type: "button", text: "Pin", hidden: true,
+    title: "Keep this view below the others, on the same time axis, while you select other things" });
+  const panelsBox = h("div", { class: "lnx-panels" }, problem, hint);
+  const pinnedBox = h("div", { class: "lnx-pinned" });
+  const mainPane = h("div", { class: "lnx-pane lnx-main-pane" },
+    h("div", { class: "lnx-tabbar" }, tabs, pinButton), panelsBox, pinnedBox);
   const right = h("div", { class: "lnx-right" }, schemaPane, hbar, mainPane);
   const split = h("div", { class: "lnx-split" }, treePane, vbar, right);
   el.replaceChildren(split);
@@ -119,10 +132,13 @@ function render({ model, el, host }) {
   resize.observe(split);
 
   // -- what is shown ---------------------------------------------------------------------------
+  const TAB_NAMES = { SessionPanel: "Session", FrameViewer: "Frames", RoiViewer: "ROIs", UnitsRaster: "Raster", PSTHView: "PSTH", ProbeView: "Probe",
+    TableGrid: "Table", PositionView: "Trajectory", TimeSeriesPlot: "Plot", AlignedSeriesView: "Aligned" };
+  const pinnedViews = new Map(); // pin index -> its header + view holder
   async function showPanels() {
     const refs = model.get("panels") || [];
     const shown = model.get("shown");
-    const panes = await Promise.all(refs.map((ref) => viewOf(ref, mainPane)));
+    const panes = await Promise.all(refs.map((ref) => viewOf(ref, panelsBox)));
     if (!alive) return;
     panes.forEach((view, i) => {
       view.el.hidden = i !== shown;
@@ -131,13 +147,77 @@ function render({ model, el, host }) {
     problem.textContent = text;
     problem.hidden = !text;
     hint.hidden = !!text || (shown >= 0 && shown < panes.length);
+    drawTabs();
+    await showPins();
   }
+
+  function drawTabs() {
+    const names = model.get("panel_names") || [];
+    const choices = model.get("choices") || [];
+    const shown = model.get("shown");
+    tabs.replaceChildren(...(choices.length > 1 ? choices : []).map((i) => {
+      const tab = h("button", { class: "lnx-tab", type: "button", role: "tab", "aria-selected": String(i === shown),
+        tabindex: i === shown ? "0" : "-1", text: TAB_NAMES[names[i]] || names[i] });
+      tab.addEventListener("click", () => setTrait(model, "shown", i));
+      return tab;
+    }));
+    const name = names[shown];
+    const pinnable = (model.get("pin_names") || []).indexOf(name);
+    pinButton.hidden = pinnable < 0;
+    pinButton.disabled = (model.get("pinned") || []).includes(pinnable);
+    pinButton.textContent = pinButton.disabled ? "Pinned" : "Pin";
+    pinButton.dataset.pin = String(pinnable);
+  }
+  tabs.addEventListener("keydown", (event) => {
+    const choices = model.get("choices") || [];
+    const at = choices.indexOf(model.get("shown"));
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (step === undefined || at < 0) return;
+    handled(event);
+    const next = choices[(at + step + choices.length) % choices.length];
+    setTrait(model, "shown", next);
+    requestAnimationFrame(() => tabs.querySelector('[aria-selected="true"]')?.focus());
+  });
+  pinButton.addEventListener("click", () => {
+    const index = Number(pinButton.dataset.pin);
+    if (index >= 0) setTrait(model, "pinned", [...new Set([...(model.get("pinned") || []), index])]);
+  });
+
+  async function showPins() {
+    const refs = model.get("pins") || [];
+    const pinned = model.get("pinned") || [];
+    const names = model.get("pin_names") || [];
+    for (const [index, holder] of pinnedViews) holder.node.hidden = !pinned.includes(index);
+    for (const index of pinned) {
+      if (!pinnedViews.has(index) && refs[index]) {
+        const unpin = h("button", { class: "lnx-button", type: "button", text: "Unpin", "aria-label": `Unpin the ${TAB_NAMES[names[index]] || names[index]}` });
+        unpin.addEventListener("click", () => setTrait(model, "pinned", (model.get("pinned") || []).filter((i) => i !== index)));
+        const body = h("div", { class: "lnx-pinned-view" });
+        const node = h("div", { class: "lnx-pinned-item" },
+          h("div", { class: "lnx-toolbar lnx-pinned-head" }, h("span", { class: "lnx-meta", text: `pinned: ${TAB_NAMES[names[index]] || names[index]}` }), unpin), body);
+        pinnedBox.append(node);
+        pinnedViews.set(index, { node, body });
+        await viewOf(refs[index], body);
+      }
+    }
+    mainPane.classList.toggle("lnx-has-pins", pinned.length > 0);
+  }
+
+  // the time cursor: from the view under the pointer to every other view
+  el.addEventListener("lnx-cursor", (event) => {
+    const detail = event.detail || {};
+    for (const child of el.querySelectorAll(".lnx-child")) {
+      if (child !== detail.source && !child.contains(detail.source)) {
+        child.dispatchEvent(new CustomEvent("lnx-cursor-set", { detail }));
+      }
+    }
+  });
 
   viewOf(model.get("tree"), treePane);
   viewOf(model.get("schema"), schemaPane);
   applySizes();
   showPanels();
-  const events = ["change:panels", "change:shown", "change:problem"];
+  const events = ["change:panels", "change:shown", "change:problem", "change:choices", "change:pinned", "change:pins"];
   events.forEach((e) => model.on(e, showPanels));
   const sizes = ["change:tree_width", "change:tree_height", "change:schema_height", "change:height"];
   sizes.forEach((e) => model.on(e, applySizes));

@@ -5,10 +5,15 @@
 // Channels are stacked (labelled on the y axis) or overlaid. Colours follow the --jp-* theme,
 // live: a theme switch re-colours the plot without a redraw of its data.
 import Plotly from "plotly.js-cartesian-dist-min";
-import { Channel, errorLine, float64, h, setTrait, sizeRoot } from "../common.js";
+import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
 import { guardKeys } from "../keys.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
 import { buildTraces, cursorShapes, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
+import { OverlayData, overlayPicker, tickColor } from "../overlays.js";
+import { categoryColor, withAlpha } from "../palette.js";
+import { onCursor } from "../chart.js";
+
+const MAX_SHAPES = 3000; // bands and ticks drawn as plotly shapes (SVG): beyond, the legend says so
 
 const MARGIN = { l: 64, r: 12, t: 8, b: 40 };
 
@@ -45,9 +50,14 @@ function render({ model, el }) {
   const stacked = h("input", { type: "checkbox", "aria-label": "Stack channels" });
   const stackLabel = h("label", { class: "lnx-check", hidden: true }, stacked, " stacked");
   const plot = h("div", { class: "lnx-plot-area" });
+  const cursorLine = h("div", { class: "lnx-cursor-line", hidden: true });
+  const overlays = overlayPicker(model, channel, () => overlaysShown.run());
+  const overlaysShown = whenShown(el, () => fetchOverlays());
+  const overlayData = new OverlayData(model, channel, overlays.legend);
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel),
-    h("div", { class: "lnx-toolbar" }, status), error.node, plot));
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, picker, stackLabel, overlays.node),
+    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, overlays.legend), error.node,
+    h("div", { class: "lnx-plot-wrap" }, plot, cursorLine)));
   let meta = null; // the open reply of the series shown
   let last = null; // {msg, x, ys, range} of the last drawing
   let stack = null; // {key, offsets, spacing}: kept while the channels stay the same
@@ -71,9 +81,37 @@ function render({ model, el }) {
       legend: { ...base.legend, orientation: "h", y: 1.02, yanchor: "bottom" },
       xaxis: { ...base.xaxis, title: { text: "time (s)" }, ...(range ? { range, autorange: false } : { autorange: true }) },
       yaxis: { ...base.yaxis, ...y },
-      shapes: cursorShapes(model.get("time"), base.font.color),
       uirevision: model.get("series_path"),
+      shapes: [...overlayShapes(), ...cursorShapes(model.get("time"), base.font.color)],
     };
+  }
+
+  // bands behind the traces, event ticks along the top (plotly shapes, at most MAX_SHAPES)
+  function overlayShapes() {
+    const shapes = [];
+    const bands = overlayData.bands;
+    if (bands) {
+      const named = bands.msg.names.length > 0;
+      for (let i = 0; i < bands.starts.length && shapes.length < MAX_SHAPES; i++) {
+        shapes.push({ type: "rect", xref: "x", yref: "paper", x0: bands.starts[i], x1: bands.stops[i], y0: 0, y1: 1,
+          fillcolor: withAlpha(categoryColor(named ? bands.codes[i] : 0), 0.16), line: { width: 0 }, layer: "below" });
+      }
+    }
+    overlayData.ticks.forEach((t, k) => {
+      for (let i = 0; i < t.times.length && shapes.length < MAX_SHAPES; i++) {
+        shapes.push({ type: "line", xref: "x", yref: "paper", x0: t.times[i], x1: t.times[i], y0: 1 - 0.03 * (k + 1), y1: 1 - 0.03 * k,
+          line: { color: tickColor(k), width: 1 }, layer: "above" });
+      }
+    });
+    return shapes;
+  }
+
+  async function fetchOverlays() {
+    if (!last && !overlayData.active()) return;
+    const x0 = last?.range ? last.range[0] : last?.msg.x0;
+    const x1 = last?.range ? last.range[1] : last?.msg.x1;
+    await overlayData.fetch(x0 ?? null, x1 ?? null);
+    if (last) redraw();
   }
 
   async function drawReply(msg, buffers, range) {
@@ -83,6 +121,7 @@ function render({ model, el }) {
     if (!stack || stack.key !== key) stack = { key, ...stackOffsets(ys) };
     last = { msg, x, ys, range };
     await redraw();
+    if (overlayData.active()) fetchOverlays();
     status.textContent = statusText(msg);
     status.title = status.textContent;
   }
@@ -159,10 +198,12 @@ function render({ model, el }) {
     else if (range && range.length === 2) requestWindow(range[0], range[1]);
   }
 
-  function requestWindow(x0, x1) {
+  // a hidden plot (another panel is shown) asks for its window once it is shown again
+  const shown = whenShown(el, (x0, x1) => {
     const request = requests.window(x0, x1);
     if (request) send(request);
-  }
+  });
+  const requestWindow = (x0, x1) => shown.run(x0, x1);
 
   async function send(request) {
     const { msg, buffers } = await channel.request("window", {
@@ -185,6 +226,34 @@ function render({ model, el }) {
     }, 120);
   }
 
+  // a hidden plot (another panel is shown) opens a new series once it is shown
+  const opening = whenShown(el, () => open());
+  const reopen = () => opening.run();
+
+  // the Explorer's time cursor: announce the time under the pointer, draw the others'
+  const toTime = (event) => {
+    const full = plot._fullLayout;
+    if (!full?.xaxis) return null;
+    const px = event.clientX - plot.getBoundingClientRect().left - full.margin.l;
+    return px >= 0 && px <= full.xaxis._length ? full.xaxis.p2l(px) : null;
+  };
+  plot.addEventListener("mousemove", (event) => el.dispatchEvent(new CustomEvent("lnx-cursor",
+    { bubbles: true, detail: { t: toTime(event), source: el } })));
+  plot.addEventListener("mouseleave", () => el.dispatchEvent(new CustomEvent("lnx-cursor",
+    { bubbles: true, detail: { t: null, source: el } })));
+  const uncursor = onCursor(el, (t) => {
+    const full = plot._fullLayout;
+    if (t === null || !full?.xaxis) {
+      cursorLine.hidden = true;
+      return;
+    }
+    const px = full.xaxis.l2p(t);
+    cursorLine.hidden = !(px >= 0 && px <= full.xaxis._length);
+    cursorLine.style.left = `${full.margin.l + px}px`;
+    cursorLine.style.top = `${full.margin.t}px`;
+    cursorLine.style.bottom = `${full.margin.b}px`;
+  });
+
   Plotly.newPlot(plot, [], layout(null), { displaylogo: false, responsive: true }).then(() => {
     plot.on("plotly_relayout", onRelayout);
     plot.on("plotly_click", (event) => { // a trace clicked: its channel is `picked`
@@ -192,7 +261,7 @@ function render({ model, el }) {
       const trace = last?.msg.traces[k];
       if (trace) setTrait(model, "picked", trace.channel);
     });
-    open();
+    opening.run();
   });
 
   let pick = null;
@@ -236,27 +305,35 @@ function render({ model, el }) {
   };
   const themes = new MutationObserver(recolour);
   themes.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light", "class"] });
+  // drawn while hidden (another panel shown), the plot takes its size when shown
   const resize = new ResizeObserver(() => last && fitPlot());
   resize.observe(plot);
-  model.on("change:series_path", open);
+  model.on("change:series_path", reopen);
   model.on("change:channels", onChannels);
   model.on("change:x_range", onRange);
   model.on("change:stacked", onStacked);
-  const onCursor = () => {
-    if (!applying && last) Plotly.relayout(plot, { shapes: cursorShapes(model.get("time"), themeLayout(el).font.color) });
+  const drawTimeCursor = () => {
+    if (!applying && last) {
+      Plotly.relayout(plot, { shapes: [...overlayShapes(), ...cursorShapes(model.get("time"), themeLayout(el).font.color)] });
+    }
   };
-  model.on("change:time", onCursor);
+  model.on("change:time", drawTimeCursor);
   model.on("change:picked", redraw);
   return () => {
-    model.off("change:time", onCursor);
+    model.off("change:time", drawTimeCursor);
     model.off("change:picked", redraw);
     unsize();
     unguard();
+    uncursor();
+    shown.destroy();
+    opening.destroy();
+    overlaysShown.destroy();
+    overlays.destroy();
     channel.close();
     themes.disconnect();
     resize.disconnect();
     clearTimeout(timer);
-    model.off("change:series_path", open);
+    model.off("change:series_path", reopen);
     model.off("change:channels", onChannels);
     model.off("change:x_range", onRange);
     model.off("change:stacked", onStacked);

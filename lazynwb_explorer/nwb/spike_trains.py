@@ -1,0 +1,236 @@
+"""Spike times of a units table, read by time window: for the units asked for, only the spikes
+inside the windows asked for.
+
+Why: a raster zoomed to a minute of an hour-long session, or a PSTH of 1.5 s around each trial,
+needs a small part of each unit's spike train, and a remote read costs a round trip per
+dependent step. Each unit's train is a sorted run of the ragged `spike_times` data at the
+positions its `spike_times_index` row gives (known from the catalog). What has been read of
+it is kept (known_times.KnownTimes): a window's ends are found exactly where known values
+bracket them, else predicted between known points with a margin, and every unit's spans are
+read together - one concurrent round, coalesced like any ragged read - then checked: a
+prediction that missed is read again wider in the next round (rare), so answers are always
+exact.
+
+Which spans are read:
+- a unit nothing is known of is read whole (a PSTH over trials spread across the session
+  needs most of it anyway, and the transport would coalesce the gaps between its windows);
+- `index(rows)` first reads a few points of each unit (its ends and one point every
+  `stride` values, the points a coalesce gap apart so each is its own small request), after
+  which windows are read as predicted spans (the raster, zoomed in);
+- spans closer than `config.coalesce_gap` are read as one (and everything read is kept).
+Memory: at most MAX_KEPT values are kept per reader; the least recently used units are
+forgotten first.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..catalog import Catalog, normalize_path
+from ..config import config
+from ..errors import ColumnError, LazyNWBError, redact
+from .known_times import KnownTimes, index_positions, merge_spans
+from .ragged import read_index, row_spans
+from .tables import describe_table
+
+MAX_ROUNDS = 8  # a miss widens its margin 4x a round: the whole gap is read by round 4
+MAX_KEPT = 32_000_000  # values kept per reader (256 MB of float64)
+INDEX_POINTS_PER_UNIT = 64
+
+
+class SpikeTrains:
+    """The spike trains of one file's units table (`column`, ragged, usually spike_times)."""
+
+    def __init__(self, catalog: Catalog, table_path: str = "/units", column: str = "spike_times"):
+        self.catalog = catalog
+        self.table_path = normalize_path(table_path)
+        table = describe_table(catalog, self.table_path)
+        found = table.columns.get(column)
+        if found is None or len(found.index_paths) != 1:
+            raise ColumnError(f"no ragged column {column!r} of spike times in this table",
+                              source=catalog.label, path=self.table_path)
+        self.column = found
+        self.n_units = table.length
+        index_path = found.index_paths[0]
+        read_index(catalog, index_path)
+        rows = np.arange(self.n_units, dtype=np.int64)
+        self.starts, self.stops = row_spans(catalog, index_path, rows)
+        total = int(found.meta.shape[0]) if found.meta.shape else 0
+        self.starts, self.stops = np.minimum(self.starts, total), np.minimum(self.stops, total)
+        self.item = max(1, found.meta.dtype.itemsize)
+        self._known: OrderedDict[int, KnownTimes] = OrderedDict()
+        self._lock = threading.RLock()
+        self.rounds = 0  # data rounds this reader has made (tests and benchmarks look)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def count(self, row: int) -> int:
+        """Spikes of a unit (from the index: no read)."""
+        return int(self.stops[row] - self.starts[row])
+
+    def _unit(self, row: int) -> KnownTimes:
+        row = int(row)
+        if not 0 <= row < self.n_units:
+            raise IndexError(f"unit row {row} of {self.n_units}")
+        known = self._known.get(row)
+        if known is None:
+            known = self._known[row] = KnownTimes(int(self.starts[row]), int(self.stops[row]))
+        self._known.move_to_end(row)
+        return known
+
+    def _forget(self, keep: set[int]) -> None:
+        kept = sum(k.elements for k in self._known.values())
+        for row in list(self._known):
+            if kept <= MAX_KEPT:
+                break
+            if row not in keep:
+                kept -= self._known.pop(row).elements
+
+    def _gap(self) -> int:
+        return max(1, int(config.coalesce_gap) // self.item)
+
+    def _read(self, wanted: dict[int, list[tuple[int, int]]]) -> None:
+        """Read every unit's spans in one round (coalesced) and learn them."""
+        spans = merge_spans([s for parts in wanted.values() for s in parts], self._gap())
+        if not spans:
+            return
+        values = np.asarray(self.catalog.backend.read_spans(self.column.data_path, spans),
+                            dtype=np.float64).reshape(-1)
+        self.rounds += 1
+        at = 0
+        bounds = []
+        for a, b in spans:
+            bounds.append((a, b, at))
+            at += b - a
+        for row in wanted:
+            unit = self._unit(row)
+            for a, b, offset in bounds:
+                if b > unit.start and a < unit.stop:
+                    unit.learn(a, values[offset : offset + (b - a)])
+        self._forget(set(wanted))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def index(self, rows: Sequence[int], stride: int | None = None) -> None:
+        """Read a few points of every listed unit nothing is known of yet (one round): its
+        first and last spike and one every `stride` (default: a coalesce gap of values,
+        at most INDEX_POINTS_PER_UNIT points). A unit smaller than a coalesce gap is read
+        whole (the request would fetch it anyway)."""
+        with self._lock:
+            gap = self._gap()
+            wanted: dict[int, list[tuple[int, int]]] = {}
+            for row in dict.fromkeys(int(r) for r in rows):
+                unit = self._unit(row)
+                if not unit.empty or unit.size == 0:
+                    continue
+                # points more than a coalesce gap of bytes apart (gap + 1 values between
+                # them), else the transport joins them into one read of the whole train
+                step = stride or max(gap + 2, -(-unit.size // INDEX_POINTS_PER_UNIT))
+                wanted[row] = [(p, p + 1) for p in index_positions(unit.start, unit.stop, step)]
+            self._read(wanted)
+
+    def spikes(self, rows: Sequence[int], windows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each unit's spikes inside the windows, one (times, offsets) per row: the spikes of
+        window j are times[offsets[j]:offsets[j + 1]]. Windows are [start, stop) in seconds,
+        sorted by start; a spike at a window's stop is not in it (as get_spike_times_in_
+        intervals). Reads only the spans needed, in as few rounds as the predictions allow."""
+        windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
+        if len(windows) > 1 and np.any(np.diff(windows[:, 0]) < 0):
+            raise ValueError("windows must be sorted by their start")
+        rows = [int(r) for r in rows]
+        with self._lock:
+            attempt = {row: 0 for row in rows}
+            for _ in range(MAX_ROUNDS):
+                wanted = {}
+                for row in dict.fromkeys(rows):
+                    parts = self._wanted(row, windows, attempt[row])
+                    if parts:
+                        wanted[row] = parts
+                        attempt[row] += 1
+                if not wanted:
+                    break
+                self._read(wanted)
+            else:  # pragma: no cover - each round widens every miss 4x; never reached
+                raise LazyNWBError("spike windows not found", source=self.catalog.label,
+                                   path=self.column.data_path)
+            return [self._collect(row, windows) for row in rows]
+
+    def _wanted(self, row: int, windows: np.ndarray, attempt: int) -> list[tuple[int, int]]:
+        """The unknown spans of a unit still needed for the windows (empty: all found)."""
+        unit = self._unit(row)
+        if unit.size == 0 or len(windows) == 0 or (unit.complete and not unit.unsorted):
+            return []
+        if unit.empty:  # nothing known: the whole train
+            return [(unit.start, unit.stop)]
+        if unit.unsorted:
+            if unit.complete:
+                self._warn_unsorted(row)
+                unit.sort_whole()
+                return []
+            return unit.missing(unit.start, unit.stop)
+        first = unit.locate(windows[:, 0], attempt)
+        last = unit.locate(windows[:, 1], attempt)
+        # each window's spikes, from its first end to its last (predicted where not exact),
+        # and the read range of each end still predicted
+        lo = np.where(first.exact, first.pos, first.lo)
+        hi = np.where(last.exact, last.pos, last.hi)
+        spans = [np.stack([lo, hi], axis=1)]
+        for ends in (first, last):
+            spans.append(np.stack([ends.lo[~ends.exact], ends.hi[~ends.exact]], axis=1))
+        return [part for a, b in merge_spans(np.concatenate(spans), 1) for part in unit.missing(a, b)]
+
+    def _collect(self, row: int, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        unit = self._unit(row)
+        if unit.size == 0 or len(windows) == 0:
+            return np.zeros(0), np.zeros(len(windows) + 1, dtype=np.int64)
+        first = unit.locate(windows[:, 0]).pos
+        last = np.maximum(unit.locate(windows[:, 1]).pos, first)
+        counts = last - first
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return unit.gather_times(first, last), offsets
+
+    def _warn_unsorted(self, row: int) -> None:
+        warnings.warn(
+            f"spike times of unit row {row} of {self.table_path} in {redact(self.catalog.label)} "
+            "are not in time order (NWB requires it): that unit is read whole and sorted",
+            stacklevel=4,
+        )
+
+    def extent(self, rows: Sequence[int]) -> tuple[float, float] | None:
+        """(first, last) spike of the listed units, from what is known of their ends (index
+        them first); None when no end is known."""
+        firsts, lasts = [], []
+        for row in rows:
+            unit = self._known.get(int(row))
+            if unit is None or unit.empty or unit.unsorted:
+                continue
+            if unit.run_starts[0] == unit.start:
+                firsts.append(float(unit.run_times[0][0]))
+            if unit.run_starts[-1] + len(unit.run_times[-1]) == unit.stop:
+                lasts.append(float(unit.run_times[-1][-1]))
+        if not firsts or not lasts:
+            return None
+        return min(firsts), max(lasts)
+
+    def estimated_counts(self, row: int, edges: np.ndarray) -> np.ndarray:
+        """Spikes per bin of `edges` estimated from what is known of a unit: its cumulative
+        count is exact at every known spike and interpolated linearly between them."""
+        unit = self._unit(row)
+        positions, times = unit.points()
+        if unit.size == 0 or len(times) < 2:
+            return np.zeros(len(edges) - 1)
+        cumulative = np.interp(edges, times, positions - unit.start, left=0.0,
+                               right=float(unit.size))
+        return np.diff(cumulative)
+
+    def planned_bytes(self, rows: Sequence[int], windows: np.ndarray) -> int:
+        """Bytes the next round of `spikes(rows, windows)` would read (its predictions)."""
+        windows = np.asarray(windows, dtype=np.float64).reshape(-1, 2)
+        with self._lock:
+            return sum(b - a for row in dict.fromkeys(int(r) for r in rows)
+                       for a, b in self._wanted(row, windows, 0)) * self.item
