@@ -56,6 +56,27 @@ def page(browser) -> Iterator[Any]:
     assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
 
 
+FIRST_ROW_LABEL_JS = """(box) => {
+  // ink left of the raster's plot area, level with its first row: that row's label
+  const canvas = box.querySelector('canvas'), over = box.querySelector('.u-over');
+  const c = canvas.getBoundingClientRect(), o = over.getBoundingClientRect();
+  const rows = Number(box.dataset.rows), scale = canvas.width / c.width;
+  const y = (o.top - c.top + o.height / rows / 2) * scale;
+  const data = canvas.getContext('2d').getImageData(0, Math.round(y - 4 * scale),
+                                                    Math.round((o.left - c.left - 6) * scale), Math.round(8 * scale)).data;
+  let ink = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 128) ink++;
+  return {rows, ink};
+}"""
+
+
+def _first_row_labelled(raster: Any) -> list[str]:
+    """The first unit row of a raster page has its label beside it (uPlot's y scale follows the
+    page's rows: a stale scale put labels beside other rows, or under the plot)."""
+    found = raster.locator(".lnx-raster-box").evaluate(FIRST_ROW_LABEL_JS)
+    return [] if found["ink"] >= 6 else [f"raster: no label beside the first of {found['rows']} rows {found}"]
+
+
 def _requests(page: Any, kind: str, marker: str) -> int:
     """Requests of one kind the views sent to the kernel (`marker`: a key only that view's
     request has, e.g. table_path for the raster's window)."""
@@ -157,6 +178,13 @@ def test_a_pinned_raster_zoomed_fetches_its_window_and_moves_the_plot(lab, page)
     assert abs((line["x"] - area["x"]) / area["width"] - 0.5) < 0.05
     page.mouse.move(0, 0)
     problems = _shoot(page, explorer, "explorer-pinned-raster", "light")
+    # scrolled down to the pinned raster, the tabs are still there to click
+    hidden_tabs = explorer.get_by_role("tab").evaluate_all(
+        "(tabs) => tabs.filter((t) => { const b = t.getBoundingClientRect();"
+        " const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);"
+        " return !(hit && t.contains(hit)); }).map((t) => t.textContent)")
+    assert page.locator(".lnx-main-pane").evaluate("(p) => p.scrollTop") > 0  # it did scroll
+    problems += [f"pinned: tab {t!r} covered or out of view" for t in hidden_tabs]
     assert not problems, problems
 
 
@@ -176,6 +204,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     page.wait_for_function("/spikes of \\d+ of 120 units/.test(document.querySelector('.lnx-raster [role=status]')?.textContent)")
     assert raster.locator(".lnx-raster-box").bounding_box()["height"] >= 250
     assert "VISp" in raster.locator(".lnx-legend").first.inner_text()
+    problems += _first_row_labelled(raster)
     problems += _shoot(page, explorer, "raster", theme)
     # the PSTH, grouped by stimulus
     explorer.get_by_role("tab", name="PSTH").click()
@@ -198,6 +227,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     chosen = int(re.search(r"(\d+) unit\(s\) selected", _status(probe)).group(1))
     explorer.get_by_role("tab", name="Raster").click()
     page.wait_for_function(f"/ of {chosen} units/.test(document.querySelector('.lnx-raster [role=status]').textContent)")
+    problems += _first_row_labelled(raster)
     page.keyboard.press("Escape")  # the raster has the focus: Escape is the notebook's
     # the trajectory of the first minute
     _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/Position", POSITION)

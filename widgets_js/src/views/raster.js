@@ -55,7 +55,7 @@ function render({ model, el }) {
 
   // -- the charts --------------------------------------------------------------------------
   const hist = new uPlot({
-    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [8, 8, 6, 0],
+    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [8, 16, 6, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
     scales: { x: { time: false, auto: false }, y: { auto: true, range: (_u, _a, max) => [0, Math.max(1, max) * 1.05] } },
     axes: [axis(() => theme, { show: false }), axis(() => theme, { size: 64, label: "Hz", labelSize: 14, values: (_u, s) => s.map((v) => +v.toPrecision(3)) })],
@@ -109,7 +109,7 @@ function render({ model, el }) {
   };
 
   const raster = new uPlot({
-    width: 400, height: 300, legend: { show: false }, padding: [8, 8, 0, 0],
+    width: 400, height: 300, legend: { show: false }, padding: [8, 16, 0, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
     scales: { x: { time: false, auto: false }, y: { auto: false, range: () => [0, slots()] } },
     axes: [
@@ -233,7 +233,9 @@ function render({ model, el }) {
     spacer.style.height = `${Math.max(1, msg.total) * Math.min(ROW_MAX, (rasterBox.clientHeight || 300) / rows())}px`;
     syncScroll();
     overlayData.fetch(msg.x0, msg.x1).then(() => raster.redraw(false), () => {});
-    raster.redraw(false);
+    rasterBox.dataset.rows = String(slots()); // the rows of this page (its labels sit beside them)
+    // the y scale is the page's rows: set it (a redraw alone keeps the scale of the first draw)
+    raster.setScale("y", { min: 0, max: slots() });
   }
 
   function showLegend(msg) {
