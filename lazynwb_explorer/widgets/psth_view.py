@@ -28,7 +28,7 @@ import polars as pl
 import traitlets
 
 from ..api.psth import CI_Z, bin_counts, bin_edges, group_codes, summarize
-from ..catalog import Catalog, normalize_path, open_catalog
+from ..catalog import normalize_path, open_catalog
 from ..nwb.spike_trains import SpikeTrains
 from ._base import STATIC, Reply
 from .aligned_base import AlignedView, group_labels
@@ -62,10 +62,7 @@ class PSTHView(AlignedView):
         self._spikes: dict[tuple[Any, ...], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
         super().__init__(source, table_path=table_path, **kwargs)
 
-    @staticmethod
-    def shows(catalog: Catalog, path: str) -> bool:
-        """A units table (a table with ragged spike_times)."""
-        return has_spike_times(catalog, path)
+    shows = staticmethod(has_spike_times)  # a units table
 
     def show(self, path: str) -> None:
         self.table_path = path
