@@ -19,7 +19,7 @@ import polars as pl
 
 from ..catalog import open_catalog_for
 from ..config import resolve_as_polars
-from ..multifile import Missing, map_sources
+from ..multifile import results_of
 from ..nwb.aligned_series import AlignedSeries
 from ..nwb.events import Events, read_events
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME, TABLE_PATH_COLUMN_NAME
@@ -101,13 +101,8 @@ def get_aligned_timeseries(
         times, values, offsets = series.windows(windows, channel)
         return aligned_frame(source.label, events, times, values, offsets, group_by)
 
-    frames = []
-    for _, frame in map_sources(to_sources(nwb_path), work, disable_progress=disable_progress,
-                                desc="Reading aligned windows"):
-        if isinstance(frame, Missing):
-            raise frame.error
-        if frame is not None:
-            frames.append(frame)
+    frames = results_of(to_sources(nwb_path), work, desc="Reading aligned windows",
+                        disable_progress=disable_progress)
     if frames:
         df = pl.concat(frames, how="diagonal_relaxed")
     else:
