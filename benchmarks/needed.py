@@ -20,6 +20,11 @@ come from the file's real layout, not from what one reader happened to fetch. Th
 What each row reads is written next to its name in ``NEEDS`` and mirrors the work in
 ``tools.py`` (e.g. the filter row: presence_ratio and location whole, then unit_id and
 spike_times_index at the passing rows and their predecessors, then those units' spike spans).
+Issue 15's rows need, of each unit, only the spike_times elements inside their windows (the
+session's spike_times is chunked without filters, so elements rather than chunks; were it
+compressed, the same rule would count the chunks holding them), plus the units' index
+entries (where each train starts and ends: a cold reader must read them), the trials
+columns used, and, for the running speed, the timestamps and data rows inside the windows.
 """
 
 from __future__ import annotations
@@ -30,7 +35,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from benchmarks.tasks import TASKS
 from benchmarks.tools import MOVIE, MOVIE_FRAME, SERIES, SLICE, slice_start
+from benchmarks.tools_aligned import (
+    ALIGN_TO,
+    GROUP_BY,
+    RASTER_WINDOW,
+    RUNNING_SPEED,
+    TRIALS,
+    WINDOW,
+    windows_of,
+)
 from lazynwb_explorer.nwb.session import SESSION_FIELDS, SUBJECT_FIELDS
 
 Rows = np.ndarray | None  # sorted row indices on axis 0, or None for all rows
@@ -177,6 +192,53 @@ def _movie_frame(f: h5py.File) -> int:
     return dataset_bytes(data, np.array([MOVIE_FRAME]))
 
 
+# -- issue 15: spikes and samples inside windows ----------------------------------------------
+def _first_units(f: h5py.File, task: str) -> np.ndarray:
+    """The rows the task's tools read: its first ``units`` (fewer if the file has fewer)."""
+    wanted = TASKS[task].units or 0
+    return np.arange(min(wanted, f["units/id"].shape[0]))
+
+
+def _spikes_in_windows(f: h5py.File, rows: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> int:
+    """The units' index entries (and their predecessors': where each train starts), then
+    the spike_times elements inside the windows [start, stop) - or, were spike_times
+    compressed, the chunks holding them (``dataset_bytes``'s rule)."""
+    index, data = f["units/spike_times_index"], f["units/spike_times"]
+    ends = index[()]
+    positions = [np.zeros(0, dtype=np.int64)]
+    for row in rows.tolist():
+        start = int(ends[row - 1]) if row else 0
+        at, _ = windows_of(data[start : int(ends[row])], starts, stops)
+        positions.append(start + at)
+    around = np.union1d(rows, rows[rows > 0] - 1)
+    return dataset_bytes(index, around) + dataset_bytes(data, np.unique(np.concatenate(positions)))
+
+
+def _events(f: h5py.File) -> np.ndarray:
+    return np.asarray(f[f"{TRIALS}/{ALIGN_TO}"][()], dtype=np.float64)
+
+
+def _raster(f: h5py.File) -> int:
+    window = np.array([RASTER_WINDOW[0]]), np.array([RASTER_WINDOW[1]])
+    return _spikes_in_windows(f, _first_units(f, "raster"), *window)
+
+
+def _psth(f: h5py.File) -> int:
+    events = _events(f)
+    columns = dataset_bytes(f[f"{TRIALS}/{ALIGN_TO}"]) + dataset_bytes(f[f"{TRIALS}/{GROUP_BY}"])
+    return columns + _spikes_in_windows(f, _first_units(f, "psth"), events + WINDOW[0],
+                                        events + WINDOW[1])
+
+
+def _aligned_series(f: h5py.File) -> int:
+    events = _events(f)
+    timestamps, data = f[f"{RUNNING_SPEED}/timestamps"], f[f"{RUNNING_SPEED}/data"]
+    at, _ = windows_of(timestamps[()], events + WINDOW[0], events + WINDOW[1])
+    rows = np.unique(at)
+    return (dataset_bytes(f[f"{TRIALS}/{ALIGN_TO}"]) + dataset_bytes(timestamps, rows)
+            + dataset_bytes(data, rows))
+
+
 NEEDS: dict[str, Callable[[h5py.File], int]] = {
     "trials": _trials,  # every dataset of /intervals/trials
     "units_scalars": _units_scalars,  # /units minus ragged (data + index) and n-D columns
@@ -197,6 +259,9 @@ NEEDS: dict[str, Callable[[h5py.File], int]] = {
     + dataset_bytes(f["intervals/trials/stop_time"]),
     "ndb_array": _ndb_array,
     "movie_frame": _movie_frame,  # the compressed chunk that holds the frame
+    "raster": _raster,  # 100 units' index entries + their spikes inside the minute
+    "psth": _psth,  # stim_start_time + stimulus_name whole, 300 units' spikes in the windows
+    "aligned_series": _aligned_series,  # stim_start_time + the windows' timestamps and data
 }
 
 

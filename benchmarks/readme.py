@@ -134,15 +134,34 @@ rewrites it (the text is in `readme.py`, the measurements are kept in
   Zarr v3) and **hdmf-zarr** 0.14's `NWBZarrIO` (pynwb, zarr-python 3 over fsspec's HTTP;
   its worker runs in the zarr3 venv, Python >= 3.12), reading the columns it needs
   (`tools_hdmfzarr.py`). Their floor counts the stored size of every chunk a row needs.
+  **Issue 15's rows** (`tools_aligned.py`) take the first 100 (raster) or 300 (PSTH) units
+  of /units as the frame a grid already holds (`_nwb_path`, `_table_index`; fewer when
+  the file has fewer) and align to the trials' stim_start_time with a -0.5 to 1.0 s window.
+  Ours calls `get_spike_times_in_window` (the minute 300-360 s), `get_psth` (25 ms bins,
+  grouped by stimulus_name) and `get_aligned_timeseries` (running speed). lazynwb 1.0 reads
+  the units' spike_times with `get_df` for the raster (its `get_spike_times_in_intervals`
+  joins windows with the rows of an intervals table, and a raster's minute is no table's
+  row), calls `get_spike_times_in_intervals` for the PSTH, and `get_timeseries` (timestamps
+  and data whole) for the running speed; pynwb reads `units['spike_times'][i]` and the
+  series whole. The peers then share one numpy (`searchsorted` windows, `histogramdd` bins
+  on `linspace` edges). Checksums make the tools comparable: the exact sum of the raster's
+  spike times; each PSTH bin's count times a weight of its (unit, group, bin), so ⚠ shows
+  when any bin's count differs; the exact sums of the aligned samples and their relative
+  times. Their floors (`needed.py`): the units' index entries and the spike_times
+  elements inside the windows (spike_times is chunked without compression: a reader can
+  range-read inside a chunk, so elements, not chunks), the trials columns used, and the
+  running speed's timestamps and data rows inside the windows.
 
-## Targets (issues 5, 6, 7), checked for lazynwb_explorer
+## Targets (issues 5, 6, 7, 15), checked for lazynwb_explorer
 
 Cold: ≥ 3× faster than the fastest peer and ≤ floor + 8 round trips (the all-columns row,
 bandwidth-bound: ≤ 1.3× its floor). Warm: ≤ 1.5× floor + one round trip; list internal paths
 and table schema with zero requests. Bytes: ≤ 1.5× the bytes the work needs (checked on the
 warm run; the cold run also reads metadata, its ratio is shown beside). Row targets:
 metadata of 100 small files cold < 1 s; of 1,000 cold < 3 s; filtered /units of 300
-sessions cold < 5 s.
+sessions cold < 5 s; the raster and the trial-aligned running speed warm in one round (our
+transport's critical-path rounds); the PSTH cold ≤ floor + 6 round trips (shown in the cold
+column).
 
 Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()};
 {versions}. Run on {day}; the whole run took {elapsed / 60:.1f} min.

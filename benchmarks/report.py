@@ -162,8 +162,10 @@ def target_cells(row: Row, group: Sequence[Row], needed: int, link: Link) -> lis
         limit = task.cold_floor_factor * floor
         cells.append(_mark(c.wall <= limit, f"{c.wall:.2f} ≤ {limit:.2f} ({task.cold_floor_factor}× floor)"))
     else:
-        limit = floor + 8 * link.latency
-        cells.append(_mark(c.wall <= limit, f"{c.wall:.2f} ≤ {limit:.2f}"))
+        trips = task.cold_round_trips
+        limit = floor + trips * link.latency
+        own = "" if trips == 8 else f" (floor + {trips} RTT)"
+        cells.append(_mark(c.wall <= limit, f"{c.wall:.2f} ≤ {limit:.2f}{own}"))
     limit = 1.5 * floor + link.latency
     cells.append(_mark(w.wall <= limit, f"{w.wall:.2f} ≤ {limit:.2f}"))
     if task.warm_zero_requests:
@@ -173,17 +175,29 @@ def target_cells(row: Row, group: Sequence[Row], needed: int, link: Link) -> lis
         cells.append(_mark(ratio <= 1.5, f"{ratio:.2f}× ({w.bytes_sent / MB:.2f} / {needed / MB:.2f} MB)"))
     else:
         cells.append("–")
-    if task.cold_limit is not None:
-        cells.append(_mark(c.wall < task.cold_limit, f"cold {c.wall:.2f} < {task.cold_limit:g} s"))
-    else:
-        cells.append("")
+    cells.append(", ".join(_row_targets(task, c, w)))
     cells.append(f"{c.bytes_sent / max(needed, 1):.1f}×" if needed else f"{c.bytes_sent / MB:.2f} MB")
     return cells
 
 
+def _row_targets(task: Task, c: Measurement, w: Measurement) -> list[str]:
+    """The targets one row has of its own: a cold time limit, at most N warm rounds."""
+    marks = []
+    if task.cold_limit is not None:
+        marks.append(_mark((c.wall or 0.0) < task.cold_limit,
+                           f"cold {c.wall:.2f} < {task.cold_limit:g} s"))
+    if task.warm_rounds is not None:
+        if w.rounds is None:
+            marks.append(f"warm rounds ≤ {task.warm_rounds}: not counted")
+        else:
+            marks.append(_mark(w.rounds <= task.warm_rounds,
+                               f"warm {w.rounds} round{'s' * (w.rounds != 1)} ≤ {task.warm_rounds}"))
+    return marks
+
+
 def targets_table(rows: Sequence[Row], needed: dict[str, int], link: Link, scale: object) -> str:
     lines = [
-        "| Task | Needed MB | Floor (s) | Cold ≥ 3× fastest peer | Cold ≤ floor + 8 RTT "
+        "| Task | Needed MB | Floor (s) | Cold ≥ 3× fastest peer | Cold ≤ floor + 8 RTT (or as shown) "
         "| Warm ≤ 1.5× floor + RTT | Warm bytes ≤ 1.5× needed (or 0 requests) | Row target "
         "| Cold bytes / needed | Catalog on disk (KB) |",
         "|---|--:|--:|---|---|---|---|---|--:|--:|",

@@ -63,11 +63,11 @@ def _dir_kb(path: Path) -> float:
 
 def run_once(
     server: SlowRangeServer, tool: str, task: str, phase: str, urls: list[str], cache: Path,
-    timeout: float,
+    timeout: float, params: dict[str, Any] | None = None,
 ) -> Measurement:
     """One run in a fresh process with ``cache`` as every cache directory."""
     server.reset()
-    job = json.dumps({"tool": tool, "task": task, "urls": urls})
+    job = json.dumps({"tool": tool, "task": task, "urls": urls, "params": params or {}})
     python = ZARR3_PYTHON if tool in ZARR3_VENV_TOOLS else Path(sys.executable)
     if not python.exists():
         return Measurement(tool, task, phase, error=f"no {python} (make zarr3-venv)")
@@ -129,7 +129,8 @@ def run_task(
             cache = Path(tempfile.mkdtemp(prefix="lazynwb-bench-"))
             try:
                 for phase in ("cold", "warm"):
-                    m = run_once(server, tool, task.key, phase, urls, cache, args.timeout)
+                    m = run_once(server, tool, task.key, phase, urls, cache, args.timeout,
+                                 task.params(data))
                     runs[tool][phase].append(m)
                     log.append(m)
                     print(f"  {task.key:13} {tool:17} {phase}  {_show(m)}", flush=True)

@@ -9,16 +9,21 @@ on every row, so each row is described once, here. Targets come from the issues:
 * bytes (warm): <= 1.5x the bytes of the chunks the work needs;
 * list internal paths / table schema, warm: zero requests;
 * metadata of 100 small files, cold: < 1 s; of 1,000: < 3 s; filtered /units of 300
-  sessions, cold: < 5 s (issue 7).
+  sessions, cold: < 5 s (issue 7);
+* raster of 100 units over a minute and trial-aligned running speed, warm: one concurrent
+  round (our transport's critical-path rounds); PSTH of 300 units x 500 trials, cold:
+  <= floor + 6 round trips (issue 15).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from benchmarks.datasets import Data, Scale
 from benchmarks.layouts import LAYOUTS, REAL_FILES
 from benchmarks.tools import HDF5_TOOLS, ZARR_TOOLS
+from benchmarks.tools_aligned import PSTH_UNITS, RASTER_UNITS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +40,10 @@ class Task:
     comparable: bool = True  # tools must agree on (rows, check)
     cold_limit: float | None = None  # seconds, row-specific cold target (issue 7, issue 5)
     cold_floor_factor: float | None = None  # cold <= factor x floor instead of floor + 8 RTT
+    cold_round_trips: int = 8  # cold <= floor + this many round trips (issue 15's PSTH: 6)
     warm_zero_requests: bool = False
+    warm_rounds: int | None = None  # warm: at most this many rounds (our counters; issue 15)
+    units: int | None = None  # the first this many units of /units (fewer if the file has fewer)
 
     def n_files(self, scale: Scale) -> int:
         return getattr(scale, self.count) if self.count else 1
@@ -56,6 +64,10 @@ class Task:
             return [data.movie]
         pool = data.small if self.files == "small" else data.units
         return pool[: self.n_files(data.scale)]
+
+    def params(self, data: Data) -> dict[str, Any]:
+        """The keyword arguments of the tools' work (``tools.py``), from the files' spec."""
+        return {"units": min(self.units, data.spec.n_units)} if self.units else {}
 
     def runs_tool(self, tool: str) -> bool:
         return tool in self.tools and tool not in self.skip
@@ -130,6 +142,12 @@ TASKS: dict[str, Task] = {
              tools=ZARR_TOOLS),
         Task("zarr_metadata", "Zarr v3: session + subject metadata (issue 17)", "session_zarr",
              tools=ZARR_TOOLS),
+        Task("raster", "raster: spike times of 100 units in a 60 s window (issue 15)", "session",
+             units=RASTER_UNITS, warm_rounds=1),
+        Task("psth", "PSTH of 300 units x 500 trials, 25 ms bins, by stimulus_name (issue 15)",
+             "session", units=PSTH_UNITS, cold_round_trips=6),
+        Task("aligned_series", "running speed around 500 stimulus onsets (issue 15)", "session",
+             warm_rounds=1),
         *_layout_tasks(),
         *_real_tasks(),
         *_ndb_tasks(),

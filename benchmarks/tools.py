@@ -2,11 +2,13 @@
 
 Why one module per kind of tool: the tasks must mean the same thing for every tool, so the
 lazynwb-like calls (lazynwb_explorer and lazynwb 1.0 share an API) sit here side by side and
-pynwb's explicit reads sit in ``tools_pynwb.py``. Every function takes the tool's module and
-the task's URLs and returns ``(rows, check, result_bytes)``: the number of rows produced, a
-checksum-like number (e.g. total spike count) so the runner can tell when two tools did not
-do the same work, and the in-memory size of the result. Tools are imported in ``prepare``
-(timed on its own, before the work's clock starts).
+pynwb's explicit reads sit in ``tools_pynwb.py`` (issue 15's event-aligned rows, which add the
+same numpy to every peer, in ``tools_aligned.py``). Every function takes the tool's module,
+the task's URLs and the task's params (``Task.params``: e.g. how many units) and returns
+``(rows, check, result_bytes)``: the number of rows produced, a checksum-like number (e.g.
+total spike count) so the runner can tell when two tools did not do the same work, and the
+in-memory size of the result. Tools are imported in ``prepare`` (timed on its own, before
+the work's clock starts).
 
 Tools:
 * ``lazynwb_explorer``: this package, ``import lazynwb_explorer as lazynwb``.
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 Result = tuple[int, float, int]
-Work = Callable[[Any, list[str]], Result]
+Work = Callable[..., Result]  # (lib, urls, **the task's params: Task.params)
 
 HDF5_TOOLS = ("lazynwb_explorer", "lazynwb", "pynwb+remfile")
 ZARR_TOOLS = ("lazynwb_explorer", "lazynwb", "hdmf-zarr")
@@ -212,4 +214,6 @@ def work_for(tool: str, task: str) -> Work | None:
         from benchmarks.tools_hdmfzarr import HDMF_ZARR_WORK
 
         return HDMF_ZARR_WORK.get(task)
-    return LAZY_WORK.get(task)
+    from benchmarks.tools_aligned import ALIGNED_LAZY_WORK
+
+    return LAZY_WORK.get(task) or ALIGNED_LAZY_WORK.get(task)

@@ -14,6 +14,17 @@ from typing import Any
 import numpy as np
 
 from benchmarks.tools import MOVIE_FRAME, SERIES, SLICE, Result, Work, frame_bytes, slice_start
+from benchmarks.tools_aligned import (
+    ALIGN_TO,
+    GROUP_BY,
+    PSTH_UNITS,
+    RASTER_UNITS,
+    RASTER_WINDOW,
+    aligned_samples,
+    raster_result,
+    trial_spikes,
+    windows_of,
+)
 
 UNITS_ARRAY_COLUMNS = {"spike_times", "waveform_mean"}
 SESSION_FIELDS = ("identifier", "session_start_time", "session_id", "session_description",
@@ -152,6 +163,30 @@ def _movie_frame(_: Any, urls: list[str]) -> Result:
     return 1, float(frame.sum(dtype="float64")), frame.nbytes
 
 
+def _raster(_: Any, urls: list[str], units: int = RASTER_UNITS) -> Result:
+    """Each unit's whole train (pynwb reads a ragged row whole), then numpy's window."""
+    spikes = _spikes(_open(urls[0]).units, np.arange(units))
+    window = np.array([RASTER_WINDOW[0]]), np.array([RASTER_WINDOW[1]])
+    return raster_result([train[windows_of(train, *window)[0]] for train in spikes])
+
+
+def _psth(_: Any, urls: list[str], units: int = PSTH_UNITS) -> Result:
+    nwb = _open(urls[0])
+    events = np.asarray(nwb.trials[ALIGN_TO].data[:], dtype=np.float64)
+    names = _text(nwb.trials[GROUP_BY].data[:])
+    return trial_spikes(_spikes(nwb.units, np.arange(units)), events, names)
+
+
+def _aligned_series(_: Any, urls: list[str]) -> Result:
+    """The series' timestamps and data whole (two reads; 500 windows read one by one would
+    cost 1,000 round trips), then numpy's windows."""
+    nwb = _open(urls[0])
+    series = nwb.processing["behavior"]["running_speed"]
+    events = np.asarray(nwb.trials[ALIGN_TO].data[:], dtype=np.float64)
+    data = np.asarray(series.data[:]) * series.conversion + series.offset
+    return aligned_samples(np.asarray(series.timestamps[:]), data, events)
+
+
 PYNWB_WORK: dict[str, Work] = {
     "trials": _trials,
     "units_scalars": _units_scalars,
@@ -166,4 +201,7 @@ PYNWB_WORK: dict[str, Work] = {
     "units_memory": _units_memory,
     "real_units": _real_units,
     "movie_frame": _movie_frame,
+    "raster": _raster,
+    "psth": _psth,
+    "aligned_series": _aligned_series,
 }

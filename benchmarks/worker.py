@@ -4,7 +4,8 @@ Why a separate process per run: a cold run must start with nothing open and noth
 memory, a warm run must get its speed from the cache directory alone (not from an object
 left in memory), and each run's peak memory must be its own. The runner starts
 ``python -m benchmarks.worker`` with the job as JSON on stdin
-(``{"tool": ..., "task": ..., "urls": [...]}``) and a cache directory in the environment.
+(``{"tool": ..., "task": ..., "urls": [...], "params": {...}}``; params are the work's
+keyword arguments, ``Task.params``) and a cache directory in the environment.
 
 Output (last line of stdout): ``{"wall": s, "cpu_s": s, "import_s": s, "rss_base_mb": MB,
 "rss_peak_mb": MB, "rows": n, "check": x, "result_bytes": n, "counters": {...} | null}``
@@ -76,7 +77,7 @@ def main() -> int:
         rss_base = _reset_peak()
         with counting() as counters:
             t0, cpu0 = time.perf_counter(), time.process_time()
-            rows, check, result_bytes = work(lib, urls)
+            rows, check, result_bytes = work(lib, urls, **job.get("params", {}))
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     except Exception as exc:  # reported in the table, not raised: one broken peer != no results
         traceback.print_exc(file=sys.stderr)

@@ -116,6 +116,24 @@ def map_sources(
             bar.close()
 
 
+def results_of(
+    sources: Sequence[Source],
+    work: Callable[[Source], T | None],
+    *,
+    desc: str,
+    disable_progress: bool = False,
+) -> list[T]:
+    """`work`'s results over the sources (map_sources: concurrent, one deadline), in source
+    order, those that are None left out; a path missing in a file raises that file's error."""
+    results = []
+    for _, result in map_sources(sources, work, disable_progress=disable_progress, desc=desc):
+        if isinstance(result, Missing):
+            raise result.error
+        if result is not None:
+            results.append(result)
+    return results
+
+
 class _NoProgress:
     """What a disabled bar does (nothing). tqdm builds a multiprocessing lock even for a
     disabled bar: ~20-70 ms of a one-file call's CPU (imports, a semaphore's random name)."""

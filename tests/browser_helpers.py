@@ -215,3 +215,20 @@ def mount(page: Any, name: str, bundle: str) -> Any:
     """Render a bridged widget's bundle into the page; returns its root locator."""
     page.evaluate("([id, bundle]) => window.mount(id, bundle)", [name, bundle])
     return page.locator(f"#w-{name}")
+
+
+def tree_item(scope: Any, path: str) -> Any:
+    """The Explorer tree's item of `path` (inside `scope`: a page or a view's locator)."""
+    return scope.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
+
+
+def open_tree_path(page: Any, explorer: Any, *parts: str) -> None:
+    """Open groups in the Explorer's tree by clicking their toggles, then select the last path."""
+    for path in parts[:-1]:
+        item = tree_item(explorer, path)
+        if item.get_attribute("aria-expanded") != "true":
+            item.locator(".lnx-toggle").click()
+        page.wait_for_function(
+            "(p) => document.querySelector(`.lnx-tree [data-path='${p}']`)?.getAttribute('aria-expanded') === 'true'",
+            arg=path)
+    tree_item(explorer, parts[-1]).click()

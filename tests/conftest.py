@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,10 +285,40 @@ def _shared_data_untouched() -> Iterator[None]:
                     + "\n  ".join(changes), pytrace=False)
 
 
-# -- a real JupyterLab, shared by the browser test modules ------------------------------------
+# -- the browser test modules: Chromium, the stub page, a real JupyterLab ---------------------
 
 
 @pytest.fixture(scope="session")
 def lab(jupyter_lab: tuple[str, str]) -> tuple[str, str]:
     """The shared JupyterLab (jupyter_lab; what it serves is in lab_root.py)."""
     return jupyter_lab
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module (browser_helpers.launch)."""
+    from browser_helpers import launch
+
+    with launch() as b:
+        yield b
+
+
+@pytest.fixture
+def bridge() -> Iterator[Any]:
+    """The stub page's server, bridging the built front ends to the Python views."""
+    from browser_helpers import Bridge
+
+    b = Bridge().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def page(browser, bridge) -> Iterator[Any]:
+    """A stub page (browser_helpers.harness_page) that fails the test on an uncaught page
+    error. The JupyterLab modules override it with a page of the real server (lab_page)."""
+    from browser_helpers import harness_page
+
+    with harness_page(browser, bridge) as p:
+        yield p
+        assert not p.js_errors, p.js_errors

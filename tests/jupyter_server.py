@@ -132,6 +132,31 @@ def end_sessions(base: str, token: str) -> None:
         urllib.request.urlopen(request, timeout=60).close()
 
 
+@contextmanager
+def lab_page(browser: Any, lab: tuple[str, str], record_sent: bool = False) -> Iterator[Any]:
+    """A 1400x900 page for the end-to-end tests on `lab` (base url, token); an uncaught page
+    error of the widgets fails the test. `record_sent`: `page.sent` collects the websocket
+    frames the page sends (the comm messages, to count a view's requests).
+
+    After the test every session and its kernel is shut down, so the next test's notebook
+    starts on a fresh kernel: a page opened on a kernel holding earlier tests' widgets restores
+    every one of them at once, which under load passes anywidget's 2 s limit for initialising
+    a model."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if record_sent:
+        page.sent = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: page.sent.append(
+            payload if isinstance(payload, str) else payload.decode("latin-1"))))
+    yield page
+    page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
+    page.close()
+    end_sessions(*lab)
+    assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
+
+
 def cell_count(page: Any) -> int:
     """Cells of the notebook in front."""
     return page.evaluate("window.jupyterapp.shell.currentWidget.content.widgets.length")

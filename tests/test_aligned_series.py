@@ -17,6 +17,7 @@ import lazynwb_explorer as lazynwb
 from lazynwb_explorer import demo_data
 from lazynwb_explorer.api.aligned_series import aligned_means
 from lazynwb_explorer.catalog import open_catalog
+from lazynwb_explorer.config import config
 from lazynwb_explorer.nwb.aligned_series import AlignedSeries
 from lazynwb_explorer.nwb.known_times import KnownTimes, merge_spans
 from lazynwb_explorer.sources import to_source
@@ -85,20 +86,31 @@ def test_several_files_and_a_filter(demo: Path, sessions) -> None:
         lazynwb.get_aligned_timeseries(demo, "/processing/behavior/nothing", disable_progress=True)
 
 
-def test_remote_windows_are_one_round_once_open(demo: Path, locate, http_server) -> None:
+@pytest.mark.parametrize("gap", [None, 512])
+def test_remote_windows_are_one_round_once_open(demo: Path, locate, http_server, monkeypatch,
+                                                gap: int | None) -> None:
+    """Default: the running speed's coarse index would be coalesced into a read of the whole
+    series, so it is read whole at open and the windows need no request. With a small
+    coalesce gap the coarse index is its own round and the windows one more, reading
+    little beyond their samples."""
+    if gap is not None:
+        monkeypatch.setattr(config, "coalesce_gap", gap)
     url = locate(demo, "http")
     catalog = open_catalog(to_source(url))
     with counting() as opening:
-        series = AlignedSeries(catalog, SPEED)  # the coarse index: one round
+        series = AlignedSeries(catalog, SPEED)  # the coarse index (or all of it): one round
     assert opening.rounds == 1
     onsets = np.sort(lazynwb.get_df(url, "trials", as_polars=True, disable_progress=True)[
         "stim_start_time"].to_numpy())
     windows = np.stack([onsets - 0.5, onsets + 1.0], 1)
     with counting() as c:
         times, _values, offsets = series.windows(windows)
-    assert c.rounds == 1, c
     needed = len(times) * (8 + 4)  # float64 timestamps, float32 speed
-    assert c.bytes <= 3 * needed, (c.bytes, needed)
+    if gap is None:
+        assert c.rounds == 0 and opening.bytes <= 1.2 * series.n * (8 + 4), (c, opening)
+    else:
+        assert c.rounds == 1, c
+        assert c.bytes <= 3 * needed, (c.bytes, needed)
     assert len(offsets) == 501
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 import pytest
-from browser_helpers import CHROMIUM, Bridge, harness_page, launch, mount
+from browser_helpers import CHROMIUM, mount
 from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 from pynwb.file import Subject
@@ -88,26 +87,6 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
     twin = root / f"twin {IMG}.nwb"  # a file name with markup (no "/": fine on POSIX)
     shutil.copyfile(main, twin)
     return {"main": main, "twin": twin, "missing": root / f"gone {SVG}.nwb"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
-
-
-@pytest.fixture
-def bridge() -> Iterator[Bridge]:
-    b = Bridge().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def page(browser, bridge) -> Iterator[Any]:
-    with harness_page(browser, bridge) as p:
-        yield p
-        assert not p.js_errors, p.js_errors
 
 
 def _assert_inert(page: Any) -> None:

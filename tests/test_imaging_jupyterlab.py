@@ -27,8 +27,8 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from browser_helpers import CHROMIUM, launch
-from jupyter_server import end_sessions, open_and_run, set_theme
+from browser_helpers import CHROMIUM
+from jupyter_server import lab_page, open_and_run, set_theme
 from lab_root import LAB, OPHYS
 from page_checks import contrast, overlaps
 
@@ -57,22 +57,10 @@ PALETTE = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 1
            [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207], [255, 187, 120]]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
-
-
 @pytest.fixture
-def page(browser, jupyter_lab) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    page.close()
-    end_sessions(*jupyter_lab)  # the next test's notebook on a fresh kernel
-    assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
+def page(browser, lab) -> Iterator[Any]:
+    with lab_page(browser, lab) as p:
+        yield p
 
 
 def _open(page: Any, lab: tuple[str, str], notebook: str) -> Any:

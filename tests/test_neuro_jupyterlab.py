@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, launch
-from jupyter_server import open_and_run, set_theme
+from browser_helpers import CHROMIUM, open_tree_path, tree_item
+from jupyter_server import lab_page, open_and_run, set_theme
 from page_checks import contrast, overlaps
 
 pytestmark = [
@@ -32,28 +32,32 @@ SPEED = "/processing/behavior/running_speed"
 POSITION = "/processing/behavior/Position/position"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
-
-
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.sent = []  # type: ignore[attr-defined] - the comm messages the page sent
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: page.sent.append(  # type: ignore[attr-defined]
-        payload if isinstance(payload, str) else payload.decode("latin-1"))))
-    yield page
-    # a fresh kernel for the next test: a page opened on a kernel holding the last test's
-    # widgets restores every one of them at once (each view's module), which under load
-    # passes anywidget's 2 s limit for initialising a model
-    page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
-    page.close()
-    assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
+def page(browser, lab) -> Iterator[Any]:
+    """A JupyterLab page recording the comm messages it sends (`page.sent`)."""
+    with lab_page(browser, lab, record_sent=True) as p:
+        yield p
+
+
+FIRST_ROW_LABEL_JS = """(box) => {
+  // ink left of the raster's plot area, level with its first row: that row's label
+  const canvas = box.querySelector('canvas'), over = box.querySelector('.u-over');
+  const c = canvas.getBoundingClientRect(), o = over.getBoundingClientRect();
+  const rows = Number(box.dataset.rows), scale = canvas.width / c.width;
+  const y = (o.top - c.top + o.height / rows / 2) * scale;
+  const data = canvas.getContext('2d').getImageData(0, Math.round(y - 4 * scale),
+                                                    Math.round((o.left - c.left - 6) * scale), Math.round(8 * scale)).data;
+  let ink = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 128) ink++;
+  return {rows, ink};
+}"""
+
+
+def _first_row_labelled(raster: Any) -> list[str]:
+    """The first unit row of a raster page has its label beside it (uPlot's y scale follows the
+    page's rows: a stale scale put labels beside other rows, or under the plot)."""
+    found = raster.locator(".lnx-raster-box").evaluate(FIRST_ROW_LABEL_JS)
+    return [] if found["ink"] >= 6 else [f"raster: no label beside the first of {found['rows']} rows {found}"]
 
 
 def _requests(page: Any, kind: str, marker: str) -> int:
@@ -61,21 +65,6 @@ def _requests(page: Any, kind: str, marker: str) -> int:
     request has, e.g. table_path for the raster's window)."""
     pattern = re.compile(rf'"type":"{re.escape(kind)}","gen":\d+')
     return sum(1 for frame in page.sent if pattern.search(frame) and f'"{marker}"' in frame)
-
-
-def _item(scope: Any, path: str) -> Any:
-    return scope.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
-
-
-def _open_path(page: Any, explorer: Any, *parts: str) -> None:
-    for path in parts[:-1]:
-        item = _item(explorer, path)
-        if item.get_attribute("aria-expanded") != "true":
-            item.locator(".lnx-toggle").click()
-        page.wait_for_function(
-            "(p) => document.querySelector(`.lnx-tree [data-path='${p}']`)?.getAttribute('aria-expanded') === 'true'",
-            arg=path)
-    _item(explorer, parts[-1]).click()
 
 
 def _status(scope: Any) -> str:
@@ -126,7 +115,7 @@ def test_a_pinned_raster_zoomed_fetches_its_window_and_moves_the_plot(lab, page)
     pinned = explorer.locator(".lnx-pinned .lnx-raster")
     page.wait_for_function("/spikes of/.test(document.querySelector('.lnx-pinned .lnx-raster [role=status]')?.textContent)")
     # the running speed in the panel, the raster pinned below: one time axis
-    _open_path(page, explorer, "/processing", "/processing/behavior", SPEED)
+    open_tree_path(page, explorer, "/processing", "/processing/behavior", SPEED)
     plot = explorer.locator(".lnx-panels .lnx-plot")
     plot.locator(".scatterlayer .trace").first.wait_for()
     assert raster.is_hidden() and pinned.is_visible()
@@ -157,6 +146,13 @@ def test_a_pinned_raster_zoomed_fetches_its_window_and_moves_the_plot(lab, page)
     assert abs((line["x"] - area["x"]) / area["width"] - 0.5) < 0.05
     page.mouse.move(0, 0)
     problems = _shoot(page, explorer, "explorer-pinned-raster", "light")
+    # scrolled down to the pinned raster, the tabs are still there to click
+    hidden_tabs = explorer.get_by_role("tab").evaluate_all(
+        "(tabs) => tabs.filter((t) => { const b = t.getBoundingClientRect();"
+        " const hit = document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2);"
+        " return !(hit && t.contains(hit)); }).map((t) => t.textContent)")
+    assert page.locator(".lnx-main-pane").evaluate("(p) => p.scrollTop") > 0  # it did scroll
+    problems += [f"pinned: tab {t!r} covered or out of view" for t in hidden_tabs]
     assert not problems, problems
 
 
@@ -176,6 +172,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     page.wait_for_function("/spikes of \\d+ of 120 units/.test(document.querySelector('.lnx-raster [role=status]')?.textContent)")
     assert raster.locator(".lnx-raster-box").bounding_box()["height"] >= 250
     assert "VISp" in raster.locator(".lnx-legend").first.inner_text()
+    problems += _first_row_labelled(raster)
     problems += _shoot(page, explorer, "raster", theme)
     # the PSTH, grouped by stimulus
     explorer.get_by_role("tab", name="PSTH").click()
@@ -198,9 +195,10 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     chosen = int(re.search(r"(\d+) unit\(s\) selected", _status(probe)).group(1))
     explorer.get_by_role("tab", name="Raster").click()
     page.wait_for_function(f"/ of {chosen} units/.test(document.querySelector('.lnx-raster [role=status]').textContent)")
+    problems += _first_row_labelled(raster)
     page.keyboard.press("Escape")  # the raster has the focus: Escape is the notebook's
     # the trajectory of the first minute
-    _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/Position", POSITION)
+    open_tree_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/Position", POSITION)
     position = explorer.locator(".lnx-position")
     position.get_by_label("Window start (s)").fill("0")
     position.get_by_label("Window end (s)").fill("120")
@@ -212,7 +210,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
         raise AssertionError(f"trajectory: {_status(position)!r}, fields {shown}") from exc
     problems += _shoot(page, explorer, "trajectory", theme)
     # running speed: the trials as bands behind the plot, then aligned to the stimulus
-    _item(explorer, SPEED).click()
+    tree_item(explorer, SPEED).click()
     plot = explorer.locator(".lnx-panels .lnx-plot")
     plot.locator(".scatterlayer .trace").first.wait_for()
     plot.locator("summary", has_text="Overlays").click()
@@ -231,7 +229,7 @@ def test_each_view_opens_from_the_tree(lab, page, theme) -> None:
     page.wait_for_timeout(800)
     explorer.scroll_into_view_if_needed()
     problems += _shoot(page, explorer, "aligned", theme)
-    _item(explorer, "/units").click()
+    tree_item(explorer, "/units").click()
     page.wait_for_function("/spikes of/.test(document.querySelector('.lnx-panels .lnx-raster [role=status]')?.textContent)")
     raster.locator(".lnx-raster-box").wait_for()  # shown (its status may be the hidden one's)
     raster_box = raster.locator(".lnx-raster-box").bounding_box()

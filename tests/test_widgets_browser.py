@@ -5,13 +5,12 @@ plot zoom -> window requests (stale replies dropped), and hostile file contents 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from browser_helpers import CHROMIUM, Bridge, harness_page, launch, mount
+from browser_helpers import CHROMIUM, mount
 from hdmf.common import DynamicTable
 from pynwb import NWBHDF5IO, NWBFile, TimeSeries
 
@@ -27,26 +26,6 @@ pytestmark = [
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "<script>window.__pwned=2</script>"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
-
-
-@pytest.fixture
-def bridge() -> Iterator[Bridge]:
-    b = Bridge().start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def page(browser, bridge) -> Iterator[Any]:
-    with harness_page(browser, bridge) as p:
-        yield p
-        assert not p.js_errors, p.js_errors
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, launch
-from jupyter_server import cell_count, end_sessions, open_and_run, set_theme
+from browser_helpers import CHROMIUM, open_tree_path, tree_item
+from jupyter_server import cell_count, lab_page, open_and_run, set_theme
 from lab_root import EPHYS
 from page_checks import contrast, overlaps
 
@@ -31,56 +31,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def lab(jupyter_lab) -> tuple[str, str]:
-    """The shared server (conftest.jupyter_lab, files in lab_root.py): notebooks/explorer.ipynb
-    (what `make demo` opens), ephys.ipynb and bad.ipynb on the ephys sample."""
-    return jupyter_lab
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launch() as b:
-        yield b
-
-
 @pytest.fixture
 def page(browser, lab) -> Iterator[Any]:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    # the next test on fresh kernels: JupyterLab reopens the notebooks of earlier tests, and
-    # restoring all their widgets at once (the Explorer holds ~16) passes anywidget's 2 s
-    # limit for initialising a model under load
-    page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
-    page.close()
-    end_sessions(*lab)  # the next test's notebook on a fresh kernel
-    assert not [e for e in errors if "lnx" in e or "anywidget" in e.lower()], errors
-
-
-def _item(scope: Any, path: str) -> Any:
-    return scope.locator(f'.lnx-tree [role=treeitem][data-path="{path}"]')
+    with lab_page(browser, lab) as p:
+        yield p
 
 
 def _units_table(explorer: Any) -> Any:
     """Select /units and show it as a table (it opens as a raster; the grid is a tab)."""
-    _item(explorer, "/units").click()
+    tree_item(explorer, "/units").click()
     explorer.get_by_role("tab", name="Table").click()
     return explorer.locator(".lnx-grid")
-
-
-def _open_path(page: Any, explorer: Any, *parts: str) -> None:
-    """Open groups in the tree by clicking their toggles, then select the last path."""
-    for path in parts[:-1]:
-        item = _item(explorer, path)
-        if item.get_attribute("aria-expanded") != "true":
-            item.locator(".lnx-toggle").click()
-        page.wait_for_function(
-            "(p) => document.querySelector(`.lnx-tree [data-path='${p}']`)?.getAttribute('aria-expanded') === 'true'",
-            arg=path)
-    _item(explorer, parts[-1]).click()
 
 
 def test_demo_notebook_in_jupyterlab(lab, page) -> None:
@@ -112,7 +73,7 @@ def test_demo_notebook_in_jupyterlab(lab, page) -> None:
         f"document.querySelector('.lnx-panels .lnx-grid .lnx-row[aria-rowindex=\"{shown}\"]:not(.lnx-loading)') !== null")
 
     # a time series: the plot replaces the grid; zoom by dragging on the x axis
-    _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
+    open_tree_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
     plot = explorer.locator(".lnx-panels .lnx-plot")
     plot.locator(".scatterlayer .trace").first.wait_for()
     assert grid.is_hidden()
@@ -201,7 +162,7 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
         explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
         problems += _measure(page, explorer, f"{name} grid")
         explorer.screenshot(path=str(SHOTS / f"explorer-grid-{name}.png"))
-        _item(explorer, "/general").click()
+        tree_item(explorer, "/general").click()
         explorer.locator(".lnx-session td").first.wait_for()
         problems += _measure(page, explorer, f"{name} session")
     explorer.screenshot(path=str(SHOTS / f"explorer-session-{theme}-900x800.png"))
@@ -209,7 +170,7 @@ def test_explorer_room_contrast_keys_in_both_themes(lab, page, theme) -> None:
 
     # typing in the tree and in its search box never edits the notebook
     cells = cell_count(page)
-    _item(explorer, "/units").click()
+    tree_item(explorer, "/units").click()
     page.keyboard.press("a")  # the tree's type-ahead: to 'acquisition'
     page.keyboard.press("b")
     page.keyboard.press("d")
@@ -260,7 +221,7 @@ def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page
     assert "channels (volts)" in plot.locator(".ytitle").text_content()
     # another series: its own unit, no channel picker, the same time window (the Explorer's
     # one time axis: a second of running speed at 60 Hz)
-    _open_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
+    open_tree_path(page, explorer, "/processing", "/processing/behavior", "/processing/behavior/running_speed")
     page.wait_for_function("document.querySelector('.lnx-plot .ytitle')?.textContent === 'value (cm/s)'")
     page.wait_for_function("/^all \\d{2,3} samples in view/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
     assert plot.locator(".lnx-channels").is_hidden() and plot.locator(".scatterlayer .trace").count() == 1
@@ -270,12 +231,12 @@ def test_switching_selection_resets_view_state_but_keeps_the_time_axis(lab, page
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
     scroller.evaluate("el => { el.scrollTop = 1500; el.scrollLeft = 400; }")
     page.wait_for_function("document.querySelector('.lnx-panels .lnx-grid .lnx-grid-scroll').scrollTop > 0")
-    _open_path(page, explorer, "/intervals", "/intervals/trials")
+    open_tree_path(page, explorer, "/intervals", "/intervals/trials")
     page.wait_for_function("[...document.querySelectorAll('.lnx-panels .lnx-grid .lnx-head-name')]"
                            ".some(h => h.textContent === 'stimulus_name')")
     assert scroller.evaluate("el => [el.scrollTop, el.scrollLeft]") == [0, 0]
     # back to the ElectricalSeries: the first 16 channels, in the same window
-    _open_path(page, explorer, "/acquisition", EPHYS)
+    open_tree_path(page, explorer, "/acquisition", EPHYS)
     page.wait_for_function(
         "/^envelope of all [23]\\d,\\d{3} samples/.test(document.querySelector('.lnx-plot [role=status]').textContent)")
     assert plot.locator(".scatterlayer .trace").count() == 16
@@ -306,7 +267,7 @@ def test_explorer_in_notebook_7(lab, page) -> None:
     cells = cell_count(page)
     _units_table(explorer)
     explorer.locator(".lnx-grid .lnx-row:not(.lnx-loading)").first.wait_for()
-    _item(explorer, "/units").click()  # the tree keeps the focus
+    tree_item(explorer, "/units").click()  # the tree keeps the focus
     page.keyboard.press("a")
     page.keyboard.press("b")
     assert cell_count(page) == cells

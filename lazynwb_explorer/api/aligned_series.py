@@ -18,7 +18,7 @@ import pandas as pd
 import polars as pl
 
 from ..config import resolve_as_polars
-from ..multifile import Missing, map_sources
+from ..multifile import results_of
 from ..nwb.aligned_series import AlignedSeries
 from ..nwb.events import Events, catalog_with_events, read_events
 from ..nwb.kinds import is_series
@@ -106,13 +106,8 @@ def get_aligned_timeseries(
         times, values, offsets = series.windows(windows, channel)
         return aligned_frame(source.label, events, times, values, offsets, group_by)
 
-    frames = []
-    for _, frame in map_sources(to_sources(nwb_path), work, disable_progress=disable_progress,
-                                desc="Reading aligned windows"):
-        if isinstance(frame, Missing):
-            raise frame.error
-        if frame is not None:
-            frames.append(frame)
+    frames = results_of(to_sources(nwb_path), work, desc="Reading aligned windows",
+                        disable_progress=disable_progress)
     if frames:
         df = pl.concat(frames, how="diagonal_relaxed")
     else:

@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 
 from ..config import config, resolve_as_polars
-from ..multifile import Missing, map_sources
+from ..multifile import results_of
 from ..nwb.events import Events, catalog_with_events, read_events
 from ..nwb.kinds import is_table
 from ..nwb.spike_trains import SpikeTrains
@@ -160,8 +160,10 @@ def _events_in(source: Source, request: _Request) -> tuple[str, list[int] | None
     return _one_table(mine, "/intervals/trials"), mine[TABLE_INDEX_COLUMN_NAME].to_list()
 
 
-def spikes_around(source: Source, request: _Request
-                  ) -> tuple[np.ndarray, Events, list[tuple[np.ndarray, np.ndarray]]] | None:
+Spikes = list[tuple[np.ndarray, np.ndarray]]  # per unit: (spike times, offsets per window)
+
+
+def spikes_around(source: Source, request: _Request) -> tuple[np.ndarray, Events, Spikes] | None:
     """(unit rows, events, per unit (times, offsets) in the windows) of one file. Only the
     units table and the events' table or series are walked (issue 16's scoped open)."""
     found = _events_in(source, request)
@@ -187,14 +189,21 @@ def per_file(filtered_units_df: Any, work: Callable[[Source], pl.DataFrame | Non
     require_columns(units.schema, [NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME],
                     "filtered_units_df")
     labels = units[NWB_PATH_COLUMN_NAME].unique(maintain_order=True).to_list()
-    frames = []
-    for _, frame in map_sources([to_source(label) for label in labels], work,
-                                disable_progress=disable_progress, desc=desc):
-        if isinstance(frame, Missing):
-            raise frame.error
-        if frame is not None:
-            frames.append(frame)
-    return frames
+    return results_of([to_source(label) for label in labels], work, desc=desc,
+                      disable_progress=disable_progress)
+
+
+def per_file_around(request: _Request,
+                    frame_of: Callable[[Source, np.ndarray, Events, Spikes], pl.DataFrame | None],
+                    desc: str, disable_progress: bool) -> list[pl.DataFrame]:
+    """Each file's frame_of(source, unit rows, events, spikes around the events) (files
+    without the events give none): what the aligned functions compute from."""
+
+    def work(source: Source) -> pl.DataFrame | None:
+        found = spikes_around(source, request)
+        return None if found is None else frame_of(source, *found)
+
+    return per_file(request.units, work, desc, disable_progress)
 
 
 def _request(filtered_units_df: Any, intervals_df: Any, align_to: str | None,
@@ -262,11 +271,7 @@ def get_psth(
     request = _request(filtered_units_df, intervals_df, align_to, group_by, window,
                        intervals_df_filter)
 
-    def work(source: Source) -> pl.DataFrame | None:
-        found = spikes_around(source, request)
-        if found is None:
-            return None
-        rows, events, spikes = found
+    def psth_of(source: Source, rows: np.ndarray, events: Events, spikes: Spikes) -> pl.DataFrame | None:
         codes, values = group_codes(events.groups, len(events))
         if not len(rows):
             return None
@@ -292,7 +297,7 @@ def get_psth(
         return pl.DataFrame(frame).with_columns(
             pl.col("rate_sem", "rate_ci_low", "rate_ci_high").fill_nan(None))
 
-    frames = per_file(filtered_units_df, work, "Computing PSTHs", disable_progress)
+    frames = per_file_around(request, psth_of, "Computing PSTHs", disable_progress)
     empty = {NWB_PATH_COLUMN_NAME: pl.String, UNITS_TABLE_INDEX_COLUMN_NAME: pl.Int64,
              "bin_start": pl.Float64, "bin_stop": pl.Float64, "spike_count": pl.Int64,
              "n_events": pl.Int64, "rate": pl.Float64, "rate_sem": pl.Float64,
@@ -320,11 +325,7 @@ def get_aligned_spike_times(
     request = _request(filtered_units_df, intervals_df, align_to, group_by, window,
                        intervals_df_filter)
 
-    def work(source: Source) -> pl.DataFrame | None:
-        found = spikes_around(source, request)
-        if found is None:
-            return None
-        rows, events, spikes = found
+    def aligned_of(source: Source, rows: np.ndarray, events: Events, spikes: Spikes) -> pl.DataFrame | None:
         k = len(events)
         frames = []
         for unit, (times, offsets) in zip(rows.tolist(), spikes):
@@ -339,7 +340,7 @@ def get_aligned_spike_times(
             frames.append(pl.DataFrame(frame))
         return pl.concat(frames) if frames else None
 
-    frames = per_file(filtered_units_df, work, "Aligning spike times", disable_progress)
+    frames = per_file_around(request, aligned_of, "Aligning spike times", disable_progress)
     empty = {NWB_PATH_COLUMN_NAME: pl.String, UNITS_TABLE_INDEX_COLUMN_NAME: pl.Int64,
              INTERVALS_TABLE_INDEX_COLUMN_NAME: pl.Int64, "event_time": pl.Float64,
              "spike_times": pl.List(pl.Float64)}

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..config import resolve_as_polars
 from ..errors import ColumnError
-from ..multifile import Missing, map_sources
+from ..multifile import results_of
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME, TABLE_PATH_COLUMN_NAME
 from ..sources import Source, to_source
 from .frames import get_df
@@ -294,15 +294,8 @@ def get_spike_times_in_intervals(
     request = _Request(units, intervals, chosen, intervals_df_filter, apply_obs_intervals,
                        as_counts, keep_only_necessary_cols, align_times)
     labels = units[NWB_PATH_COLUMN_NAME].unique(maintain_order=True).to_list()
-    frames = []
-    for _, frame in map_sources(
-        [to_source(label) for label in labels], lambda source: _session(source, request),
-        disable_progress=disable_progress, desc="Getting spike times in intervals",
-    ):
-        if isinstance(frame, Missing):
-            raise frame.error
-        if frame is not None:
-            frames.append(frame)
+    frames = results_of([to_source(label) for label in labels], lambda source: _session(source, request),
+                        desc="Getting spike times in intervals", disable_progress=disable_progress)
     if frames:
         df = pl.concat(frames, how="diagonal_relaxed")
     else:  # no units (or no chosen intervals): the key and interval columns, no rows

@@ -3,8 +3,10 @@
 Why: running speed or pupil area around 500 stimulus onsets is 500 small windows of a long
 series; a search per window costs round trips, and reading the whole series costs its
 bytes. A series sampled at a rate needs no search (rows are arithmetic). For stored
-timestamps, a coarse index (COARSE_POINTS timestamps, one round when the series is first
-used) lets every window's rows be predicted (known_times.KnownTimes, with the spread of
+timestamps, a series small enough that its coarse index would be read whole by the
+transport (its points closer than a coalesce gap) is read whole, once; otherwise a coarse
+index (COARSE_POINTS timestamps, one round when the series is first used) lets every
+window's rows be predicted (known_times.KnownTimes, with the spread of
 nearly regular samples); the predicted rows' timestamps and data are then read together for
 all windows in one round and checked, and a window whose prediction missed is read again
 wider in the next round. Samples are in [event + start, event + stop), as spikes are.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import Catalog, normalize_path
+from ..config import config
 from ..errors import LazyNWBError
 from .known_times import KnownTimes, merge_spans, regular_spread
 from .lazy_array import LazyDataset, searchsorted
@@ -52,12 +55,25 @@ class AlignedSeries:
         self.conversion, self.offset = self.series.conversion, self.series.offset
         self.known = KnownTimes(0, self.n, regular_spread)
         self.rounds = 0
-        if self.stored and self.n:  # the coarse index: a few samples, timestamps and data
-            rows = np.unique(np.linspace(0, self.n - 1, min(self.n, COARSE_POINTS)).astype(np.int64))
-            times, raw = self.series.read_spans([(r, r + 1) for r in rows.tolist()])
+        if self.stored and self.n:
+            self._first_read()
+
+    def _first_read(self) -> None:
+        """The coarse index (a few samples, timestamps and data), or the whole series when
+        its points would lie closer than a coalesce gap: the transport would then read it
+        all anyway, and keeping all of it finds every window with no second round."""
+        stamp_bytes = self.stamps.dtype.itemsize
+        if self.n * max(stamp_bytes, self.row_bytes) <= COARSE_POINTS * config.coalesce_gap \
+                and self.n * (stamp_bytes + self.row_bytes) <= MAX_BYTES:
+            times, raw = self.series.read_spans([(0, self.n)])
             self.rounds += 1
-            for k, row in enumerate(rows.tolist()):
-                self.known.learn(row, times[k : k + 1], raw[k : k + 1])
+            self.known.learn(0, times, raw)
+            return
+        rows = np.unique(np.linspace(0, self.n - 1, min(self.n, COARSE_POINTS)).astype(np.int64))
+        times, raw = self.series.read_spans([(r, r + 1) for r in rows.tolist()])
+        self.rounds += 1
+        for k, row in enumerate(rows.tolist()):
+            self.known.learn(row, times[k : k + 1], raw[k : k + 1])
 
     def _check(self, channel: int | None) -> None:
         if len(self.shape) > 1 and channel is None:

@@ -6,11 +6,14 @@
   starting_time with a rate (a series whose data is missing), or data in a group whose
   neurodata_type names a series. Zarr links (a series' electrodes, data) are followed.
   DynamicTables are tables, not series; /specifications holds no series.
+- `series_data`: the description of a series' data dataset (what views check before they
+  offer to show it).
 - `TABLE_SHORTCUTS`: lazynwb's short names for the common tables.
 """
 
 from __future__ import annotations
 
+from ..backends.base import DatasetMeta
 from ..catalog import Catalog
 
 TABLE_SHORTCUTS = {
@@ -49,3 +52,13 @@ def is_series(catalog: Catalog, path: str) -> bool:
     kind = (node.neurodata_type or "").lower()
     series_type = "timeseries" in kind or kind.endswith("series") or kind == "events"
     return series_type and "data" in datasets
+
+
+def series_data(catalog: Catalog, path: str) -> DatasetMeta | None:
+    """The shape and dtype of the `data` of the time series at `path` (a Zarr link followed);
+    None when `path` is empty, not a series, or a series without data."""
+    node = catalog.get(path) if path else None
+    if node is None or not node.is_group or not is_series(catalog, path):
+        return None
+    data = catalog.resolved(f"{path.rstrip('/')}/data")
+    return data.dataset if data is not None else None

@@ -116,6 +116,18 @@ class View(anywidget.AnyWidget):
         self.send(reply, out)
 
 
+class FileView(View):
+    """A view of one file: the first source when given several (a DANDI source is a list of
+    URLs). `source` is the file's label as the front end shows it (credentials redacted);
+    `_sources` is what the view reads."""
+
+    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
+
+    def __init__(self, source: Any, **kwargs: Any) -> None:
+        self._sources: list[Source] = as_sources(source)
+        super().__init__(source=redact(self._sources[0].label), **kwargs)
+
+
 def error_reply(gen: Any, request: str, message: str, error: str = "Error") -> dict[str, Any]:
     """The error reply the front end renders as text."""
     return {"type": "error", "gen": gen, "request": request, "message": redact(message),

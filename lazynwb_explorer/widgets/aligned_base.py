@@ -20,7 +20,7 @@ from ..catalog import Catalog, normalize_path, open_catalog
 from ..nwb.events import DATA, TIMESTAMPS, Events, is_events, is_intervals, read_events
 from ..nwb.kinds import is_table
 from ..nwb.tables import describe_table
-from ._base import Reply, View
+from ._base import FileView, Reply
 
 ALIGN_PREFERENCE = ("stim_start_time", "stimulus_start_time", "start_time", "timestamp")
 GROUP_MAX_VALUES = 24  # a group column is offered when it has at most this many values
@@ -46,7 +46,7 @@ def event_sources(catalog: Catalog) -> list[dict[str, Any]]:
     return out
 
 
-class AlignedView(View):
+class AlignedView(FileView):
     """Traitlets and the `options` request of a view aligned to events."""
 
     events = traitlets.Unicode("", help="the events: a table or series path").tag(sync=True)

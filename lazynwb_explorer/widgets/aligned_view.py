@@ -29,9 +29,8 @@ from ..catalog import Catalog, normalize_path, open_catalog
 from ..errors import redact
 from ..nwb.aligned_series import AlignedSeries
 from ..nwb.electrodes import channel_labels
-from ..nwb.kinds import is_series
-from ..sources import Source
-from ._base import STATIC, Reply, as_sources
+from ..nwb.kinds import series_data
+from ._base import STATIC, Reply
 from .aligned_base import AlignedView, event_sources, group_labels
 
 MAX_TRACES = 400  # per-event traces drawn (spread over the events); the mean uses all
@@ -45,23 +44,17 @@ class AlignedSeriesView(AlignedView):
     """
 
     _esm = STATIC / "aligned.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     series_path = traitlets.Unicode("", help="the series").tag(sync=True)
     channel = traitlets.Int(0, help="the column of 2-D data shown").tag(sync=True)
 
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._series: AlignedSeries | None = None
-        super().__init__(source=redact(self._sources[0].label), series_path=series_path, **kwargs)
+        super().__init__(source, series_path=series_path, **kwargs)
 
     @staticmethod
     def shows(catalog: Catalog, path: str) -> bool:
         """A numeric series of one or two dimensions, in a file with events to align to."""
-        node = catalog.get(path) if path else None
-        if node is None or not node.is_group or not is_series(catalog, path):
-            return False
-        data = catalog.resolved(f"{path.rstrip('/')}/data")
-        meta = data.dataset if data is not None else None
+        meta = series_data(catalog, path)
         if meta is None or meta.dtype.kind not in "iufb" or len(meta.shape) not in (1, 2):
             return False
         return bool(event_sources(catalog))

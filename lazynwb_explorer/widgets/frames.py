@@ -29,7 +29,7 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import InternalPathError, redact
+from ..errors import InternalPathError
 from ..nwb.frames import Movie, describe_movie, frame_info, is_movie, read_frames
 from ..nwb.images import (
     image_channels,
@@ -39,16 +39,15 @@ from ..nwb.images import (
     preferred_image,
     read_image,
 )
-from ..sources import Source
 from . import frame_codec
-from ._base import STATIC, Reply, View, as_sources, clean_json
+from ._base import STATIC, FileView, Reply, clean_json
 
 REPLY_BYTES = 8 * 1024 * 1024  # frames per batch: as many as fit (each reply well under 10 MB)
 MAX_BATCH = 64
 COLORMAPS = ("gray", "viridis", "magma", "inferno")
 
 
-class FrameViewer(View):
+class FrameViewer(FileView):
     """Frames of a movie, or an image, of one file (the first source when given several).
 
     Traitlets: `path` (the series, dataset, image or Images container), `kind` (movie,
@@ -61,7 +60,6 @@ class FrameViewer(View):
     """
 
     _esm = STATIC / "frames.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     path = traitlets.Unicode("", help="the movie, image or Images container shown").tag(sync=True)
     kind = traitlets.Unicode("", help="movie | external | image | images | ''").tag(sync=True)
     index = traitlets.Int(0, help="the frame shown").tag(sync=True)
@@ -77,9 +75,8 @@ class FrameViewer(View):
     snippet = traitlets.Unicode("", help="code that reads what is shown").tag(sync=True)
 
     def __init__(self, source: Any, path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._movie: Movie | None = None
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
+        super().__init__(source, **kwargs)
         self.show(path)
 
     # -- the Explorer's panel protocol ----------------------------------------------------

@@ -28,7 +28,7 @@ from ..nwb.events import is_events, is_intervals, read_events, read_intervals
 from ..nwb.kinds import is_table
 from ..nwb.table_query import TableRequest, read_table_rows
 from ..nwb.tables import describe_table
-from ._base import Reply, View
+from ._base import FileView, Reply
 
 MAX_BANDS = 5000
 MAX_TICKS = 50_000
@@ -54,7 +54,7 @@ def overlay_options(catalog: Catalog) -> dict[str, Any]:
     return {"intervals": intervals, "events": events}
 
 
-class Overlays(View):
+class Overlays(FileView):
     """A view with bands and ticks behind its data (mixed into the time views)."""
 
     bands = traitlets.Dict(help="intervals drawn as bands: {path, color_by}").tag(sync=True)

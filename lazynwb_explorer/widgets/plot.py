@@ -20,13 +20,11 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path
-from ..errors import redact
 from ..nwb.electrodes import channel_labels
 from ..nwb.kinds import is_series
 from ..nwb.rois import roi_labels
 from ..nwb.timeseries import TimeSeries
-from ..sources import Source
-from ._base import STATIC, Reply, as_sources, clean_json
+from ._base import STATIC, Reply, clean_json
 from .overlays import Overlays
 from .plot_data import SeriesWindows
 from .plot_data import View as WindowView
@@ -48,7 +46,6 @@ class TimeSeriesPlot(Overlays):
     """
 
     _esm = STATIC / "plot.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     series_path = traitlets.Unicode("", help="the plotted series").tag(sync=True)
     x_range = traitlets.List(traitlets.Float(), help="visible [t0, t1] in seconds").tag(sync=True)
     channels = traitlets.List(traitlets.Int(), help="plotted channels").tag(sync=True)
@@ -60,11 +57,10 @@ class TimeSeriesPlot(Overlays):
                                 "blocks (0: 512 MiB for a local file, 32 MiB for a remote one)")
 
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._windows: SeriesWindows | None = None
         # the series is in the state the widget opens with, not an update that may come
         # before the front end has the model
-        super().__init__(source=redact(self._sources[0].label), series_path=series_path, **kwargs)
+        super().__init__(source, series_path=series_path, **kwargs)
 
     # -- the Explorer's panel protocol ----------------------------------------------------
 

@@ -26,16 +26,15 @@ import traitlets
 
 from ..catalog import Catalog, normalize_path
 from ..errors import redact
-from ..nwb.kinds import is_series
-from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources, clean_json
+from ..nwb.kinds import series_data
+from ._base import STATIC, FileView, Reply, clean_json
 from .plot_data import SeriesWindows
 
 MAX_POINTS = 20_000
 BOUNDS_POINTS = 4096  # samples spread over the series that set the drawing's bounds
 
 
-class PositionView(View):
+class PositionView(FileView):
     """An XY trajectory of one file's SpatialSeries (the first source when given several).
 
     Traitlets: `series_path`, `x_range` (the time window [t0, t1]; empty = all), `columns`
@@ -43,25 +42,19 @@ class PositionView(View):
     """
 
     _esm = STATIC / "position.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     series_path = traitlets.Unicode("", help="the series").tag(sync=True)
     x_range = traitlets.List(traitlets.Float(), help="the time window [t0, t1]").tag(sync=True)
     columns = traitlets.List(traitlets.Int(), [0, 1], help="data columns drawn as x, y").tag(sync=True)
 
     def __init__(self, source: Any, series_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._windows: SeriesWindows | None = None
-        super().__init__(source=redact(self._sources[0].label), series_path=series_path, **kwargs)
+        super().__init__(source, series_path=series_path, **kwargs)
 
     @staticmethod
     def shows(catalog: Catalog, path: str) -> bool:
         """A SpatialSeries with at least two columns of numbers."""
-        node = catalog.get(path) if path else None
-        if node is None or not node.is_group or not is_series(catalog, path):
-            return False
-        data = catalog.resolved(f"{path.rstrip('/')}/data")
-        meta = data.dataset if data is not None else None
-        return (node.neurodata_type == "SpatialSeries" and meta is not None
+        meta = series_data(catalog, path)
+        return (meta is not None and catalog.require(path).neurodata_type == "SpatialSeries"
                 and len(meta.shape) == 2 and meta.shape[1] >= 2 and meta.dtype.kind in "iuf")
 
     def show(self, path: str) -> None:

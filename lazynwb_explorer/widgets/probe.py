@@ -31,15 +31,14 @@ from ..errors import redact
 from ..nwb.probe import Layout, electrode_table, peak_rows, position_columns, read_layout
 from ..nwb.table_query import TableRequest, read_table_rows
 from ..nwb.tables import describe_table
-from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources
+from ._base import STATIC, FileView, Reply
 from .raster import has_spike_times
 from .raster_data import CATEGORY_MAX, text
 
 AGGREGATES = ("mean", "max", "min", "count")
 
 
-class ProbeView(View):
+class ProbeView(FileView):
     """The probe layout of one file (the first source when given several).
 
     Traitlets: `table_path` (the electrodes table), `units_path`, `color_by` (an electrodes
@@ -48,7 +47,6 @@ class ProbeView(View):
     """
 
     _esm = STATIC / "probe.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     table_path = traitlets.Unicode("", help="the electrodes table").tag(sync=True)
     units_path = traitlets.Unicode("", help="the units table").tag(sync=True)
     color_by = traitlets.Unicode("location", help="electrodes column, or units.<column>").tag(sync=True)
@@ -56,9 +54,8 @@ class ProbeView(View):
     selected_units = traitlets.List(traitlets.Int(), help="units table rows selected").tag(sync=True)
 
     def __init__(self, source: Any, path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._sites: tuple[str, Layout, np.ndarray] | None = None
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
+        super().__init__(source, **kwargs)
         if path:
             self.show(path)
 

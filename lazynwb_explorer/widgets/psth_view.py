@@ -28,11 +28,9 @@ import polars as pl
 import traitlets
 
 from ..api.psth import CI_Z, bin_counts, bin_edges, group_codes, summarize
-from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import redact
+from ..catalog import normalize_path, open_catalog
 from ..nwb.spike_trains import SpikeTrains
-from ..sources import Source
-from ._base import STATIC, Reply, as_sources
+from ._base import STATIC, Reply
 from .aligned_base import AlignedView, group_labels
 from .grid_engine import GridEngine
 from .raster import has_spike_times, units_snippet
@@ -51,7 +49,6 @@ class PSTHView(AlignedView):
     """
 
     _esm = STATIC / "psth.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     table_path = traitlets.Unicode("", help="the units table").tag(sync=True)
     filters = traitlets.List(traitlets.Dict(), help="[{column, op, value}]").tag(sync=True)
     sort = traitlets.List(traitlets.Dict(), help="[{column, descending}]").tag(sync=True)
@@ -60,16 +57,12 @@ class PSTHView(AlignedView):
     bin_width = traitlets.Float(0.02, help="seconds per bin").tag(sync=True)
 
     def __init__(self, source: Any, table_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._engine: GridEngine | None = None
         self._trains: SpikeTrains | None = None
         self._spikes: dict[tuple[Any, ...], dict[int, tuple[np.ndarray, np.ndarray]]] = {}
-        super().__init__(source=redact(self._sources[0].label), table_path=table_path, **kwargs)
+        super().__init__(source, table_path=table_path, **kwargs)
 
-    @staticmethod
-    def shows(catalog: Catalog, path: str) -> bool:
-        """A units table (a table with ragged spike_times)."""
-        return has_spike_times(catalog, path)
+    shows = staticmethod(has_spike_times)  # a units table
 
     def show(self, path: str) -> None:
         self.table_path = path

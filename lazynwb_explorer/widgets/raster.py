@@ -35,9 +35,8 @@ from ..nwb.columns import PolarsType
 from ..nwb.kinds import is_table
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_INDEX_COLUMN_NAME
 from ..nwb.tables import describe_table
-from ..sources import Source
 from . import grid_query
-from ._base import STATIC, Reply, as_sources, clean_json
+from ._base import STATIC, Reply, clean_json
 from .overlays import Overlays
 from .raster_data import RasterModel, Window, text
 
@@ -66,7 +65,6 @@ class UnitsRaster(Overlays):
     """
 
     _esm = STATIC / "raster.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     table_path = traitlets.Unicode("", help="the units table").tag(sync=True)
     x_range = traitlets.List(traitlets.Float(), help="visible [t0, t1] in seconds").tag(sync=True)
     filters = traitlets.List(traitlets.Dict(), help="[{column, op, value}]").tag(sync=True)
@@ -79,16 +77,12 @@ class UnitsRaster(Overlays):
                                 "remote); past it counts are estimated from the index")
 
     def __init__(self, source: Any, table_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._model: RasterModel | None = None
-        super().__init__(source=redact(self._sources[0].label), table_path=table_path, **kwargs)
+        super().__init__(source, table_path=table_path, **kwargs)
 
     # -- the Explorer's panel protocol ----------------------------------------------------
 
-    @staticmethod
-    def shows(catalog: Catalog, path: str) -> bool:
-        """A units table (a table with ragged spike_times)."""
-        return has_spike_times(catalog, path)
+    shows = staticmethod(has_spike_times)  # a units table
 
     def show(self, path: str) -> None:
         self.table_path = path

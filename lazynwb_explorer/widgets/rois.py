@@ -23,20 +23,19 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import InternalPathError, redact
+from ..errors import InternalPathError
 from ..nwb.roi_masks import describe_segmentation
 from ..nwb.rois import RoiColumns, responses_of, roi_columns, segmentation_of
 from ..nwb.table_query import TABLE_INDEX_COLUMN_NAME
-from ..sources import Source
 from . import roi_data
-from ._base import STATIC, Reply, View, as_sources, clean_json
+from ._base import STATIC, FileView, Reply, clean_json
 from .grid import TableGrid
 from .plot import TimeSeriesPlot
 
 TRACES = 16  # traces drawn at once (the plot's default); the picker reaches the others
 
 
-class RoiViewer(View):
+class RoiViewer(FileView):
     """ROI masks, their table and their traces, of one file (the first source).
 
     Traitlets: `table_path` (the segmentation), `series_path` (the response series whose
@@ -50,7 +49,6 @@ class RoiViewer(View):
     """
 
     _esm = STATIC / "rois.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
     table_path = traitlets.Unicode("", help="the segmentation shown").tag(sync=True)
     series_path = traitlets.Unicode("", help="the response series traced").tag(sync=True)
     series_options = traitlets.List(traitlets.Unicode(), help="series of this table").tag(sync=True)
@@ -65,10 +63,9 @@ class RoiViewer(View):
     plot = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, source: Any, path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         self._masks: roi_data.PlaneMasks | None = None
         self._columns: RoiColumns | None = None
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
+        super().__init__(source, **kwargs)
         self.show(path)
 
     def _make_children(self) -> None:

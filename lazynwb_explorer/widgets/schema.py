@@ -13,14 +13,12 @@ import polars as pl
 import traitlets
 
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import redact
-from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources
+from ._base import STATIC, FileView, Reply
 from .schema_data import describe_path
 from .tree import selection_lazyframe
 
 
-class SchemaViewer(View):
+class SchemaViewer(FileView):
     """Schema of the `selected_path` in a file (the first source when given several).
 
     Traitlets: `source` (label), `selected_path`, `height`.
@@ -28,13 +26,11 @@ class SchemaViewer(View):
     """
 
     _esm = STATIC / "schema.js"
-    source = traitlets.Unicode("", help="label of the file shown").tag(sync=True)
     selected_path = traitlets.Unicode("", help="the path whose schema is shown").tag(sync=True)
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
         kwargs.setdefault("height", 260)
-        super().__init__(source=redact(self._sources[0].label), selected_path=selected_path,
+        super().__init__(source, selected_path=selected_path,
                          **kwargs)
 
     @property

@@ -13,13 +13,10 @@ import datetime
 from typing import Any
 
 import polars as pl
-import traitlets
 
 from ..catalog import Catalog, open_catalog
-from ..errors import redact
 from ..nwb.session import read_session, read_subject
-from ..sources import Source
-from ._base import STATIC, Reply, View, as_sources
+from ._base import STATIC, FileView, Reply
 from .tree import SESSION_PATHS, metadata_lazyframe
 
 
@@ -34,7 +31,7 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-class SessionPanel(View):
+class SessionPanel(FileView):
     """Session and subject metadata of one file (the first source when given several).
 
     Traitlets: `source` (label), `height`. Requests: metadata {} -> {source, nwb_version,
@@ -42,12 +39,10 @@ class SessionPanel(View):
     """
 
     _esm = STATIC / "session.js"
-    source = traitlets.Unicode("", help="label of the file").tag(sync=True)
 
     def __init__(self, source: Any, path: str = "", **kwargs: Any) -> None:
         """`path` is accepted as every panel's is (the panel shows the whole session)."""
-        self._sources: list[Source] = as_sources(source)
-        super().__init__(source=redact(self._sources[0].label), **kwargs)
+        super().__init__(source, **kwargs)
 
     @property
     def catalog(self) -> Catalog:

@@ -16,15 +16,15 @@ from ..api.metadata import get_metadata_df
 from ..api.scan import scan_nwb
 from ..api.series_frames import scan_series
 from ..catalog import Catalog, normalize_path, open_catalog
-from ..errors import LazyNWBError, redact
+from ..errors import LazyNWBError
 from ..nwb.kinds import is_series, is_table
 from ..nwb.tables import describe_table
 from ..sources import Source
 from . import tree_data
-from ._base import STATIC, Reply, View, as_sources
+from ._base import STATIC, FileView, Reply
 
 
-class TreeBrowser(View):
+class TreeBrowser(FileView):
     """The tree of one NWB file (the first source when given several).
 
     Traitlets: `source` (the file's label, credentials masked), `selected_path` (the selection, '' for none),
@@ -34,14 +34,12 @@ class TreeBrowser(View):
     """
 
     _esm = STATIC / "tree.js"
-    source = traitlets.Unicode("", help="label of the file shown").tag(sync=True)
     selected_path = traitlets.Unicode("", help="the selected internal path").tag(sync=True)
     snippet = traitlets.Unicode("", help="code that reads the selection").tag(sync=True)
     query = traitlets.Unicode("", help="the search text").tag(sync=True)
 
     def __init__(self, source: Any, selected_path: str = "", **kwargs: Any) -> None:
-        self._sources: list[Source] = as_sources(source)
-        super().__init__(source=redact(self._sources[0].label), selected_path=selected_path, **kwargs)
+        super().__init__(source, selected_path=selected_path, **kwargs)
 
     @property
     def catalog(self) -> Catalog:

@@ -1,5 +1,29 @@
-// Axes for the views drawn on a plain canvas (the probe, the trajectory): nice tick values
-// (unit-tested), an equal-aspect fit of a data box into pixels, and drawing the ticks.
+// Axes for the views drawn on a plain canvas (the probe, the trajectory): the canvas sized to
+// its box, the plot area inside margins, nice tick values (unit-tested), an equal-aspect fit
+// of a data box into pixels, and drawing the ticks.
+
+/** Size `canvas` to its `box` at the screen's pixel density and clear it; returns the 2-D
+ * context (drawing in CSS pixels) and the box's width and height. */
+export function clearToBox(canvas, box) {
+  const pxr = devicePixelRatio || 1;
+  const width = box.clientWidth;
+  const height = box.clientHeight;
+  canvas.width = Math.max(1, Math.round(width * pxr));
+  canvas.height = Math.max(1, Math.round(height * pxr));
+  canvas.style.width = `${width}px`;
+  canvas.style.height = `${height}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(pxr, 0, 0, pxr, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  return { ctx, width, height };
+}
+
+/** The plot area of a `width` x `height` canvas inside `margin` ({left, right, top, bottom}),
+ * at least 10 px each way. */
+export function insideMargin(width, height, margin) {
+  return { left: margin.left, top: margin.top, width: Math.max(10, width - margin.left - margin.right),
+    height: Math.max(10, height - margin.top - margin.bottom) };
+}
 
 /** About `count` round values covering [min, max] (1, 2, 5 x a power of ten apart). */
 export function niceTicks(min, max, count = 5) {

@@ -99,6 +99,16 @@ export function float64(bytes) {
   return new Float64Array(bytes.slice().buffer);
 }
 
+/** Little-endian int32 values of a buffer (an aligned copy). */
+export function int32(bytes) {
+  return new Int32Array(bytes.slice().buffer);
+}
+
+/** A count as text with thousands separators (1,234,567). */
+export function count(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
 /** A cell value as text: numbers compact, BigInt exact, null empty. */
 export function formatValue(value) {
   if (value === null || value === undefined) return "";

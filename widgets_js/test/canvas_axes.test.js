@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitEqual, niceTicks } from "../src/canvas_axes.js";
+import { fitEqual, insideMargin, niceTicks } from "../src/canvas_axes.js";
 
 describe("canvas axes", () => {
   it("picks round ticks", () => {
@@ -16,5 +16,10 @@ describe("canvas axes", () => {
     expect(fit.toY(0)).toBe(100);
     expect(fit.toY(100)).toBe(0);
     expect(fit.fromX(fit.toX(7))).toBeCloseTo(7);
+  });
+  it("keeps a plot area inside the margins, never under 10 px", () => {
+    const margin = { left: 56, right: 16, top: 12, bottom: 40 };
+    expect(insideMargin(400, 300, margin)).toEqual({ left: 56, top: 12, width: 328, height: 248 });
+    expect(insideMargin(30, 20, margin)).toEqual({ left: 56, top: 12, width: 10, height: 10 });
   });
 });

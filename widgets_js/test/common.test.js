@@ -1,6 +1,6 @@
 // The shared front-end helpers: the request channel's generation rule, buffers, formatting.
 import { describe, expect, it } from "vitest";
-import { asBytes, Channel, float64, formatValue } from "../src/common.js";
+import { asBytes, Channel, count, float64, formatValue, int32 } from "../src/common.js";
 import { fakeModel } from "./fake_model.js";
 
 describe("Channel", () => {
@@ -90,6 +90,13 @@ describe("buffers", () => {
     expect(bytes.byteLength).toBe(8);
     expect(asBytes("not a buffer").byteLength).toBe(0);
   });
+
+  it("reads int32 at any byte offset", () => {
+    const values = new Int32Array([7, -1, 2 ** 31 - 1]);
+    const raw = new Uint8Array(values.byteLength + 1);
+    raw.set(new Uint8Array(values.buffer), 1); // not 4-byte aligned
+    expect(Array.from(int32(raw.subarray(1)))).toEqual([7, -1, 2 ** 31 - 1]);
+  });
 });
 
 describe("formatValue", () => {
@@ -101,5 +108,10 @@ describe("formatValue", () => {
     expect(formatValue(1498.9234567)).toBe("1498.923");
     expect(formatValue(Number.NaN)).toBe("NaN");
     expect(formatValue(true)).toBe("true");
+  });
+
+  it("writes counts with thousands separators", () => {
+    expect(count(1234567)).toBe("1,234,567");
+    expect(count(0)).toBe("0");
   });
 });

@@ -1,32 +1,23 @@
 // AlignedSeriesView front end: a series around events - each event's trace faint, the mean
 // per group over them with its 95% band. Traces are drawn as read (every sample); the mean
 // is on a common grid (the kernel interpolates). A 2-D series shows one channel at a time.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
+import { count, float64, h, int32, setTrait } from "../common.js";
 import { alignedControls, groupLegend } from "../aligned_controls.js";
 import { axis, secondsLabel, themeOf, uPlot, watchTheme } from "../chart.js";
-import { guardKeys } from "../keys.js";
 import { categoryColor, withAlpha } from "../palette.js";
 import { snippetBox } from "../snippet.js";
-
-const int32 = (bytes) => new Int32Array(bytes.slice().buffer);
-const count = (n) => Number(n).toLocaleString("en-US");
+import { viewParts } from "../view_parts.js";
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-aligned");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
-  const legend = h("span", { class: "lnx-legend lnx-meta" });
+  const parts = viewParts(el, model, "lnx-aligned");
+  const { error, channel, title, status, legend } = parts;
   const column = h("select", { class: "lnx-input", "aria-label": "Channel" });
   const columnLabel = h("label", { class: "lnx-check", hidden: true }, "channel ", column);
   const controls = alignedControls(model, () => compute(), [columnLabel]);
   const code = snippetBox(channel);
   const box = h("div", { class: "lnx-chart-box" });
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, code.node), controls.node,
-    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend), error.node, box));
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, code.node), controls.node, ...parts.lines(), box));
 
   let theme = themeOf(el);
   let last = null; // {msg, traceT, traceV, offsets, groups}
@@ -160,20 +151,9 @@ function render({ model, el }) {
     theme = themeOf(el);
     chart.redraw();
   });
-  const opening = whenShown(el, () => open());
-  const reopen = () => opening.run();
-  model.on("change:series_path", reopen);
-  requestAnimationFrame(reopen);
-  return () => {
-    opening.destroy();
-    unsize();
-    unguard();
-    untheme();
-    resize.disconnect();
-    channel.close();
-    model.off("change:series_path", reopen);
-    chart.destroy();
-  };
+  parts.opens(open, ["series_path"]);
+  parts.onDestroy(untheme, () => resize.disconnect(), () => chart.destroy());
+  return parts.destroy;
 }
 
 export default { render };

@@ -7,23 +7,21 @@
 // turn at the chosen rate. The frame's time goes to the `time` traitlet and, when it leaves the
 // shared `x_range`, moves the range; a range set elsewhere that leaves the frame outside it
 // moves the frame. Images of an Images container are chosen from a list.
-import { Channel, errorLine, h, setTrait, sizeRoot } from "../common.js";
+import { h, setTrait } from "../common.js";
 import { COLORMAPS, lut } from "../colormaps.js";
 import {
   canvasSize, codesOf, colourToRGBA, framePixel, greyToRGBA, percentileCodes, shortNumber, valueOf,
 } from "../frame_draw.js";
-import { guardKeys, handled } from "../keys.js";
+import { handled } from "../keys.js";
 import { FrameCache, Pacer, planPrefetch } from "../playback.js";
+import { traitSnippet } from "../snippet.js";
+import { listen, viewParts } from "../view_parts.js";
 
 const STEP = { ArrowLeft: -1, ArrowRight: 1, ArrowDown: -1, ArrowUp: 1, PageDown: 10, PageUp: -10 };
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-frames");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
+  const parts = viewParts(el, model, "lnx-frames");
+  const { error, channel, title, status } = parts;
   const chooser = h("select", { class: "lnx-input", "aria-label": "Image", hidden: true });
   const canvas = h("canvas", { class: "lnx-frame-canvas", "aria-label": "Frame", role: "img" });
   const stage = h("div", { class: "lnx-frame-stage", tabindex: "0", "aria-label": "Frame viewer: arrow keys step, space plays" }, canvas);
@@ -46,18 +44,9 @@ function render({ model, el }) {
     h("label", { class: "lnx-check" }, "limits at ", low, "–", high, " %"), limits,
     h("label", { class: "lnx-check" }, hold, " hold"), h("label", { class: "lnx-check" }, transpose, " transpose"), hover);
   const files = h("div", { class: "lnx-frame-files", hidden: true, role: "group", "aria-label": "External files" });
-  const snippet = h("pre", { class: "lnx-snippet", "aria-label": "Code for this frame", tabindex: "0" });
-  const copy = h("button", { class: "lnx-button", type: "button", text: "Copy", "aria-label": "Copy the code" });
-  const snippetBox = h("div", { class: "lnx-snippet-box", hidden: true },
-    h("div", { class: "lnx-toolbar" }, h("span", { class: "lnx-meta", text: "Read it in Python" }), copy), snippet);
-  const code = h("button", { class: "lnx-button", type: "button", text: "Python", "aria-expanded": "false",
-    title: "The code that reads what is shown" });
-  code.addEventListener("click", () => {
-    snippetBox.hidden = !snippetBox.hidden;
-    code.setAttribute("aria-expanded", String(!snippetBox.hidden));
-  });
+  const code = traitSnippet(model, "Code for this frame");
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, chooser, status, code), error.node, transport, looks, files, stage, snippetBox));
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, chooser, status, code.button), error.node, transport, looks, files, stage, code.node));
 
   const context = canvas.getContext("2d");
   const cache = new FrameCache(128);
@@ -344,7 +333,6 @@ function render({ model, el }) {
     high.value = String(model.get("high"));
     fps.value = String(model.get("fps"));
     transpose.checked = !!model.get("transpose");
-    snippet.textContent = model.get("snippet") || "";
   }
   syncControls();
 
@@ -381,19 +369,6 @@ function render({ model, el }) {
   }
   hold.addEventListener("change", () => redraw());
   transpose.addEventListener("change", () => setTrait(model, "transpose", transpose.checked));
-  copy.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(model.get("snippet"));
-      copy.textContent = "Copied";
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(snippet);
-      getSelection().removeAllRanges();
-      getSelection().addRange(range);
-      copy.textContent = "Selected";
-    }
-    later("copy", 1200, () => (copy.textContent = "Copy"));
-  });
 
   stage.addEventListener("keydown", (event) => {
     if (!meta || meta.kind !== "movie" && !meta.external) return;
@@ -454,20 +429,16 @@ function render({ model, el }) {
       showFrame(index, { follow: false });
     }
   };
-  const onSnippet = () => (snippet.textContent = model.get("snippet") || "");
-  const events = { "change:path": open, "change:colormap": onLooks, "change:low": onLooks, "change:high": onLooks,
+  const unlisten = listen(model, { "change:path": open, "change:colormap": onLooks, "change:low": onLooks, "change:high": onLooks,
     "change:transpose": onTranspose, "change:x_range": onRange, "change:time": followTime, "change:plane": onPlane, "change:index": onIndex,
-    "change:snippet": onSnippet, "change:fps": syncControls };
-  for (const [name, fn] of Object.entries(events)) model.on(name, fn);
+    "change:fps": syncControls });
   open();
+  parts.onDestroy(() => code.destroy(), () => resize.disconnect(), () => {
+    for (const t of Object.values(timers)) clearTimeout(t);
+  }, unlisten);
   return () => {
     stopPlaying();
-    unsize();
-    unguard();
-    channel.close();
-    resize.disconnect();
-    for (const t of Object.values(timers)) clearTimeout(t);
-    for (const [name, fn] of Object.entries(events)) model.off(name, fn);
+    parts.destroy();
   };
 }
 

@@ -5,13 +5,13 @@
 // Channels are stacked (labelled on the y axis) or overlaid. Colours follow the --jp-* theme,
 // live: a theme switch re-colours the plot without a redraw of its data.
 import Plotly from "plotly.js-cartesian-dist-min";
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
-import { guardKeys } from "../keys.js";
+import { float64, h, setTrait, whenShown } from "../common.js";
 import { PlotRequests, relayoutRange } from "../plot_requests.js";
 import { buildTraces, cursorShapes, plain, stackOffsets, statusText, yAxis } from "../plot_traces.js";
 import { OverlayData, overlayPicker, tickColor } from "../overlays.js";
 import { categoryColor, withAlpha } from "../palette.js";
 import { onCursor } from "../chart.js";
+import { listen, viewParts } from "../view_parts.js";
 
 const MAX_SHAPES = 3000; // bands and ticks drawn as plotly shapes (SVG): beyond, the legend says so
 
@@ -37,13 +37,9 @@ function themeLayout(el) {
 }
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-plot");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
+  const parts = viewParts(el, model, "lnx-plot");
+  const { error, channel, title, status } = parts;
   const requests = new PlotRequests();
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
   const summary = h("summary", { class: "lnx-button", text: "Channels" });
   const list = h("div", { class: "lnx-channel-list", role: "group", "aria-label": "Channels" });
   const picker = h("details", { class: "lnx-channels", hidden: true }, summary, list);
@@ -308,37 +304,17 @@ function render({ model, el }) {
   // drawn while hidden (another panel shown), the plot takes its size when shown
   const resize = new ResizeObserver(() => last && fitPlot());
   resize.observe(plot);
-  model.on("change:series_path", reopen);
-  model.on("change:channels", onChannels);
-  model.on("change:x_range", onRange);
-  model.on("change:stacked", onStacked);
   const drawTimeCursor = () => {
     if (!applying && last) {
       Plotly.relayout(plot, { shapes: [...overlayShapes(), ...cursorShapes(model.get("time"), themeLayout(el).font.color)] });
     }
   };
-  model.on("change:time", drawTimeCursor);
-  model.on("change:picked", redraw);
-  return () => {
-    model.off("change:time", drawTimeCursor);
-    model.off("change:picked", redraw);
-    unsize();
-    unguard();
-    uncursor();
-    shown.destroy();
-    opening.destroy();
-    overlaysShown.destroy();
-    overlays.destroy();
-    channel.close();
-    themes.disconnect();
-    resize.disconnect();
-    clearTimeout(timer);
-    model.off("change:series_path", reopen);
-    model.off("change:channels", onChannels);
-    model.off("change:x_range", onRange);
-    model.off("change:stacked", onStacked);
-    Plotly.purge(plot);
-  };
+  const unlisten = listen(model, { "change:series_path": reopen, "change:channels": onChannels, "change:x_range": onRange,
+    "change:stacked": onStacked, "change:time": drawTimeCursor, "change:picked": redraw });
+  parts.onDestroy(unlisten, uncursor, () => shown.destroy(), () => opening.destroy(), () => overlaysShown.destroy(),
+    () => overlays.destroy(), () => themes.disconnect(), () => resize.disconnect(), () => clearTimeout(timer),
+    () => Plotly.purge(plot));
+  return parts.destroy;
 }
 
 export default { render };

@@ -2,33 +2,27 @@
 // (dark) to its end (yellow), inside the whole trajectory's bounds (so it does not jump as
 // the window moves). The window is the `x_range` traitlet - the Explorer's time axis - and
 // the time cursor of the other views is a ring on the path.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
-import { drawTicks, fitEqual, niceTicks } from "../canvas_axes.js";
+import { count, float64, h, setTrait, whenShown } from "../common.js";
+import { clearToBox, drawTicks, fitEqual, insideMargin, niceTicks } from "../canvas_axes.js";
 import { onCursor, themeOf, watchTheme } from "../chart.js";
-import { guardKeys } from "../keys.js";
 import { ramp } from "../palette.js";
 import { snippetBox } from "../snippet.js";
+import { listen, viewParts } from "../view_parts.js";
 
 const MARGIN = { left: 56, right: 16, top: 12, bottom: 40 };
-const count = (n) => Number(n).toLocaleString("en-US");
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-position");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
+  const parts = viewParts(el, model, "lnx-position");
+  const { error, channel, title, status, legend } = parts;
   const from = h("input", { class: "lnx-input", type: "number", step: "1", "aria-label": "Window start (s)" });
   const to = h("input", { class: "lnx-input", type: "number", step: "1", "aria-label": "Window end (s)" });
   const all = h("button", { class: "lnx-button", type: "button", text: "All" });
   const code = snippetBox(channel);
-  const legend = h("span", { class: "lnx-legend lnx-meta" });
   const canvas = h("canvas", { role: "img", "aria-label": "Trajectory in the time window" });
   const box = h("div", { class: "lnx-probe-box" }, canvas);
   el.replaceChildren(h("div", { class: "lnx-col" },
     h("div", { class: "lnx-toolbar lnx-nowrap lnx-controls" }, title, "from ", from, " to ", to, " s", all, code.node),
-    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend), error.node, box));
+    ...parts.lines(), box));
 
   let theme = themeOf(el);
   let meta = null;
@@ -36,20 +30,11 @@ function render({ model, el }) {
   let cursorT = null;
 
   function draw() {
-    const pxr = devicePixelRatio || 1;
-    const w = box.clientWidth;
-    const hgt = box.clientHeight;
-    canvas.width = Math.max(1, Math.round(w * pxr));
-    canvas.height = Math.max(1, Math.round(hgt * pxr));
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${hgt}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(pxr, 0, 0, pxr, 0, 0);
-    ctx.clearRect(0, 0, w, hgt);
+    const { ctx, width, height } = clearToBox(canvas, box);
     if (!meta) return;
     const [x0, x1, y0, y1] = meta.bounds;
     const pad = Math.max(x1 - x0, y1 - y0) * 0.03 || 1;
-    const rect = { left: MARGIN.left, top: MARGIN.top, width: Math.max(10, w - MARGIN.left - MARGIN.right), height: Math.max(10, hgt - MARGIN.top - MARGIN.bottom) };
+    const rect = insideMargin(width, height, MARGIN);
     const fit = fitEqual({ x0: x0 - pad, x1: x1 + pad, y0: y0 - pad, y1: y1 + pad }, rect);
     ctx.strokeStyle = theme.grid;
     ctx.strokeRect(fit.toX(x0), fit.toY(y1), (x1 - x0) * fit.scale, (y1 - y0) * fit.scale);
@@ -152,25 +137,9 @@ function render({ model, el }) {
     theme = themeOf(el);
     draw();
   });
-  const opening = whenShown(el, () => open());
-  const reopen = () => opening.run();
-  model.on("change:series_path", reopen);
-  model.on("change:x_range", ask);
-  model.on("change:columns", reopen);
-  requestAnimationFrame(reopen);
-  return () => {
-    opening.destroy();
-    unsize();
-    unguard();
-    untheme();
-    uncursor();
-    shown.destroy();
-    resize.disconnect();
-    channel.close();
-    model.off("change:series_path", reopen);
-    model.off("change:x_range", ask);
-    model.off("change:columns", reopen);
-  };
+  parts.opens(open, ["series_path", "columns"]);
+  parts.onDestroy(untheme, uncursor, () => shown.destroy(), () => resize.disconnect(), listen(model, { "change:x_range": ask }));
+  return parts.destroy;
 }
 
 export default { render };

@@ -2,24 +2,19 @@
 // by its area or by its units (a column aggregated per site). Hover a site for what it is;
 // click it to select its units (shift-click adds, a click beside the sites clears) - in the
 // Explorer the grid, raster and PSTH then show those units.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
-import { drawTicks, fitEqual, niceTicks } from "../canvas_axes.js";
+import { float64, h, int32, setTrait } from "../common.js";
+import { clearToBox, drawTicks, fitEqual, insideMargin, niceTicks } from "../canvas_axes.js";
 import { themeOf, watchTheme } from "../chart.js";
-import { guardKeys, handled } from "../keys.js";
+import { handled } from "../keys.js";
 import { colorOf } from "../palette.js";
 import { snippetBox } from "../snippet.js";
+import { listen, viewParts } from "../view_parts.js";
 
-const int32 = (bytes) => new Int32Array(bytes.slice().buffer);
 const MARGIN = { left: 64, right: 16, top: 12, bottom: 40 };
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-probe");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
-  const legend = h("span", { class: "lnx-legend lnx-meta" });
+  const parts = viewParts(el, model, "lnx-probe");
+  const { error, channel, title, status, legend } = parts;
   const colorBy = h("select", { class: "lnx-input", "aria-label": "Colour sites by" });
   const aggregate = h("select", { class: "lnx-input", "aria-label": "Per site" },
     ...["mean", "max", "min", "count"].map((a) => h("option", { value: a, text: a })));
@@ -31,7 +26,7 @@ function render({ model, el }) {
   el.replaceChildren(h("div", { class: "lnx-col" },
     h("div", { class: "lnx-toolbar" }, title, // wraps in a narrow panel
       h("label", { class: "lnx-check" }, "colour ", colorBy), aggregate, code.node),
-    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend), error.node, box));
+    ...parts.lines(), box));
 
   let theme = themeOf(el);
   let sites = null; // {msg, x, y, group, location, perSite, peaks}
@@ -62,21 +57,12 @@ function render({ model, el }) {
   }
 
   function draw() {
-    const pxr = devicePixelRatio || 1;
-    const w = box.clientWidth;
-    const hgt = box.clientHeight;
-    canvas.width = Math.max(1, Math.round(w * pxr));
-    canvas.height = Math.max(1, Math.round(hgt * pxr));
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${hgt}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(pxr, 0, 0, pxr, 0, 0);
-    ctx.clearRect(0, 0, w, hgt);
+    const { ctx, width, height } = clearToBox(canvas, box);
     hit = [];
     if (!sites) return;
     const b = layoutBoxes();
     const pad = Math.max(b.width * 0.4, (b.y1 - b.y0) * 0.01, 1);
-    const rect = { left: MARGIN.left, top: MARGIN.top, width: Math.max(10, w - MARGIN.left - MARGIN.right), height: Math.max(10, hgt - MARGIN.top - MARGIN.bottom) };
+    const rect = insideMargin(width, height, MARGIN);
     // y (depth) fills the height; x keeps its own scale but at least a few px per site
     const fit = fitEqual({ x0: -pad, x1: b.x1 + pad, y0: b.y0 - pad, y1: b.y1 + pad }, rect);
     const xScale = Math.max(fit.scale, Math.min(rect.width / (b.x1 + 2 * pad), fit.scale * 4));
@@ -256,23 +242,9 @@ function render({ model, el }) {
     showStatus();
     draw();
   };
-  const opening = whenShown(el, () => open());
-  const reopen = () => opening.run();
-  model.on("change:table_path", reopen);
-  model.on("change:units_path", reopen);
-  model.on("change:selected_units", onSelected);
-  requestAnimationFrame(reopen);
-  return () => {
-    opening.destroy();
-    unsize();
-    unguard();
-    untheme();
-    resize.disconnect();
-    channel.close();
-    model.off("change:table_path", reopen);
-    model.off("change:units_path", reopen);
-    model.off("change:selected_units", onSelected);
-  };
+  parts.opens(open, ["table_path", "units_path"]);
+  parts.onDestroy(untheme, () => resize.disconnect(), listen(model, { "change:selected_units": onSelected }));
+  return parts.destroy;
 }
 
 export default { render };

@@ -2,24 +2,16 @@
 // the trial-aligned raster of the same spikes (below: one row per event, grouped, coloured by
 // group). The unit is picked from the selection (the grid's filter and sort) or is the
 // selection's mean. Everything is computed in the kernel; this draws what it sends.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
+import { count, float64, h, int32, setTrait } from "../common.js";
 import { alignedControls, groupLegend } from "../aligned_controls.js";
 import { axis, fitTo, secondsLabel, themeOf, uPlot, watchTheme } from "../chart.js";
-import { guardKeys } from "../keys.js";
 import { categoryColor, withAlpha } from "../palette.js";
 import { snippetBox } from "../snippet.js";
-
-const int32 = (bytes) => new Int32Array(bytes.slice().buffer);
-const count = (n) => Number(n).toLocaleString("en-US");
+import { listen, viewParts } from "../view_parts.js";
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-psth");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
-  const legend = h("span", { class: "lnx-legend lnx-meta" });
+  const parts = viewParts(el, model, "lnx-psth");
+  const { error, channel, title, status, legend } = parts;
   const unit = h("select", { class: "lnx-input", "aria-label": "Unit" });
   const prev = h("button", { class: "lnx-button", type: "button", text: "◀", "aria-label": "Previous unit" });
   const next = h("button", { class: "lnx-button", type: "button", text: "▶", "aria-label": "Next unit" });
@@ -31,8 +23,7 @@ function render({ model, el }) {
   const trialsBox = h("div", { class: "lnx-trials-box" });
   el.replaceChildren(h("div", { class: "lnx-col" },
     h("div", { class: "lnx-toolbar lnx-nowrap" }, title, prev, unit, next, code.node),
-    controls.node, h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend),
-    error.node, h("div", { class: "lnx-psth-area" }, psthBox, trialsBox)));
+    controls.node, ...parts.lines(), h("div", { class: "lnx-psth-area" }, psthBox, trialsBox)));
 
   let theme = themeOf(el);
   let last = null; // {msg, rate, sem, times, rows, rowGroup}
@@ -200,8 +191,7 @@ function render({ model, el }) {
   const resizePsth = new ResizeObserver(() => psth.setSize({
     width: Math.max(50, psthBox.clientWidth), height: Math.max(40, psthBox.clientHeight) }));
   resizePsth.observe(psthBox);
-  const unfitA = () => resizePsth.disconnect();
-  const unfitB = fitTo(trialsBox, trials);
+  const unfitTrials = fitTo(trialsBox, trials);
   const untheme = watchTheme(() => {
     theme = themeOf(el);
     psth.redraw();
@@ -210,26 +200,10 @@ function render({ model, el }) {
   const onQuery = () => {
     options().then(compute);
   };
-  const opening = whenShown(el, () => open());
-  const reopen = () => opening.run();
-  model.on("change:table_path", reopen);
-  model.on("change:filters", onQuery);
-  model.on("change:sort", onQuery);
-  requestAnimationFrame(reopen);
-  return () => {
-    opening.destroy();
-    unsize();
-    unguard();
-    untheme();
-    unfitA();
-    unfitB();
-    channel.close();
-    model.off("change:table_path", reopen);
-    model.off("change:filters", onQuery);
-    model.off("change:sort", onQuery);
-    psth.destroy();
-    trials.destroy();
-  };
+  parts.opens(open, ["table_path"]);
+  parts.onDestroy(untheme, () => resizePsth.disconnect(), unfitTrials,
+    listen(model, { "change:filters": onQuery, "change:sort": onQuery }), () => psth.destroy(), () => trials.destroy());
+  return parts.destroy;
 }
 
 export default { render };

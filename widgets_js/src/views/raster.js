@@ -3,14 +3,15 @@
 // at a time with a scrollbar and PageUp / PageDown for the rest. Every zoom or pan (drag,
 // wheel, double-click) asks the kernel for the window's spikes of the units on screen only.
 // Rows are labelled and coloured by units columns; bands and event ticks can be drawn behind.
-import { Channel, errorLine, float64, h, setTrait, sizeRoot, whenShown } from "../common.js";
+import { float64, h, int32, setTrait, whenShown } from "../common.js";
 import { axis, fitTo, onCursor, secondsLabel, themeOf, timeInteraction, uPlot, watchTheme } from "../chart.js";
-import { guardKeys, handled } from "../keys.js";
+import { handled } from "../keys.js";
 import { OverlayData, overlayPicker } from "../overlays.js";
 import { colorOf, withAlpha } from "../palette.js";
 import { clampOffset, heat, pageKey, rasterStatus, ROW_MAX, rowsThatFit } from "../raster_layout.js";
 import { sameRange } from "../time_window.js";
 import { snippetBox } from "../snippet.js";
+import { listen, viewParts } from "../view_parts.js";
 
 const HIST_HEIGHT = 80;
 
@@ -19,20 +20,14 @@ function robustMax(counts) {
   const nonzero = Array.from(counts).filter((c) => c > 0).sort((a, b) => a - b);
   return nonzero.length ? nonzero[Math.floor(0.99 * (nonzero.length - 1))] : 0;
 }
-const int32 = (bytes) => new Int32Array(bytes.slice().buffer);
 
 function render({ model, el }) {
-  const unsize = sizeRoot(el, model, "lnx-raster");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status", role: "status" });
+  const parts = viewParts(el, model, "lnx-raster");
+  const { error, channel, title, status, legend } = parts;
   const colorBy = h("select", { class: "lnx-input", "aria-label": "Colour units by" });
   const labelBy = h("select", { class: "lnx-input", "aria-label": "Label units by" });
   const overlays = overlayPicker(model, channel, () => refresh());
   const code = snippetBox(channel);
-  const legend = h("span", { class: "lnx-legend lnx-meta" });
   const histBox = h("div", { class: "lnx-hist-box" });
   const rasterBox = h("div", { class: "lnx-raster-box", tabindex: "0", "aria-label": "Raster: PageUp, PageDown, arrows page the units" });
   const spacer = h("div", { class: "lnx-vscroll-inner" });
@@ -42,8 +37,7 @@ function render({ model, el }) {
     h("div", { class: "lnx-toolbar" }, title, // wraps in a narrow panel
       h("label", { class: "lnx-check" }, "colour ", colorBy), h("label", { class: "lnx-check" }, "label ", labelBy),
       overlays.node, code.node),
-    h("div", { class: "lnx-toolbar" }, status), h("div", { class: "lnx-toolbar" }, legend, overlays.legend),
-    error.node, area));
+    ...parts.lines(overlays.legend), area));
 
   let theme = themeOf(el);
   let meta = null; // the open reply (extent, columns)
@@ -55,7 +49,7 @@ function render({ model, el }) {
 
   // -- the charts --------------------------------------------------------------------------
   const hist = new uPlot({
-    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [8, 8, 6, 0],
+    width: 400, height: HIST_HEIGHT, legend: { show: false }, padding: [8, 16, 6, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
     scales: { x: { time: false, auto: false }, y: { auto: true, range: (_u, _a, max) => [0, Math.max(1, max) * 1.05] } },
     axes: [axis(() => theme, { show: false }), axis(() => theme, { size: 64, label: "Hz", labelSize: 14, values: (_u, s) => s.map((v) => +v.toPrecision(3)) })],
@@ -109,7 +103,7 @@ function render({ model, el }) {
   };
 
   const raster = new uPlot({
-    width: 400, height: 300, legend: { show: false }, padding: [8, 8, 0, 0],
+    width: 400, height: 300, legend: { show: false }, padding: [8, 16, 0, 0],
     cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false }, y: false },
     scales: { x: { time: false, auto: false }, y: { auto: false, range: () => [0, slots()] } },
     axes: [
@@ -233,7 +227,9 @@ function render({ model, el }) {
     spacer.style.height = `${Math.max(1, msg.total) * Math.min(ROW_MAX, (rasterBox.clientHeight || 300) / rows())}px`;
     syncScroll();
     overlayData.fetch(msg.x0, msg.x1).then(() => raster.redraw(false), () => {});
-    raster.redraw(false);
+    rasterBox.dataset.rows = String(slots()); // the rows of this page (its labels sit beside them)
+    // the y scale is the page's rows: set it (a redraw alone keeps the scale of the first draw)
+    raster.setScale("y", { min: 0, max: slots() });
   }
 
   function showLegend(msg) {
@@ -312,40 +308,13 @@ function render({ model, el }) {
     ask();
   };
   const onAsk = () => ask();
-  const opening = whenShown(el, () => open());
-  const reopen = () => opening.run();
-  model.on("change:table_path", reopen);
-  model.on("change:x_range", onRangeTrait);
-  model.on("change:filters", onQuery);
-  model.on("change:sort", onQuery);
-  model.on("change:offset", onAsk);
-  model.on("change:color_by", onAsk);
-  model.on("change:label_by", onAsk);
-  requestAnimationFrame(reopen);
-  return () => {
-    opening.destroy();
-    unsize();
-    unguard();
-    untheme();
-    uncursor();
-    shown.destroy();
-    overlaysShown.destroy();
-    unfitHist();
-    unfitRaster();
-    overlays.destroy();
-    timeA.destroy();
-    timeB.destroy();
-    channel.close();
-    model.off("change:table_path", reopen);
-    model.off("change:x_range", onRangeTrait);
-    model.off("change:filters", onQuery);
-    model.off("change:sort", onQuery);
-    model.off("change:offset", onAsk);
-    model.off("change:color_by", onAsk);
-    model.off("change:label_by", onAsk);
-    hist.destroy();
-    raster.destroy();
-  };
+  parts.opens(open, ["table_path"]);
+  parts.onDestroy(untheme, uncursor, () => shown.destroy(), () => overlaysShown.destroy(), unfitHist, unfitRaster,
+    () => overlays.destroy(), () => timeA.destroy(), () => timeB.destroy(),
+    listen(model, { "change:x_range": onRangeTrait, "change:filters": onQuery, "change:sort": onQuery,
+      "change:offset": onAsk, "change:color_by": onAsk, "change:label_by": onAsk }),
+    () => hist.destroy(), () => raster.destroy());
+  return parts.destroy;
 }
 
 export default { render };

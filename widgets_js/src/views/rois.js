@@ -9,11 +9,12 @@
 // Masks arrive in pages of typed arrays (row uint32, x uint16, y uint16, weight float32) and
 // are drawn with masks.js onto a canvas over the background (frame_draw.js, grey). Hover
 // shows the ROI's id and columns (asked for once per ROI); a click picks it.
-import { Channel, errorLine, h, setTrait, sizeRoot } from "../common.js";
+import { h, setTrait } from "../common.js";
 import { lut } from "../colormaps.js";
 import { canvasSize, codesOf, framePixel, greyToRGBA, percentileCodes } from "../frame_draw.js";
-import { guardKeys } from "../keys.js";
 import { labelImage, overlay, peakWeights } from "../masks.js";
+import { traitSnippet } from "../snippet.js";
+import { listen, viewParts } from "../view_parts.js";
 
 // under this width the masks go beside their table and the traces below them (widgets.css)
 const NARROW_ROIS = 640;
@@ -34,12 +35,9 @@ function typed(bytes, Type) { // an aligned copy of a buffer as a typed array
 }
 
 function render({ model, el, host }) {
-  const unsize = sizeRoot(el, model, "lnx-rois");
-  const unguard = guardKeys(el);
-  const error = errorLine();
-  const channel = new Channel(model, (msg) => error.show(msg));
-  const title = h("span", { class: "lnx-name" });
-  const status = h("span", { class: "lnx-meta lnx-status lnx-roi-status", role: "status" });
+  const parts = viewParts(el, model, "lnx-rois");
+  const { error, channel, title, status } = parts;
+  status.classList.add("lnx-roi-status");
   const series = h("select", { class: "lnx-input", "aria-label": "Traces of" });
   const seriesBox = h("label", { class: "lnx-check" }, "traces ", series);
   const style = h("select", { class: "lnx-input", "aria-label": "Mask style" },
@@ -55,20 +53,11 @@ function render({ model, el, host }) {
   const left = h("div", { class: "lnx-roi-left" }, stage, hover, gridPane);
   const plotPane = h("div", { class: "lnx-pane lnx-roi-plot" });
   const right = h("div", { class: "lnx-roi-right" }, plotPane);
-  const snippet = h("pre", { class: "lnx-snippet", "aria-label": "Code for the masks and traces", tabindex: "0" });
-  const copy = h("button", { class: "lnx-button", type: "button", text: "Copy", "aria-label": "Copy the code" });
-  const snippetBox = h("div", { class: "lnx-snippet-box", hidden: true },
-    h("div", { class: "lnx-toolbar" }, h("span", { class: "lnx-meta", text: "Read it in Python" }), copy), snippet);
-  const code = h("button", { class: "lnx-button", type: "button", text: "Python", "aria-expanded": "false",
-    title: "The code that reads what is shown" });
-  code.addEventListener("click", () => {
-    snippetBox.hidden = !snippetBox.hidden;
-    code.setAttribute("aria-expanded", String(!snippetBox.hidden));
-  });
+  const code = traitSnippet(model, "Code for the masks and traces");
   el.replaceChildren(h("div", { class: "lnx-col" },
-    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, seriesBox, style, planeBox, code),
+    h("div", { class: "lnx-toolbar lnx-nowrap" }, title, seriesBox, style, planeBox, code.button),
     h("div", { class: "lnx-toolbar" }, status), error.node,
-    h("div", { class: "lnx-roi-body" }, left, right), snippetBox));
+    h("div", { class: "lnx-roi-body" }, left, right), code.node));
 
   const backContext = back.getContext("2d");
   const frontContext = front.getContext("2d");
@@ -221,7 +210,6 @@ function render({ model, el, host }) {
     series.replaceChildren(...options.map((p) => h("option", { value: p, text: p.split("/").slice(-2).join("/") })));
     series.value = model.get("series_path");
     style.value = model.get("style");
-    snippet.textContent = model.get("snippet") || "";
   }
 
   function rowOf(row) {
@@ -270,19 +258,6 @@ function render({ model, el, host }) {
   series.addEventListener("change", () => setTrait(model, "series_path", series.value));
   style.addEventListener("change", () => setTrait(model, "style", style.value));
   plane.addEventListener("change", () => setTrait(model, "plane", Number(plane.value)));
-  copy.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(model.get("snippet"));
-      copy.textContent = "Copied";
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(snippet);
-      getSelection().removeAllRanges();
-      getSelection().addRange(range);
-      copy.textContent = "Selected";
-    }
-    setTimeout(() => (copy.textContent = "Copy"), 1200);
-  });
   const resize = new ResizeObserver(() => {
     el.classList.toggle("lnx-roi-narrow", el.clientWidth > 0 && el.clientWidth < NARROW_ROIS);
     fit();
@@ -295,20 +270,16 @@ function render({ model, el, host }) {
     const picked = model.get("picked");
     if (picked >= 0 && meta) showRow(picked, "picked: ");
   };
-  const events = { "change:table_path": open, "change:selected": drawMasks, "change:style": drawMasks,
+  const unlisten = listen(model, { "change:table_path": open, "change:selected": drawMasks, "change:style": drawMasks,
     "change:picked": onPicked, "change:plane": changePlane, "change:series_path": drawOptions,
-    "change:series_options": drawOptions, "change:snippet": drawOptions };
-  for (const [name, fn] of Object.entries(events)) model.on(name, fn);
+    "change:series_options": drawOptions, "change:snippet": drawOptions });
   open();
+  parts.onDestroy(() => code.destroy(), () => resize.disconnect(), () => clearTimeout(hoverTimer), unlisten, () => {
+    for (const controller of children) controller.abort();
+  });
   return () => {
     alive = false;
-    unsize();
-    unguard();
-    channel.close();
-    resize.disconnect();
-    clearTimeout(hoverTimer);
-    for (const [name, fn] of Object.entries(events)) model.off(name, fn);
-    for (const controller of children) controller.abort();
+    parts.destroy();
   };
 }
 
