@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.datasets import Data
+from benchmarks.playback import Playback
+from benchmarks.playback import table as playback_table
 from benchmarks.report import (
     Link,
     Measurement,
@@ -164,7 +166,7 @@ Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_v
 def write_readme(
     output: Path, args: argparse.Namespace, data: Data, rows: Sequence[Row],
     log: Sequence[Measurement], needed: dict[str, int], link: Link, repeats: int,
-    elapsed: float, day: str,
+    elapsed: float, day: str, playback: Playback | None = None,
 ) -> str:
     scale = data.scale
     text = "\n".join([
@@ -185,6 +187,12 @@ def write_readme(
         memory_table(rows),
         "\n## Import time\n",
         import_table(rows, log),
+        "\n## Playing a movie (issue 19)\n",
+        "A FrameViewer in a real JupyterLab plays the movie file (local, 512x512 uint16, gzip",
+        "chunks of 4 frames) in headless Chromium; the page counts the frame canvas's draws",
+        "(`playback.py`). Frames come from the kernel over the widget's comm in batches,",
+        "prefetched about a second ahead. The clock starts at the first frame played.\n",
+        playback_table(playback),
         "",
     ])
     output.write_text(text)
