@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from benchmarks.browser_lab import KERNEL, jupyter_server, open_and_run, write_notebook
 
-__all__ = ["KERNEL", "cell_count", "end_sessions", "jupyter_server", "open_and_run", "set_theme",
-           "write_notebook"]
+__all__ = ["KERNEL", "cell_count", "end_sessions", "jupyter_server", "lab_page", "open_and_run",
+           "set_theme", "write_notebook"]
 
 
 def end_sessions(base: str, token: str) -> None:
