@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.datasets import Data
+from benchmarks.playback import Playback
+from benchmarks.playback import table as playback_table
 from benchmarks.report import (
     Link,
     Measurement,
@@ -172,7 +174,7 @@ def write_readme(
     output: Path, args: argparse.Namespace, data: Data, rows: Sequence[Row],
     log: Sequence[Measurement], needed: dict[str, int], link: Link, repeats: int,
     elapsed: float, day: str, imports: dict[str, list[float]] | None = None,
-    load_average: Sequence[float] = (),
+    load_average: Sequence[float] = (), playback: Playback | None = None,
 ) -> str:
     scale = data.scale
     load = ", ".join(f"{x:.1f}" for x in load_average)
@@ -197,6 +199,12 @@ def write_readme(
         "In the runs, and in a fresh process with an empty bytecode cache (every module of the",
         "tool and its dependencies compiled), then with the cache that run wrote.\n",
         import_table(rows, log, imports),
+        "\n## Playing a movie (issue 19)\n",
+        "A FrameViewer in a real JupyterLab plays the movie file (local, 512x512 uint16, gzip",
+        "chunks of 4 frames) in headless Chromium; the page counts the frame canvas's draws",
+        "(`playback.py`). Frames come from the kernel over the widget's comm in batches,",
+        "prefetched about a second ahead. The clock starts at the first frame played.\n",
+        playback_table(playback),
         "",
     ])
     output.write_text(text)

@@ -8,6 +8,7 @@ with an empty cache directory, then a warm run with the directory the cold run f
 writes the tables to benchmarks/README.md.
 
     python -m benchmarks.run [--quick] [--latency 0.05] [--bandwidth-mbps 100] [--repeats N]
+                             [--no-playback]  # skip the movie played in a browser (playback.py)
     python -m benchmarks.run --from-json benchmarks/data/last-run.json   # report only
 """
 
@@ -28,6 +29,8 @@ from typing import Any
 
 from benchmarks.datasets import DATA_DIR, ZARR3_PYTHON, Data, ensure_all
 from benchmarks.needed import needed_bytes
+from benchmarks.playback import Playback
+from benchmarks.playback import run as run_playback
 from benchmarks.readme import write_readme
 from benchmarks.report import Link, Measurement, Row, median_run
 from benchmarks.server import SlowRangeServer
@@ -155,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                         "benchmarks/README.md; with --quick benchmarks/data/README-quick.md)")
     parser.add_argument("--from-json", type=Path, metavar="RUN.json",
                         help="rewrite the markdown from a saved run instead of running")
+    parser.add_argument("--playback", action=argparse.BooleanOptionalAction, default=True,
+                        help="play the movie in JupyterLab + Chromium (benchmarks/playback.py)")
     args = parser.parse_args(argv)
     args.output = args.output or (QUICK_README if args.quick else README)
     saved = DATA_DIR / f"last-run{'-quick' if args.quick else ''}.json"
@@ -169,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     text = write_readme(
         args.output, args, data, run.rows, run.log, run.needed,
         Link(run.latency, run.bandwidth), run.repeats, run.elapsed, run.day,
-        run.imports, run.load_average,
+        run.imports, run.load_average, run.playback,
     )
     print()
     print(text)
@@ -222,6 +227,7 @@ class Saved:
     log: list[Measurement]
     imports: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     load_average: list[float] = dataclasses.field(default_factory=list)  # at start, at end
+    playback: Playback | None = None
 
     def dump(self, path: Path) -> None:
         def row(r: Row) -> dict[str, Any]:
@@ -244,7 +250,8 @@ class Saved:
         rows = [Row(TASKS[r["task"]], r["tool"], cell(r["cold"]), cell(r["warm"]), r["skipped"])
                 for r in body.pop("rows")]
         log = [Measurement(**m) for m in body.pop("log")]
-        return cls(**body, rows=rows, log=log)
+        played = body.pop("playback", None)
+        return cls(**body, rows=rows, log=log, playback=Playback(**played) if played else None)
 
 
 def measure(args: argparse.Namespace) -> Saved:
@@ -261,10 +268,16 @@ def measure(args: argparse.Namespace) -> Saved:
     with SlowRangeServer(DATA_DIR, latency=args.latency, bandwidth=bandwidth) as server:
         for key in args.tasks:
             rows += run_task(server, TASKS[key], data, args.tools, repeats, args, log)
+    played = None
+    if args.playback:  # after the link's rows: nothing else runs while it plays
+        played = run_playback(args.quick)
+        print(f"  playback      {played.drawn} of {played.expected} frames drawn, "
+              f"{played.dropped} dropped{f'; {played.error}' if played.error else ''}", flush=True)
     elapsed = time.perf_counter() - t0
     day = date.today().isoformat()
     load.append(os.getloadavg()[0])
-    return Saved(args.latency, bandwidth, repeats, elapsed, day, needed, rows, log, imports, load)
+    return Saved(args.latency, bandwidth, repeats, elapsed, day, needed, rows, log, imports, load,
+                 played)
 
 
 if __name__ == "__main__":

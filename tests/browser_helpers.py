@@ -22,12 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from benchmarks.browser_lab import CHROMIUM, launch
+
+__all__ = ["CHROMIUM", "Bridge", "harness_page", "launch", "mount", "widget_state"]
+
 STATIC = Path(__file__).resolve().parents[1] / "lazynwb_explorer" / "static"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 _SKIP = {"layout", "tabbable", "tooltip", "comm", "keys", "log"}
 
 HARNESS = r"""
@@ -180,19 +179,6 @@ class Bridge:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-
-@contextmanager
-def launch() -> Iterator[Any]:
-    """Headless Chromium (Debian's, via executable_path: no browser download)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager
