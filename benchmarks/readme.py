@@ -153,17 +153,23 @@ rewrites it (the text is in `readme.py`, the measurements are kept in
   elements inside the windows (spike_times is chunked without compression: a reader can
   range-read inside a chunk, so elements, not chunks), the trials columns used, and the
   running speed's timestamps and data rows inside the windows.
+  **Issue 19's movie row** shows one frame of the movie file (`lazynwb_explorer.demo_ophys`:
+  a 512x512 uint16 TwoPhotonSeries in gzip chunks of 4 frames): ours by `get_frame`, lazynwb
+  1.0 (which has none) by indexing its `get_timeseries(...).data`, pynwb by indexing the
+  series' data. Its floor is the stored (compressed) chunk holding the frame, so its bytes
+  ratio is to that chunk; the frame's own bytes (512 x 512 x 2 = 0.52 MB) are smaller than
+  the chunk a reader must fetch and decompress.
 
-## Targets (issues 5, 6, 7, 15), checked for lazynwb_explorer
+## Targets (issues 5, 6, 7, 15, 19), checked for lazynwb_explorer
 
 Cold: ≥ 3× faster than the fastest peer and ≤ floor + 8 round trips (the all-columns row,
 bandwidth-bound: ≤ 1.3× its floor). Warm: ≤ 1.5× floor + one round trip; list internal paths
 and table schema with zero requests. Bytes: ≤ 1.5× the bytes the work needs (checked on the
 warm run; the cold run also reads metadata, its ratio is shown beside). Row targets:
 metadata of 100 small files cold < 1 s; of 1,000 cold < 3 s; filtered /units of 300
-sessions cold < 5 s; the raster and the trial-aligned running speed warm in one round (our
-transport's critical-path rounds); the PSTH cold ≤ floor + 6 round trips (shown in the cold
-column).
+sessions cold < 5 s; the raster, the trial-aligned running speed and a movie frame warm in
+one round (our transport's critical-path rounds); the PSTH cold ≤ floor + 6 round trips
+(shown in the cold column); the movie at 30 fps with no dropped frame (its own section).
 
 Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()};
 {versions}. Run on {day}; the whole run took {elapsed / 60:.1f} min.

@@ -40,6 +40,7 @@ from benchmarks.tools import TOOLS, ZARR3_VENV_TOOLS
 ROOT = Path(__file__).resolve().parents[1]
 README = Path(__file__).resolve().parent / "README.md"
 QUICK_README = DATA_DIR / "README-quick.md"  # a smoke run never overwrites the real table
+PARTIAL_README = DATA_DIR / "README-partial.md"  # nor does a run of some tasks or tools
 
 
 def worker_env(cache: Path) -> dict[str, str]:
@@ -155,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--output", type=Path, help="markdown file to write (default: "
-                        "benchmarks/README.md; with --quick benchmarks/data/README-quick.md)")
+                        "benchmarks/README.md; with --quick benchmarks/data/README-quick.md; "
+                        "with some --tasks or --tools benchmarks/data/README-partial.md)")
     parser.add_argument("--from-json", type=Path, metavar="RUN.json",
                         help="rewrite the markdown from a saved run instead of running")
     parser.add_argument("--playback", action=argparse.BooleanOptionalAction, default=True,
                         help="play the movie in JupyterLab + Chromium (benchmarks/playback.py)")
     args = parser.parse_args(argv)
-    args.output = args.output or (QUICK_README if args.quick else README)
+    partial = set(args.tasks) != set(TASKS) or set(args.tools) != set(TOOLS)
+    args.output = args.output or (QUICK_README if args.quick else PARTIAL_README if partial else README)
     saved = DATA_DIR / f"last-run{'-quick' if args.quick else ''}.json"
 
     if args.from_json:
