@@ -99,11 +99,12 @@ def get_aligned_timeseries(
         events_path, rows = found
         # only the series and the events' table or series are walked (issue 16)
         catalog = catalog_with_events(source, series_path, is_series, events_path)
-        events = read_events(source, catalog, events_path, align_to, group_by,
-                             intervals_df_filter, rows)
-        series = AlignedSeries(catalog, series_path)
-        windows = np.stack([events.times + start, events.times + stop], 1)
-        times, values, offsets = series.windows(windows, channel)
+        with catalog.backend.deferred_check():  # the samples' fetch confirms the events kept
+            events = read_events(source, catalog, events_path, align_to, group_by,
+                                 intervals_df_filter, rows)
+            series = AlignedSeries(catalog, series_path)
+            windows = np.stack([events.times + start, events.times + stop], 1)
+            times, values, offsets = series.windows(windows, channel)
         return aligned_frame(source.label, events, times, values, offsets, group_by)
 
     frames = results_of(to_sources(nwb_path), work, desc="Reading aligned windows",

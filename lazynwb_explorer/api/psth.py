@@ -173,14 +173,16 @@ def spikes_around(source: Source, request: _Request) -> tuple[np.ndarray, Events
     mine = request.units.filter(pl.col(NWB_PATH_COLUMN_NAME) == source.label)
     units_path = _one_table(mine, "/units")
     catalog = catalog_with_events(source, units_path, is_table, events_path)
-    events = read_events(source, catalog, events_path, request.align_to, request.group_by,
-                         request.predicate, event_rows)
-    rows = mine[TABLE_INDEX_COLUMN_NAME].unique(maintain_order=True).to_numpy()
-    trains = SpikeTrains(catalog, units_path)
-    windows = np.stack([events.times + request.window[0], events.times + request.window[1]], 1)
-    worth = INDEX_WORTH * max(1, len(windows)) * max(1, config.coalesce_gap // trains.item)
-    trains.index([r for r in rows.tolist() if trains.count(r) > worth])
-    return rows, events, trains.spikes(rows.tolist(), windows)
+    with catalog.backend.deferred_check():  # the spikes' fetch confirms the events kept
+        events = read_events(source, catalog, events_path, request.align_to,
+                             request.group_by, request.predicate, event_rows)
+        rows = mine[TABLE_INDEX_COLUMN_NAME].unique(maintain_order=True).to_numpy()
+        trains = SpikeTrains(catalog, units_path)
+        windows = np.stack([events.times + request.window[0],
+                            events.times + request.window[1]], 1)
+        worth = INDEX_WORTH * max(1, len(windows)) * max(1, config.coalesce_gap // trains.item)
+        trains.index([r for r in rows.tolist() if trains.count(r) > worth])
+        return rows, events, trains.spikes(rows.tolist(), windows)
 
 
 def per_file(filtered_units_df: Any, work: Callable[[Source], pl.DataFrame | None],
@@ -367,9 +369,11 @@ def get_spike_times_in_window(
         mine = units.filter(pl.col(NWB_PATH_COLUMN_NAME) == source.label)
         rows = mine[TABLE_INDEX_COLUMN_NAME].unique(maintain_order=True).to_list()
         units_path = _one_table(mine, "/units")
-        trains = SpikeTrains(table_catalog(source, units_path), units_path)
-        trains.index(rows)
-        found = trains.spikes(rows, np.array([[float(start_time), float(stop_time)]]))
+        catalog = table_catalog(source, units_path)
+        with catalog.backend.deferred_check():  # the spikes' fetch confirms the index kept
+            trains = SpikeTrains(catalog, units_path)
+            trains.index(rows)
+            found = trains.spikes(rows, np.array([[float(start_time), float(stop_time)]]))
         lengths = np.array([len(t) for t, _ in found], dtype=np.int64)
         values = np.concatenate([t for t, _ in found]) if found else np.zeros(0)
         lists = pa.LargeListArray.from_arrays(

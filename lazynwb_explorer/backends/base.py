@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import contextvars
 import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -110,6 +111,13 @@ class Backend(abc.ABC):
         (local files need no prefetch)."""
         yield
 
+    @contextlib.contextmanager
+    def deferred_check(self) -> Iterator[None]:
+        """Inside the block, values kept from a remote file are used without a request of
+        their own; the block's later fetches (or one check at its end) confirm the file.
+        Default: no-op (nothing kept needs a check)."""
+        yield
+
     def export_state(self) -> dict[str, Any] | None:
         """What the backend learned that a stored catalog should keep, as JSON-able data
         (given back as `state` when the file is reopened from the stored catalog), or None
@@ -123,6 +131,29 @@ class Backend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the file (optional)."""
+
+
+_NARROWER_GAP: contextvars.ContextVar[int | None] = contextvars.ContextVar("gap", default=None)
+
+
+def coalesce_gap() -> int:
+    """The byte gap below which data ranges share one request: `config.coalesce_gap`, or
+    a narrower one in force in this thread (`narrower_gap`)."""
+    narrower = _NARROWER_GAP.get()
+    gap = int(config.coalesce_gap)
+    return gap if narrower is None else min(gap, narrower)
+
+
+@contextlib.contextmanager
+def narrower_gap(gap: int) -> Iterator[None]:
+    """Reads inside the block join ranges only when closer than `gap` bytes: for many
+    small spans far apart (each unit's spikes in a window), where the default gap would
+    fetch the other units' spikes between them."""
+    token = _NARROWER_GAP.set(int(gap))
+    try:
+        yield
+    finally:
+        _NARROWER_GAP.reset(token)
 
 
 def refuse_outside(label: str, path: str, reason: str, remote: bool) -> OutsideSourceError:

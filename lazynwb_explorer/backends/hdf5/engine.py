@@ -92,6 +92,7 @@ class EngineHDF5Backend(Backend):
         self._fallback: Backend | None = None
         self._prefetch: dict[tuple[str, tuple], np.ndarray] = {}
         self._checked_at = -float("inf")
+        self._deferred = threading.local()  # this thread's deferred_check(): depth, owed_since
         reader = source.reader()
         if state is not None:  # from a stored catalog: no request until data is read
             self.ctx = FileContext(**state["ctx"])
@@ -264,9 +265,37 @@ class EngineHDF5Backend(Backend):
         return time.monotonic() - max(self._checked_at, self.bytes.fetched_at) > config.revalidate_after
 
     def _ensure_current(self) -> None:
-        if self._needs_check():
-            self.bytes.reader.confirm()  # conditional: a changed file raises SourceError
-            self._checked_at = time.monotonic()
+        if not self._needs_check():
+            return
+        deferred = self._deferred
+        if getattr(deferred, "depth", 0):  # settled by the block's own fetches, or as it ends
+            if getattr(deferred, "owed_since", None) is None:
+                deferred.owed_since = time.monotonic()
+            return
+        self.bytes.reader.confirm()  # conditional: a changed file raises SourceError
+        self._checked_at = time.monotonic()
+
+    @contextlib.contextmanager
+    def deferred_check(self) -> Iterator[None]:
+        """Kept values are used at once inside the block; the check they may owe is settled
+        by any fetch the block makes afterwards (every fetch is conditional on the stored
+        catalog's validators, so a changed file fails it), else by one check as the block
+        ends. A computation that reads kept values (trial times) and then data (the samples
+        around them) thus makes one round, not two, and never returns stale values. Per
+        thread: another thread's reads are checked as usual."""
+        deferred = self._deferred
+        deferred.depth = getattr(deferred, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            deferred.depth -= 1
+            owed = getattr(deferred, "owed_since", None)
+            if not deferred.depth and owed is not None:
+                deferred.owed_since = None
+                with self._lock:
+                    if self.bytes.fetched_at < owed:
+                        self.bytes.reader.confirm()
+                    self._checked_at = time.monotonic()
 
     def _info(self, path: str) -> DatasetInfo:
         path = path if path.startswith("/") else "/" + path
@@ -403,7 +432,8 @@ class EngineHDF5Backend(Backend):
                     continue
                 keys.append(key)
                 parsers.append(self._guarded(self._read_parser(path, spans)))
-            if parsers and self._needs_check():  # confirm the file in the same round
+            deferring = getattr(self._deferred, "depth", 0)  # then the fetch itself confirms
+            if parsers and not deferring and self._needs_check():  # confirm in the same round
                 parsers.append(check_source())
                 keys.append(None)
             values = self._run(gather(parsers)) if parsers else []
