@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
+
 from ..backends.open import reopen
 from ..errors import get_logger
 from ..sources import Source
@@ -67,9 +69,12 @@ def _revalidate(source: Source, payload: dict[str, Any], scope: str) -> bool:
 
 
 def signature(catalog: Catalog) -> tuple:
-    """Changes when the catalog learned something worth storing (index arrays, chunk maps)."""
+    """Changes when the catalog learned something worth storing (index arrays, chunk maps,
+    an array that grew: a spike column's known points)."""
     backend = catalog._backend
-    return (len(catalog.small_arrays), backend.learned() if backend is not None else 0)
+    arrays = list(catalog.small_arrays.values())
+    return (len(arrays), sum(int(np.size(a)) for a in arrays),
+            backend.learned() if backend is not None else 0)
 
 
 def save(catalog: Catalog, identity: tuple, scope: str = store.FULL) -> None:

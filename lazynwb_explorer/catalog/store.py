@@ -165,7 +165,8 @@ def arrays_to_json(arrays: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for path, arr in arrays.items():
         arr = np.asarray(arr)
-        if arr.dtype.kind in "iu" and arr.ndim == 1:
+        if arr.ndim == 1 and (arr.dtype.kind in "iu"
+                              or (arr.dtype.kind == "f" and bool(np.isfinite(arr).all()))):
             out[path] = {"dtype": arr.dtype.str, "values": arr.tolist()}
     return out
 

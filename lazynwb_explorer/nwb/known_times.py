@@ -27,6 +27,7 @@ Z = 3.0  # margins span Z standard deviations of where the answer may be
 GROWTH = 4.0  # each miss widens the margin this much
 SLACK = 2  # positions added to every margin
 RATE_DRIFT = 0.2  # spike_spread: how much a rate may drift between two known points
+WHOLE_GAP = 64  # unknown values between two known points read whole, not predicted
 
 
 def spike_spread(m: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -58,17 +59,20 @@ class _Run:
     def stop(self) -> int:
         return self.start + len(self.times)
 
-    def joined(self, other: _Run) -> _Run:
-        """This run and an overlapping or touching one, this one's values winning."""
-        lo, hi = min(self.start, other.start), max(self.stop, other.stop)
+    def joined_all(self, others: list[_Run]) -> _Run:
+        """This run and the overlapping or touching runs `others` (sorted, apart from one
+        another) as one, this one's values winning; one copy of each, however many."""
+        runs = [*others, self]
+        lo = min(self.start, others[0].start)
+        hi = max(self.stop, others[-1].stop)
         times = np.empty(hi - lo, dtype=np.float64)
-        times[other.start - lo : other.stop - lo] = other.times
-        times[self.start - lo : self.stop - lo] = self.times
-        values = None
-        if self.values is not None and other.values is not None:
-            values = np.empty((hi - lo, *self.values.shape[1:]), dtype=self.values.dtype)
-            values[other.start - lo : other.stop - lo] = other.values
-            values[self.start - lo : self.stop - lo] = self.values
+        keep_values = all(r.values is not None for r in runs)
+        values = (np.empty((hi - lo, *self.values.shape[1:]), dtype=self.values.dtype)
+                  if keep_values and self.values is not None else None)
+        for run in runs:  # self last: its values win
+            times[run.start - lo : run.stop - lo] = run.times
+            if values is not None:
+                values[run.start - lo : run.stop - lo] = run.values
         return _Run(lo, times, values)
 
 
@@ -92,6 +96,7 @@ class KnownTimes:
         self.run_times: list[np.ndarray] = []
         self.run_values: list[np.ndarray | None] = []
         self.unsorted = False
+        self._flat_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- what is known ----------------------------------------------------------------------
 
@@ -120,18 +125,66 @@ class KnownTimes:
             return
         cut = slice(a - int(lo), b - int(lo))
         new = _Run(a, times[cut], None if values is None else np.asarray(values)[cut])
-        kept: list[_Run] = []
-        for run in self._runs():
-            if run.stop < new.start or run.start > new.stop:  # apart (not even touching)
-                kept.append(run)
-            else:
-                new = new.joined(run)
-        at = int(np.searchsorted([r.start for r in kept], new.start))
-        kept.insert(at, new)
-        self.run_starts = [r.start for r in kept]
-        self.run_times = [r.times for r in kept]
-        self.run_values = [r.values for r in kept]
-        self._check_order(at)
+        # the runs it overlaps or touches are one slice of the sorted runs: joined at once
+        stops = [s + len(t) for s, t in zip(self.run_starts, self.run_times)]
+        first = int(np.searchsorted(stops, new.start, side="left"))
+        last = int(np.searchsorted(self.run_starts, new.stop, side="right"))
+        touched = self._runs()[first:last]
+        if touched:
+            new = new.joined_all(touched)
+        self.run_starts[first:last] = [new.start]
+        self.run_times[first:last] = [new.times]
+        self.run_values[first:last] = [new.values]
+        self._flat_cache = None
+        self._check_order(first)
+
+    def learn_points(self, positions: np.ndarray, times: np.ndarray) -> None:
+        """Known (position, time) pairs, sorted by position (points stored by an earlier
+        session): consecutive positions form a run. Into an empty run only (else learned
+        one run at a time)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        times = np.asarray(times, dtype=np.float64)
+        keep = (positions >= self.start) & (positions < self.stop)
+        positions, times = positions[keep], times[keep]
+        if not len(positions):
+            return
+        breaks = np.flatnonzero(np.diff(positions) != 1) + 1
+        if not self.empty:
+            for run_pos, run_times in zip(np.split(positions, breaks), np.split(times, breaks)):
+                self.learn(int(run_pos[0]), run_times)
+            return
+        self.run_starts = [int(p) for p in positions[np.concatenate([[0], breaks])]]
+        self.run_times = np.split(times, breaks)
+        self._flat_cache = None
+        self.run_values = [None] * len(self.run_starts)
+        self.unsorted = bool(np.any(np.diff(positions) <= 0) or np.any(np.diff(times) < 0))
+
+    def sampled(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        """Known (position, time) pairs worth keeping for later: every `stride`-th known
+        value of each run and the run's ends (a later search between two of them reads at
+        most `stride` values)."""
+        positions, times = [], []
+        for s, t in zip(self.run_starts, self.run_times):
+            pick = np.unique(np.concatenate([np.arange(0, len(t), stride), [len(t) - 1]]))
+            positions.append(s + pick)
+            times.append(t[pick])
+        if not positions:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(positions), np.concatenate(times)
+
+    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every known time in position order, and where each run begins in it (kept until
+        the next learn): one search over all runs at once, however many there are."""
+        if self._flat_cache is None:
+            lengths = np.array([len(t) for t in self.run_times], dtype=np.int64)
+            flat = self.run_times[0] if len(self.run_times) == 1 else np.concatenate(self.run_times)
+            self._flat_cache = flat, np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        return self._flat_cache
+
+    def _position(self, at: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Positions of the flat known times at indexes `at`."""
+        run = np.searchsorted(offsets, at, side="right") - 1
+        return np.asarray(self.run_starts, dtype=np.int64)[run] + (at - offsets[run])
 
     def _runs(self) -> list[_Run]:
         return [_Run(s, t, v) for s, t, v in zip(self.run_starts, self.run_times, self.run_values)]
@@ -154,6 +207,7 @@ class KnownTimes:
         if self.complete and self.unsorted and len(self.run_times) == 1:
             order = np.argsort(self.run_times[0], kind="stable")
             self.run_times = [self.run_times[0][order]]
+            self._flat_cache = None
             if self.run_values and self.run_values[0] is not None:
                 self.run_values = [self.run_values[0][order]]
             self.unsorted = False
@@ -174,32 +228,20 @@ class KnownTimes:
         tp = np.full(n, np.nan)
         tq = np.full(n, np.nan)
         if self.run_starts:
-            firsts = np.array([t[0] for t in self.run_times])
-            r = np.searchsorted(firsts, values, side="left") - 1  # last run starting below
-            for run in np.unique(r):
-                mask = r == run
-                if run < 0:  # below every known value
-                    q[mask] = self.run_starts[0]
-                    tq[mask] = self.run_times[0][0]
-                    continue
-                s, t = self.run_starts[run], self.run_times[run]
-                j = np.searchsorted(t, values[mask], side="left")  # >= 1: t[0] < value
-                inside = j < len(t)
-                idx = np.flatnonzero(mask)
-                pos[idx[inside]] = s + j[inside]
-                exact[idx[inside]] = True
-                after = idx[~inside]  # past this run: between it and the next
-                p[after] = s + len(t) - 1
-                tp[after] = t[-1]
-                if run + 1 < len(self.run_starts):
-                    q[after] = self.run_starts[run + 1]
-                    tq[after] = self.run_times[run + 1][0]
+            flat, offsets = self._flat()
+            j = np.searchsorted(flat, values, side="left")  # flat[j - 1] < value <= flat[j]
+            below, above = j > 0, j < len(flat)
+            p[below] = self._position(j[below] - 1, offsets)
+            tp[below] = flat[j[below] - 1]
+            q[above] = self._position(j[above], offsets)
+            tq[above] = flat[j[above]]
         # neighbours adjacent: exact without a read
         adjacent = ~exact & (q == p + 1)
         pos[adjacent] = q[adjacent]
         exact |= adjacent
         lo, hi = p + 1, q  # by default the whole gap (p, q]: read [p + 1, q)
-        both = ~exact & np.isfinite(tp) & np.isfinite(tq) & (tq > tp)
+        # a prediction inside a short gap saves a few bytes and risks a round: read it whole
+        both = ~exact & np.isfinite(tp) & np.isfinite(tq) & (tq > tp) & (q - p - 1 > WHOLE_GAP)
         if both.any():
             m = (q[both] - p[both] - 1).astype(np.float64)
             f = np.clip((values[both] - tp[both]) / (tq[both] - tp[both]), 0.0, 1.0)

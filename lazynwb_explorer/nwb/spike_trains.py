@@ -17,9 +17,17 @@ Which spans are read:
 - `index(rows)` first reads a few points of each unit (its ends and one point every
   `stride` values, the points a coalesce gap apart so each is its own small request), after
   which windows are read as predicted spans (the raster, zoomed in);
-- spans closer than `config.coalesce_gap` are read as one (and everything read is kept).
+- spans closer than SPAN_GAP bytes are read as one (and everything read is kept): a unit's
+  window is a few KB, and the default coalesce gap would also fetch every unit between
+  two units' windows (5x the bytes needed for a raster of 100 units).
 Memory: at most MAX_KEPT values are kept per reader; the least recently used units are
 forgotten first.
+
+What is learned outlives the reader: a sample of the known values (every POINT_STRIDE-th of
+each known run, and its ends) is kept in the catalog's small arrays, which are stored with
+the catalog. A later reader's `index` (the next call, or a new session) starts from those
+points, so the raster it draws needs no index round: its windows are found between known
+points, one round, reading at most POINT_STRIDE values past each end.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..backends.base import narrower_gap
 from ..catalog import Catalog, normalize_path
 from ..config import config
 from ..errors import ColumnError, LazyNWBError, redact
@@ -41,6 +50,11 @@ from .tables import describe_table
 MAX_ROUNDS = 8  # a miss widens its margin 4x a round: the whole gap is read by round 4
 MAX_KEPT = 32_000_000  # values kept per reader (256 MB of float64)
 INDEX_POINTS_PER_UNIT = 64
+SPAN_GAP = 4096  # bytes: spans of spikes closer than this are read in one request
+POINT_STRIDE = 32  # a known value kept for later readers every this many
+POINTS_PER_UNIT = 256  # beyond this many, a unit's kept points are spread further apart
+MAX_POINTS = 65_536  # points kept per column (thinned evenly beyond)
+_POSITIONS, _TIMES = "#point_positions", "#point_times"  # catalog.small_arrays key suffixes
 
 
 class SpikeTrains:
@@ -83,6 +97,46 @@ class SpikeTrains:
         self._known.move_to_end(row)
         return known
 
+    def _stored_points(self) -> tuple[np.ndarray, np.ndarray]:
+        arrays = self.catalog.small_arrays
+        positions = arrays.get(self.column.data_path + _POSITIONS)
+        times = arrays.get(self.column.data_path + _TIMES)
+        if positions is None or times is None or len(positions) != len(times):
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.asarray(positions, dtype=np.int64), np.asarray(times, dtype=np.float64)
+
+    def _seed(self, unit: KnownTimes) -> bool:
+        """Start a unit from the points earlier readers kept; whether there were any."""
+        positions, times = self._stored_points()
+        a, b = np.searchsorted(positions, [unit.start, unit.stop])
+        if b > a:
+            unit.learn_points(positions[a:b], times[a:b])
+        return bool(b > a)
+
+    def _keep_points(self, rows: Sequence[int]) -> None:
+        """Add a sample of what is known of these units to the points kept in the catalog:
+        at most ~POINTS_PER_UNIT each. Units out of order are left out: they are read whole
+        anyway."""
+        units = [self._known[r] for r in dict.fromkeys(rows) if r in self._known]
+        new = [u.sampled(max(POINT_STRIDE, u.elements // POINTS_PER_UNIT)) for u in units
+               if not u.unsorted]
+        if not new:
+            return
+        old_positions, old_times = self._stored_points()
+        positions = np.concatenate([old_positions, *(p for p, _ in new)])
+        times = np.concatenate([old_times, *(t for _, t in new)])
+        positions, first = np.unique(positions, return_index=True)
+        if len(positions) == len(old_positions):
+            return  # nothing new
+        times = times[first]
+        finite = np.isfinite(times)
+        positions, times = positions[finite], times[finite]
+        if len(positions) > MAX_POINTS:
+            step = -(-len(positions) // MAX_POINTS)
+            positions, times = positions[::step], times[::step]
+        self.catalog.small_arrays[self.column.data_path + _POSITIONS] = positions
+        self.catalog.small_arrays[self.column.data_path + _TIMES] = times
+
     def _forget(self, keep: set[int]) -> None:
         kept = sum(k.elements for k in self._known.values())
         for row in list(self._known):
@@ -96,11 +150,13 @@ class SpikeTrains:
 
     def _read(self, wanted: dict[int, list[tuple[int, int]]]) -> None:
         """Read every unit's spans in one round (coalesced) and learn them."""
-        spans = merge_spans([s for parts in wanted.values() for s in parts], self._gap())
+        gap = min(SPAN_GAP, int(config.coalesce_gap))
+        spans = merge_spans([s for parts in wanted.values() for s in parts], max(1, gap // self.item))
         if not spans:
             return
-        values = np.asarray(self.catalog.backend.read_spans(self.column.data_path, spans),
-                            dtype=np.float64).reshape(-1)
+        with narrower_gap(gap):
+            values = np.asarray(self.catalog.backend.read_spans(self.column.data_path, spans),
+                                dtype=np.float64).reshape(-1)
         self.rounds += 1
         at = 0
         bounds = []
@@ -120,19 +176,21 @@ class SpikeTrains:
         """Read a few points of every listed unit nothing is known of yet (one round): its
         first and last spike and one every `stride` (default: a coalesce gap of values,
         at most INDEX_POINTS_PER_UNIT points). A unit smaller than a coalesce gap is read
-        whole (the request would fetch it anyway)."""
+        whole (the request would fetch it anyway). A unit with points kept by an earlier
+        reader starts from those instead, with no read."""
         with self._lock:
             gap = self._gap()
             wanted: dict[int, list[tuple[int, int]]] = {}
             for row in dict.fromkeys(int(r) for r in rows):
                 unit = self._unit(row)
-                if not unit.empty or unit.size == 0:
+                if not unit.empty or unit.size == 0 or self._seed(unit):
                     continue
                 # points more than a coalesce gap of bytes apart (gap + 1 values between
                 # them), else the transport joins them into one read of the whole train
                 step = stride or max(gap + 2, -(-unit.size // INDEX_POINTS_PER_UNIT))
                 wanted[row] = [(p, p + 1) for p in index_positions(unit.start, unit.stop, step)]
             self._read(wanted)
+            self._keep_points(list(wanted))
 
     def spikes(self, rows: Sequence[int], windows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each unit's spikes inside the windows, one (times, offsets) per row: the spikes of
@@ -158,6 +216,7 @@ class SpikeTrains:
             else:  # pragma: no cover - each round widens every miss 4x; never reached
                 raise LazyNWBError("spike windows not found", source=self.catalog.label,
                                    path=self.column.data_path)
+            self._keep_points(rows)
             return [self._collect(row, windows) for row in rows]
 
     def _wanted(self, row: int, windows: np.ndarray, attempt: int) -> list[tuple[int, int]]:

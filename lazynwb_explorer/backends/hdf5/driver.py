@@ -17,6 +17,7 @@ from collections import OrderedDict
 from ...config import config
 from ...transport.rangefile import coalesce, split
 from ...transport.readers import Reader
+from ..base import coalesce_gap
 from .io import CHECK, DATA, Ranges
 
 _MAX_CACHED = 64 * 1024 * 1024  # blocks one file keeps
@@ -142,7 +143,7 @@ class ByteSource:
             block_spans = coalesce(
                 [(b * self.block, min((b + 1) * self.block, self.size)) for b in missing_blocks], 0
             )
-            direct_spans = split(coalesce(direct, config.coalesce_gap), _PART)
+            direct_spans = split(coalesce(direct, coalesce_gap()), _PART)
             spans = block_spans + direct_spans
             datas = self.reader.read_many(spans) if spans else []
             if spans:

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ...config import config
 from ...transport import KeyRange, coalesce
+from ..base import coalesce_gap
 from . import chunks
 from .codecs import MAX_CHUNK_BYTES
 from .metadata import ArraySpec, is_missing, shard_entries
@@ -122,7 +122,7 @@ class Fetcher:
                 whole[key] = array
             elif (entry := self._entry(array, key, coords)) is not None:
                 spans.setdefault(key, []).append(entry)
-        merged = {key: coalesce(ranges, config.coalesce_gap) for key, ranges in spans.items()}
+        merged = {key: coalesce(ranges, coalesce_gap()) for key, ranges in spans.items()}
         requests: list[KeyRange] = [(key, 0, None) for key in whole]
         requests.extend((key, a, b) for key, ranges in merged.items() for a, b in ranges)
         replies = dict(zip(((k, a) for k, a, _ in requests), self.store.fetch(requests)))
