@@ -7,8 +7,11 @@ test body runs against local, http:// and s3:// sources alike.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -322,3 +325,15 @@ def page(browser, bridge) -> Iterator[Any]:
     with harness_page(browser, bridge) as p:
         yield p
         assert not p.js_errors, p.js_errors
+
+
+def run_in_fresh_process(code: str, args: list[str], cache_dir: Path) -> Any:
+    """`code` run in a new Python process (a later session) sharing `cache_dir` as its
+    catalog store; its last line of output, decoded as JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, "LAZYNWB_CACHE_DIR": str(cache_dir)},
+        capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

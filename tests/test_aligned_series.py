@@ -151,12 +151,16 @@ def test_mean_traces_match_numpy() -> None:
     known=st.lists(st.tuples(st.integers(0, 59), st.integers(1, 8)), max_size=5),
     queries=st.lists(st.floats(-5, 105, allow_nan=False), min_size=1, max_size=10),
     offset=st.integers(0, 1000),
+    points=st.sets(st.integers(0, 59), max_size=12),
 )
-def test_known_times_find_what_searchsorted_finds(values, known, queries, offset) -> None:
-    """Whatever is known, an exact answer is np.searchsorted's, and a read of what locate
-    asks for always makes progress until every answer is exact."""
+def test_known_times_find_what_searchsorted_finds(values, known, queries, offset, points) -> None:
+    """Whatever is known (points an earlier reader kept, then runs read), an exact answer
+    is np.searchsorted's, and a read of what locate asks for always makes progress until
+    every answer is exact; what is known is then the true values."""
     times = np.array(values)
     run = KnownTimes(offset, offset + len(times))
+    seeded = np.array(sorted(p for p in points if p < len(times)), dtype=np.int64)
+    run.learn_points(seeded + offset, times[seeded])
     for start, length in known:
         if start < len(times):
             run.learn(offset + start, times[start : start + length])
@@ -173,3 +177,7 @@ def test_known_times_find_what_searchsorted_finds(values, known, queries, offset
             run.learn(a, times[a - offset : b - offset])
     else:
         raise AssertionError("never exact")
+    for start, known_times in zip(run.run_starts, run.run_times):
+        assert np.array_equal(known_times, times[start - offset : start - offset + len(known_times)])
+    positions, sampled = run.sampled(4)
+    assert np.array_equal(sampled, times[positions - offset])

@@ -9,10 +9,6 @@ table columns), the legacy contiguous one, gzip-compressed columns, and real fil
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,7 +16,7 @@ import h5py
 import numpy as np
 import polars as pl
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, run_in_fresh_process
 from hdmf.backends.hdf5.h5_utils import H5DataIO
 from polars.testing import assert_frame_equal
 from test_tables import _assert_table_matches
@@ -149,17 +145,6 @@ def test_second_table_walks_only_its_own_part(request, served: Path, http_server
     assert list(after) == list(lazynwb.get_internal_paths(url, parents=True))
 
 
-def _run_code(code: str, args: list[str], cache_dir: Path) -> dict:
-    """`code` in a fresh process (its last line of output: JSON) sharing `cache_dir`."""
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env={**os.environ, "LAZYNWB_CACHE_DIR": str(cache_dir)},
-        capture_output=True, text=True, timeout=180,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 _READ_TABLES = """
 import json, sys
 import lazynwb_explorer as lazynwb
@@ -178,8 +163,8 @@ def test_stored_partial_catalog_serves_a_later_process(big_gzip: Path, http_serv
     """The partial catalog is stored: a later process reads the same table in one round
     (the columns' bytes; no metadata), and another table by walking only that one."""
     url = http_server.url(big_gzip.name)
-    cold = _run_code(_READ_TABLES, [url, "/intervals/trials"], tmp_path)
-    warm = _run_code(_READ_TABLES, [url, "/intervals/trials", "/units"], tmp_path)
+    cold = run_in_fresh_process(_READ_TABLES, [url, "/intervals/trials"], tmp_path)
+    warm = run_in_fresh_process(_READ_TABLES, [url, "/intervals/trials", "/units"], tmp_path)
     assert warm["/intervals/trials"][0] == cold["/intervals/trials"][0]
     assert warm["/intervals/trials"][2] <= 1
     assert warm["/units"][0] == len(_pynwb(big_gzip, "/units")["id"])
