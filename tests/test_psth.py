@@ -215,6 +215,13 @@ def test_bad_arguments_are_clear_errors(rich_hdf5: Path) -> None:
         lazynwb.get_psth(units.drop("_table_index"), disable_progress=True)
     with pytest.raises(lazynwb.ColumnError, match="holds arrays"):
         lazynwb.get_psth(units, align_to="lick_times", disable_progress=True)
+    n = len(_units(str(rich_hdf5)))
+    past = units.with_columns(pl.lit(n, dtype=pl.Int64).alias("_table_index"))
+    for call in (lambda: lazynwb.get_psth(past, disable_progress=True),
+                 lambda: lazynwb.get_spike_times_in_window(past, 0.0, 1.0, disable_progress=True)):
+        with pytest.raises(lazynwb.LazyNWBError, match=f"unit row {n} is not in the table") as info:
+            call()
+        assert str(rich_hdf5) in str(info.value) and "/units" in str(info.value)
 
 
 # -- the spike-window reader ---------------------------------------------------------------------

@@ -85,12 +85,19 @@ class SpikeTrains:
 
     def count(self, row: int) -> int:
         """Spikes of a unit (from the index: no read)."""
+        row = self._in_table(row)
         return int(self.stops[row] - self.starts[row])
 
-    def _unit(self, row: int) -> KnownTimes:
+    def _in_table(self, row: int) -> int:
+        """A unit's row, checked: a row past the table is the caller's error, named."""
         row = int(row)
         if not 0 <= row < self.n_units:
-            raise IndexError(f"unit row {row} of {self.n_units}")
+            raise LazyNWBError(f"unit row {row} is not in the table (rows 0 to {self.n_units - 1})",
+                               source=self.catalog.label, path=self.table_path)
+        return row
+
+    def _unit(self, row: int) -> KnownTimes:
+        row = self._in_table(row)
         known = self._known.get(row)
         if known is None:
             known = self._known[row] = KnownTimes(int(self.starts[row]), int(self.stops[row]))
