@@ -7,6 +7,7 @@ cached metadata blocks like the rest of the metadata.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 
 from .binary import Cursor, FileContext
@@ -21,7 +22,7 @@ class Collection:
     collection holding ~150 (pynwb writes each attribute's strings to the current one), so
     objects are scanned only as far as the one asked for, and that scan is kept."""
 
-    __slots__ = ("_data", "_size", "_n", "_pos", "_found")
+    __slots__ = ("_data", "_size", "_head", "_pos", "_found")
 
     def __init__(self, data: bytes, ctx: FileContext):
         c = Cursor(data, ctx)
@@ -29,32 +30,44 @@ class Collection:
         c.skip(4)
         self._size = min(c.length(), len(data))
         self._data = data
-        self._n = ctx.length_size
+        # an object's header: index (2 bytes), reference count (2), reserved (4), length
+        head = _HEADS.get(ctx.length_size)
+        if head is None:
+            raise FormatError(f"lengths of {ctx.length_size} bytes")
+        self._head = head
         self._pos: int | None = c.pos  # None: every object found
         self._found: dict[int, bytes] = {}
 
     def get(self, index: int, default: bytes | None = None) -> bytes | None:
+        """Object `index`'s bytes, scanning on from where the last scan stopped (one
+        struct unpack per object header: a units table's string columns scan thousands)."""
         found = self._found
-        while index not in found and self._pos is not None:
-            self._next()
+        pos = self._pos
+        if index in found or pos is None:
+            return found.get(index, default)
+        data, size, head = self._data, self._size, self._head
+        step, end = head.size, len(data)
+        while True:
+            if pos + step > size:
+                pos = None
+                break
+            number, length = head.unpack_from(data, pos)
+            pos += step
+            if number == 0:  # free space: the rest of the collection
+                pos = None
+                break
+            if pos + length > end:
+                self._pos = None
+                raise FormatError("global heap object runs past its collection")
+            found[number] = data[pos : pos + length]
+            pos += length + (-length % 8)
+            if number == index:
+                break
+        self._pos = pos
         return found.get(index, default)
 
-    def _next(self) -> None:
-        data, n, pos = self._data, self._n, self._pos
-        assert pos is not None
-        if pos + 8 + n > self._size:
-            self._pos = None
-            return
-        index = int.from_bytes(data[pos : pos + 2], "little")
-        length = int.from_bytes(data[pos + 8 : pos + 8 + n], "little")
-        pos += 8 + n
-        if index == 0:  # free space: the rest of the collection
-            self._pos = None
-            return
-        if pos + length > len(data):
-            raise FormatError("global heap object runs past its collection")
-        self._found[index] = data[pos : pos + length]
-        self._pos = pos + length + (-length % 8)
+
+_HEADS = {n: struct.Struct(f"<H6x{code}") for n, code in ((2, "H"), (4, "I"), (8, "Q"))}
 
 
 def read_collections(
