@@ -19,7 +19,7 @@ from lazynwb_explorer.api.aligned_series import aligned_means
 from lazynwb_explorer.catalog import open_catalog
 from lazynwb_explorer.config import config
 from lazynwb_explorer.nwb.aligned_series import AlignedSeries
-from lazynwb_explorer.nwb.known_times import KnownTimes, merge_spans
+from lazynwb_explorer.nwb.known_times import KnownTimes, joined_within, merge_spans
 from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
 
@@ -181,3 +181,23 @@ def test_known_times_find_what_searchsorted_finds(values, known, queries, offset
         assert np.array_equal(known_times, times[start - offset : start - offset + len(known_times)])
     positions, sampled = run.sampled(4)
     assert np.array_equal(sampled, times[positions - offset])
+
+
+@given(
+    spans=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 300)), max_size=40),
+    budget=st.floats(1.0, 3.0),
+    gap=st.integers(1, 5_000),
+)
+def test_spans_are_joined_within_their_byte_budget(spans, budget, gap) -> None:
+    """joined_within covers every span, joins only gaps under `gap`, and reads at most
+    `budget` times the positions the spans hold (checked against a set of positions)."""
+    pairs = [(a, a + n) for a, n in spans]
+    own = set().union(*(range(a, b) for a, b in pairs)) if pairs else set()
+    out = joined_within(pairs, budget, gap)
+    covered = set().union(*(range(a, b) for a, b in out)) if out else set()
+    assert own <= covered
+    assert len(covered) <= budget * len(own) + 1e-9
+    assert all(b0 < a1 for (_, b0), (a1, _) in zip(out, out[1:]))  # sorted, apart
+    for (_, b0), (a1, _) in zip(merge_spans(pairs, 1), merge_spans(pairs, 1)[1:]):
+        inside = any(a <= b0 and a1 < b for a, b in out)
+        assert not inside or a1 - b0 < gap

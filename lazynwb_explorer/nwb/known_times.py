@@ -334,6 +334,27 @@ def merge_spans(spans: list[tuple[int, int]] | np.ndarray, gap: int) -> list[tup
     return list(zip(arr[first, 0].tolist(), ends[last].tolist()))
 
 
+def joined_within(spans: list[tuple[int, int]] | np.ndarray, budget: float, gap: int
+                  ) -> list[tuple[int, int]]:
+    """Spans (sorted, overlapping and touching ones joined) with the gaps between them
+    joined nearest first while the positions covered stay within `budget` times the spans'
+    own, and no gap of `gap` positions or more joined: the fewest requests for bytes close
+    to what is needed."""
+    merged = np.asarray(merge_spans(spans, 1), dtype=np.int64).reshape(-1, 2)
+    if len(merged) < 2:
+        return [(int(a), int(b)) for a, b in merged]
+    gaps = merged[1:, 0] - merged[:-1, 1]
+    allowance = (budget - 1.0) * float((merged[:, 1] - merged[:, 0]).sum())
+    order = np.argsort(gaps, kind="stable")
+    spent = np.cumsum(gaps[order])
+    joined = np.zeros(len(gaps), dtype=bool)
+    joined[order[(spent <= allowance) & (gaps[order] < gap)]] = True
+    breaks = np.flatnonzero(~joined) + 1
+    first = np.concatenate([[0], breaks])
+    last = np.concatenate([breaks - 1, [len(merged) - 1]])
+    return list(zip(merged[first, 0].tolist(), merged[last, 1].tolist()))
+
+
 def index_positions(start: int, stop: int, stride: int) -> list[int]:
     """Positions of an index of a run: its ends and points between them spread evenly, at
     least `stride` apart (so none is closer to the next than `stride`, the last one to the

@@ -17,9 +17,11 @@ Which spans are read:
 - `index(rows)` first reads a few points of each unit (its ends and one point every
   `stride` values, the points a coalesce gap apart so each is its own small request), after
   which windows are read as predicted spans (the raster, zoomed in);
-- spans closer than SPAN_GAP bytes are read as one (and everything read is kept): a unit's
-  window is a few KB, and the default coalesce gap would also fetch every unit between
-  two units' windows (5x the bytes needed for a raster of 100 units).
+- spans are joined nearest first while the bytes read stay within SPAN_BUDGET times the
+  spans' own (`joined_within`), and never across more than `config.coalesce_gap` (everything
+  read is kept): a unit's window is a few KB, and joining at the coalesce gap alone would
+  also fetch the units between two units' windows (5x the bytes a raster of 100 units
+  needs), while joining nothing costs a request per span.
 Memory: at most MAX_KEPT values are kept per reader; the least recently used units are
 forgotten first.
 
@@ -43,14 +45,14 @@ from ..backends.base import narrower_gap
 from ..catalog import Catalog, normalize_path
 from ..config import config
 from ..errors import ColumnError, LazyNWBError, redact
-from .known_times import KnownTimes, index_positions, merge_spans
+from .known_times import KnownTimes, index_positions, joined_within, merge_spans
 from .ragged import read_index, row_spans
 from .tables import describe_table
 
 MAX_ROUNDS = 8  # a miss widens its margin 4x a round: the whole gap is read by round 4
 MAX_KEPT = 32_000_000  # values kept per reader (256 MB of float64)
 INDEX_POINTS_PER_UNIT = 64
-SPAN_GAP = 4096  # bytes: spans of spikes closer than this are read in one request
+SPAN_BUDGET = 1.25  # spans are joined while the bytes read stay within this x their own
 POINT_STRIDE = 32  # a known value kept for later readers every this many
 POINTS_PER_UNIT = 256  # beyond this many, a unit's kept points are spread further apart
 MAX_POINTS = 65_536  # points kept per column (thinned evenly beyond)
@@ -157,11 +159,11 @@ class SpikeTrains:
 
     def _read(self, wanted: dict[int, list[tuple[int, int]]]) -> None:
         """Read every unit's spans in one round (coalesced) and learn them."""
-        gap = min(SPAN_GAP, int(config.coalesce_gap))
-        spans = merge_spans([s for parts in wanted.values() for s in parts], max(1, gap // self.item))
+        spans = joined_within([s for parts in wanted.values() for s in parts], SPAN_BUDGET,
+                              self._gap())
         if not spans:
             return
-        with narrower_gap(gap):
+        with narrower_gap(1):  # the transport keeps the spans as joined here
             values = np.asarray(self.catalog.backend.read_spans(self.column.data_path, spans),
                                 dtype=np.float64).reshape(-1)
         self.rounds += 1
