@@ -8,6 +8,7 @@ references become objects, a FALSE/TRUE enum becomes bool, variable-length data 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def parse_datatype(c: Cursor, depth: int = 0) -> H5Type:
         if version < 3:
             c.skip(4 * rank)
         base = parse_datatype(c, depth + 1)
-        if int(np.prod(dims, dtype=np.int64)) * base.size != size:
+        if math.prod(dims) * base.size != size:
             raise FormatError("array datatype size mismatch")
         return H5Type("array", size, np.dtype((base.storage, dims)), base=base, dims=dims)
     raise Unsupported(f"datatype class {cls}")

@@ -146,7 +146,7 @@ def _compact(info: DatasetInfo, boxes: Sequence[Box], out: np.ndarray) -> None:
 
 def _row_bytes(info: DatasetInfo) -> int:
     shape = info.shape or ()
-    return int(np.prod(shape[1:], dtype=np.int64)) * info.type.size
+    return math.prod(shape[1:]) * info.type.size
 
 
 def _whole_rows(box: Box, shape: tuple[int, ...]) -> bool:

@@ -7,6 +7,7 @@ object's path through `ref_name`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -60,7 +61,7 @@ def decode_array(
 ) -> Parser[np.ndarray]:
     """The elements in `raw` (C order) as an array of `shape`, decoded like h5py (`exact`:
     fetch string heaps as data, not as cached metadata blocks)."""
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if len(raw) < count * h5type.size:
         raise FormatError(f"{len(raw)} bytes for {count} elements of {h5type.size} bytes")
     arr = np.frombuffer(raw, dtype=h5type.storage, count=count).reshape(shape)
