@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+_SUFFIX = re.compile(r"bytes=-(\d+)")
 _PIECE = 64 * 1024
 
 
@@ -76,7 +77,14 @@ class _Handler(BaseHTTPRequestHandler):
         stat = file.stat()
         start, end, status = 0, stat.st_size, 200
         match = _RANGE.fullmatch(self.headers.get("Range", "").strip())
-        if match:
+        suffix = _SUFFIX.fullmatch(self.headers.get("Range", "").strip())
+        if suffix:  # the last n bytes, as S3, GCS and nginx answer bytes=-n
+            start = max(0, stat.st_size - int(suffix[1]))
+            if int(suffix[1]) == 0 or stat.st_size == 0:
+                self._head(416, 0, {"Content-Range": f"bytes */{stat.st_size}"})
+                return
+            status = 206
+        elif match:
             start = int(match[1])
             end = min(stat.st_size, int(match[2]) + 1) if match[2] else stat.st_size
             if start >= end:

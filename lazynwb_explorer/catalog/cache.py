@@ -25,7 +25,7 @@ from ..backends.open import open_and_walk, walk_in_scope
 from ..config import config
 from ..errors import NotNWBError, SourceError, UnsupportedFileError, get_logger, with_path
 from ..sources import Source
-from ..transport.readers import on_source_changed
+from ..transport.readers import first_read_alone, on_source_changed
 from . import persist, store
 from .catalog import Catalog, normalize_path
 from .identity import local_identity
@@ -111,7 +111,8 @@ def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Ca
 
 def _metadata_walk(source: Source, in_scope: Callable[[str], bool]) -> Catalog | None:
     """The metadata parts of a file whose backend can walk part of a tree (None: not this one)."""
-    walked = walk_in_scope(source, in_scope)
+    with first_read_alone():  # writers keep the session's fields at a file's start
+        walked = walk_in_scope(source, in_scope)
     return None if walked is None else _checked(source, *walked)
 
 

@@ -16,11 +16,12 @@ two versions.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import contextvars
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -165,6 +166,12 @@ class Reader:
             self._first_block = self.read(0, FIRST_READ_BLOCKS * config.block_size)
         return self._first_block
 
+    def last_block(self) -> bytes:
+        """The object's last bytes when the first read fetched them too (remote readers
+        that can ask for a suffix: HDF5 writers put the metadata written at close there),
+        else nothing. No request of its own."""
+        return b""
+
     def read(self, start: int, end: int) -> bytes:
         """Bytes [start, end) of the object; one round of one request."""
         counters.record_round()
@@ -286,6 +293,26 @@ class LocalReader(Reader):
             pass
         counters.record_request(0)
         return sorted(files), sorted(dirs)
+
+
+_TAIL_WANTED: contextvars.ContextVar[bool] = contextvars.ContextVar("tail_wanted", default=True)
+
+
+def tail_wanted() -> bool:
+    """Whether a remote object's first read also asks for its tail (see first_read_alone)."""
+    return _TAIL_WANTED.get()
+
+
+@contextlib.contextmanager
+def first_read_alone() -> Iterator[None]:
+    """Remote objects first read inside the block are asked for their first block only,
+    not their tail too: for calls that need only what writers put at a file's start
+    (session metadata of many files, where the tail would be most of the bytes read)."""
+    token = _TAIL_WANTED.set(False)
+    try:
+        yield
+    finally:
+        _TAIL_WANTED.reset(token)
 
 
 _readers: dict[tuple[str, str, str], Reader] = {}

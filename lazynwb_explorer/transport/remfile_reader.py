@@ -141,6 +141,10 @@ class RemfileReader(HTTPReader):
                                  source=self.uri)
         return data
 
+    def _fetch_suffix(self, n: int) -> None:
+        """No tail of our own alongside the first read: remfile reads the bytes."""
+        return None
+
     def confirm(self) -> None:
         """One conditional request of our own: remfile sends no If-Match."""
         HTTPReader._read(self, 0, self.confirm_bytes)

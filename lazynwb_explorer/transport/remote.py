@@ -19,11 +19,13 @@ module reads top to bottom as the contract, then its two ways of asking.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import html.parser
 import re
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -36,9 +38,25 @@ from obstore.exceptions import (
     UnauthenticatedError,
 )
 
-from ..errors import NotFoundError, SourceChangedError, SourceError, TransportError, redact
+from ..config import config
+from ..errors import (
+    NotFoundError,
+    SourceChangedError,
+    SourceError,
+    TransportError,
+    get_logger,
+    redact,
+)
 from . import counters, http
-from .readers import Reader, _change_listeners, check_key, forget_reader
+from .readers import (
+    FIRST_READ_BLOCKS,
+    Reader,
+    _change_listeners,
+    check_key,
+    forget_reader,
+    pool_map,
+    tail_wanted,
+)
 from .retry import Retryable, with_retries
 from .stores import get_store
 
@@ -92,6 +110,31 @@ def _fingerprint(data: bytes) -> str:
     return hashlib.blake2b(data[:FINGERPRINT_BYTES], digest_size=16).hexdigest()
 
 
+log = get_logger(__name__)
+
+TAIL_BYTES = 512 * 1024  # the object's end fetched with its first block (one metadata window)
+# Objects first read at once, up to which each also fetches its tail: a few files are bound by
+# round trips, while many at once share the link, where the tails would only cost bandwidth
+# (filtered /units of 300 sessions: 36 -> 150 MB read for no time saved).
+SPECULATE_UP_TO = 8
+_first_reading = 0
+_first_reading_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _first_reads() -> Iterator[int]:
+    """How many objects are making their first read now, this one included."""
+    global _first_reading
+    with _first_reading_lock:
+        _first_reading += 1
+        now = _first_reading
+    try:
+        yield now
+    finally:
+        with _first_reading_lock:
+            _first_reading -= 1
+
+
 class RemoteReader(Reader):
     """Validators, conditional reads, retries and errors; subclasses fetch."""
 
@@ -102,6 +145,7 @@ class RemoteReader(Reader):
         self._last_modified: str | None = None
         self._fingerprint: str | None = None
         self._meta_lock = threading.Lock()
+        self._tail: bytes | None = None  # the last TAIL_BYTES, fetched with the first block
 
     # -- what a subclass provides ----------------------------------------------------------
 
@@ -111,6 +155,11 @@ class RemoteReader(Reader):
 
     def _fetch_object(self, key: str) -> bytes | None:
         raise NotImplementedError
+
+    def _fetch_suffix(self, n: int) -> tuple[dict[str, Any], bytes] | None:
+        """(meta, the object's last n bytes: all of it when shorter); None where this
+        transport asks for no suffix (the first read then fetches the first block only)."""
+        return None
 
     def _fetch_key_range(self, key: str, start: int, end: int | None) -> bytes | None:
         """Bytes [start, end) of the object `key` ((-n, None): its last n); None if missing."""
@@ -231,6 +280,49 @@ class RemoteReader(Reader):
 
     # -- reads ----------------------------------------------------------------------------
 
+    def first_block(self) -> bytes:
+        """The first block and, in the same round, the last TAIL_BYTES of the object (when
+        the transport can ask for a suffix before the size is known): pynwb / h5py files keep
+        the B-tree nodes and heaps flushed at close at their end, which a cold walk otherwise
+        reaches a round later."""
+        if self._first_block is None and self._size is None and self._tail is None and tail_wanted():
+            with _first_reads() as concurrent:
+                if concurrent <= SPECULATE_UP_TO:
+                    counters.record_round()
+                    head, tail = pool_map(lambda read: read(), [
+                        lambda: self._read(0, FIRST_READ_BLOCKS * config.block_size),
+                        self._tail_or_nothing,
+                    ])
+                    self._first_block, self._tail = head, tail
+        return super().first_block()
+
+    def last_block(self) -> bytes:
+        return self._tail or b""
+
+    def _tail_or_nothing(self) -> bytes | None:
+        """The tail, or None when it cannot be had (a server that ignores suffix ranges):
+        a speculation never fails the read it rides along with."""
+        try:
+            return self._read_tail()
+        except Exception as exc:  # noqa: BLE001 - the first block's own read reports real faults
+            log.debug("%s: no tail read (%s)", redact(self.uri), exc)
+            return None
+
+    def _read_tail(self) -> bytes | None:
+        def attempt() -> bytes | None:
+            answer = self._fetch_suffix(TAIL_BYTES)
+            if answer is None:
+                return None
+            meta, data = answer
+            counters.record_request(len(data))
+            self._remember(meta)
+            self._check(meta, -1, data)
+            if self._size is not None and len(data) != min(TAIL_BYTES, self._size):
+                raise Retryable(f"short read: {len(data)} of the last {TAIL_BYTES} bytes")
+            return data
+
+        return self._retrying(attempt, f"the last {TAIL_BYTES} bytes")
+
     def _read(self, start: int, end: int) -> bytes:
         if self._size is not None:
             end = min(end, self._size)
@@ -296,6 +388,10 @@ class HTTPReader(RemoteReader):
 
     def _fetch_range(self, start: int, end: int) -> tuple[dict[str, Any], bytes]:
         answer = http.get_range(self._url, start, end, self._conditions())
+        return self._meta(answer), answer.body
+
+    def _fetch_suffix(self, n: int) -> tuple[dict[str, Any], bytes] | None:
+        answer = http.get_suffix(self._url, n, self._conditions())
         return self._meta(answer), answer.body
 
     def _key_url(self, key: str, directory: bool = False) -> str:
@@ -370,6 +466,10 @@ class ObjectReader(RemoteReader):
         # obstore checks the answer's Content-Range against the range asked, and sizes its
         # buffer from that range: what a server announces cannot make it allocate more
         result = obstore.get(self.store, self.key, options={"range": (start, end), **self._options()})
+        return self._meta(result.meta), bytes(result.bytes())
+
+    def _fetch_suffix(self, n: int) -> tuple[dict[str, Any], bytes]:
+        result = obstore.get(self.store, self.key, options={"range": {"suffix": n}, **self._options()})
         return self._meta(result.meta), bytes(result.bytes())
 
     def _fetch_object(self, key: str) -> bytes | None:

@@ -86,7 +86,9 @@ _BUDGET = _BlockBudget(_MAX_CACHED_ALL)
 
 
 class ByteSource:
-    def __init__(self, reader: Reader, size: int, first: bytes = b""):
+    def __init__(self, reader: Reader, size: int, first: bytes = b"", last: bytes = b""):
+        """`first`: the file's first bytes, `last`: its last ones, already read (kept as the
+        whole blocks they cover)."""
         self.reader = reader
         self.size = size
         self.block = config.block_size
@@ -94,12 +96,22 @@ class ByteSource:
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.fetched_at = -float("inf")  # when bytes last came from the source (If-Match)
-        for i in range(0, len(first) - self.block + 1, self.block):
-            self._blocks[i // self.block] = first[i : i + self.block]
-        if len(first) == size and size % self.block:
-            tail = size - size % self.block
-            self._blocks[tail // self.block] = first[tail:]
+        self._keep(0, first)
+        if last and len(last) <= size:
+            self._keep(size - len(last), last)
         self._charge()
+
+    def _keep(self, start: int, data: bytes) -> None:
+        """The blocks wholly inside [start, start + len(data)), and the file's last block
+        when the data reach the end of the file."""
+        end = start + len(data)
+        first = -(-start // self.block)
+        for b in range(first, (end // self.block)):
+            lo = b * self.block - start
+            self._blocks[b] = data[lo : lo + self.block]
+        if end == self.size and self.size % self.block and (self.size // self.block) * self.block >= start:
+            b = self.size // self.block
+            self._blocks[b] = data[b * self.block - start :]
 
     def _charge(self) -> None:
         """Tell the shared budget what this file holds (outside this file's lock)."""

@@ -18,6 +18,7 @@ planning and byte fetching it drives live in their own modules already; what is 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -108,7 +109,7 @@ class EngineHDF5Backend(Backend):
             return
         first = reader.first_block()
         size = reader.size()
-        self.bytes = ByteSource(reader, size, first)
+        self.bytes = ByteSource(reader, size, first, reader.last_block())
         self._checked_at = time.monotonic()  # the file was just read: what we keep is current
         try:
             sb = self._run(read_superblock(size, first))
@@ -245,7 +246,7 @@ class EngineHDF5Backend(Backend):
         walk, in its rounds, and kept (and stored with the catalog)."""
         if info.shape is None or info.outside or _has_references(info.type) or path.startswith(_NEVER_INLINE):
             return None
-        if int(np.prod(info.shape, dtype=np.int64)) * info.type.size > INLINE_BYTES:
+        if math.prod(info.shape) * info.type.size > INLINE_BYTES:
             return None
         self.infos[path] = info
 
