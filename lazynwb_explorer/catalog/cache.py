@@ -25,7 +25,7 @@ from ..backends.open import open_and_walk, walk_in_scope
 from ..config import config
 from ..errors import NotNWBError, SourceError, UnsupportedFileError, get_logger, with_path
 from ..sources import Source
-from ..transport.readers import first_read_alone, on_source_changed
+from ..transport.readers import first_read_alone, forget_reader, on_source_changed
 from . import persist, store
 from .catalog import Catalog, normalize_path
 from .identity import local_identity
@@ -297,6 +297,7 @@ def forget(uri: str) -> None:
     store.drop(uri)
     store.drop(uri, store.METADATA)
     store.drop(uri, store.PATHS)
+    forget_reader(uri)  # and what its reader kept: validators, the first block
     with _cache_lock:
         hits = [_cache.pop(uri, None), _partial.pop(uri, None), _scoped.pop(uri, None)]
     for hit in hits:

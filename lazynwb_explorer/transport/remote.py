@@ -297,7 +297,10 @@ class RemoteReader(Reader):
         return super().first_block()
 
     def last_block(self) -> bytes:
-        return self._tail or b""
+        """The tail, handed over once (the engine keeps its blocks, within its memory
+        budget; a reader kept for every URL ever read must not hold 512 KiB each)."""
+        tail, self._tail = self._tail, b""
+        return tail or b""
 
     def _tail_or_nothing(self) -> bytes | None:
         """The tail, or None when it cannot be had (a server that ignores suffix ranges):
