@@ -134,6 +134,8 @@ watchdog = _Watchdog()
 
 _idle: dict[tuple, list[http.client.HTTPConnection]] = {}
 _idle_lock = threading.Lock()
+_generation = 0  # close_connections() calls so far
+_GENERATION = "lazynwb_generation"  # a connection's attribute: _generation when it was opened
 _tls: ssl.SSLContext | None = None
 
 
@@ -179,6 +181,12 @@ def _key(t: Target) -> tuple:
 
 
 def new_connection(t: Target) -> http.client.HTTPConnection:
+    conn = _connect(t)
+    setattr(conn, _GENERATION, _generation)
+    return conn
+
+
+def _connect(t: Target) -> http.client.HTTPConnection:
     timeout = min(10.0, config.request_timeout)
     proxy = proxy_for(t)
     if proxy is None:
@@ -202,21 +210,25 @@ def take(t: Target) -> http.client.HTTPConnection | None:
 
 
 def give_back(t: Target, conn: http.client.HTTPConnection) -> None:
+    """Keep a connection for the next request, unless close_connections ran while it was
+    out (a request still in flight then, e.g. one an interrupted call left behind)."""
     key = _key(t)
     with _idle_lock:
         idle = _idle.setdefault(key, [])
-        if len(idle) < config.max_concurrency:
+        if len(idle) < config.max_concurrency and getattr(conn, _GENERATION, None) == _generation:
             idle.append(conn)
             return
     conn.close()
 
 
 def close_connections() -> None:
-    """Close every idle connection (after changing proxies or certificates)."""
-    global _tls
+    """Close every idle connection (after changing proxies or certificates), and those in
+    use as they come back."""
+    global _tls, _generation
     with _idle_lock:
         conns = [c for idle in _idle.values() for c in idle]
         _idle.clear()
+        _generation += 1
         _tls = None
     for conn in conns:
         conn.close()
