@@ -51,12 +51,21 @@ def test_remote_catalogs_stay_open_past_the_file_handle_cap(sessions, monkeypatc
         df = scan.collect()
         assert df.height > 0
         asked: dict[str, list[tuple[int, int]]] = {}
+        tails: dict[str, tuple[int, int]] = {}
         for entry in server.stats.log:
-            asked.setdefault(entry.path, []).append((entry.range_start, entry.range_end))
+            if entry.range_start is not None and entry.range_start < 0:
+                # the tail, asked for beside the first block before the size is known (a
+                # file this small: all of it): that one overlap is by design
+                size = (sessions / entry.path.lstrip("/")).stat().st_size
+                tails[entry.path] = (max(0, size + entry.range_start), size)
+            else:
+                asked.setdefault(entry.path, []).append((entry.range_start, entry.range_end))
         for path, ranges in asked.items():
             ranges.sort()
             overlaps = [(a, b) for a, b in zip(ranges, ranges[1:]) if b[0] < a[1]]
             assert not overlaps, (path, ranges)
+            lo, hi = tails.get(path, (0, 0))
+            assert not [(a, b) for a, b in ranges[1:] if a < hi and lo < b], (path, ranges, lo)
         opened = {**catalog._cache, **catalog._scoped}  # whole or one-table catalogs
         assert all(url in opened for url in urls)  # none was evicted between the passes
         _cold(urls)
