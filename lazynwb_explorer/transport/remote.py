@@ -115,7 +115,7 @@ log = get_logger(__name__)
 TAIL_BYTES = 512 * 1024  # the object's end fetched with its first block (one metadata window)
 # Objects first read at once, up to which each also fetches its tail: a few files are bound by
 # round trips, while many at once share the link, where the tails would only cost bandwidth
-# (filtered /units of 300 sessions: 36 -> 150 MB read for no time saved).
+# (filtered /units of 300 sessions, cold, with a tail each: 129 -> 150 MB, no time saved).
 SPECULATE_UP_TO = 8
 _first_reading = 0
 _first_reading_lock = threading.Lock()
