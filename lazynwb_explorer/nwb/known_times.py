@@ -96,7 +96,7 @@ class KnownTimes:
         self.run_times: list[np.ndarray] = []
         self.run_values: list[np.ndarray | None] = []
         self.unsorted = False
-        self._flat_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._flat_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- what is known ----------------------------------------------------------------------
 
@@ -140,8 +140,9 @@ class KnownTimes:
 
     def learn_points(self, positions: np.ndarray, times: np.ndarray) -> None:
         """Known (position, time) pairs, sorted by position (points stored by an earlier
-        session): consecutive positions form a run. Into an empty run only (else learned
-        one run at a time)."""
+        session), into a run nothing is known of yet: consecutive positions form a run."""
+        if not self.empty:
+            raise ValueError("points are learned into an empty run only")
         positions = np.asarray(positions, dtype=np.int64)
         times = np.asarray(times, dtype=np.float64)
         keep = (positions >= self.start) & (positions < self.stop)
@@ -149,10 +150,6 @@ class KnownTimes:
         if not len(positions):
             return
         breaks = np.flatnonzero(np.diff(positions) != 1) + 1
-        if not self.empty:
-            for run_pos, run_times in zip(np.split(positions, breaks), np.split(times, breaks)):
-                self.learn(int(run_pos[0]), run_times)
-            return
         self.run_starts = [int(p) for p in positions[np.concatenate([[0], breaks])]]
         self.run_times = np.split(times, breaks)
         self._flat_cache = None
@@ -172,19 +169,22 @@ class KnownTimes:
             return np.zeros(0, np.int64), np.zeros(0)
         return np.concatenate(positions), np.concatenate(times)
 
-    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every known time in position order, and where each run begins in it (kept until
-        the next learn): one search over all runs at once, however many there are."""
+    def _flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every known time in position order, where each run begins in it, and each run's
+        start position (kept until the next learn): one search over all runs at once,
+        however many there are."""
         if self._flat_cache is None:
             lengths = np.array([len(t) for t in self.run_times], dtype=np.int64)
             flat = self.run_times[0] if len(self.run_times) == 1 else np.concatenate(self.run_times)
-            self._flat_cache = flat, np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            self._flat_cache = (flat, np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+                                np.asarray(self.run_starts, dtype=np.int64))
         return self._flat_cache
 
-    def _position(self, at: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _position(at: np.ndarray, offsets: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Positions of the flat known times at indexes `at`."""
         run = np.searchsorted(offsets, at, side="right") - 1
-        return np.asarray(self.run_starts, dtype=np.int64)[run] + (at - offsets[run])
+        return starts[run] + (at - offsets[run])
 
     def _runs(self) -> list[_Run]:
         return [_Run(s, t, v) for s, t, v in zip(self.run_starts, self.run_times, self.run_values)]
@@ -219,7 +219,6 @@ class KnownTimes:
         exact when both neighbours are known, else the positions to read to find it."""
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         n = len(values)
-        exact = np.zeros(n, dtype=bool)
         pos = np.zeros(n, dtype=np.int64)
         # p: last known position with time < value (start - 1 when none), q: first known
         # position with time >= value (stop when none); the answer is in (p, q]
@@ -228,17 +227,16 @@ class KnownTimes:
         tp = np.full(n, np.nan)
         tq = np.full(n, np.nan)
         if self.run_starts:
-            flat, offsets = self._flat()
+            flat, offsets, starts = self._flat()
             j = np.searchsorted(flat, values, side="left")  # flat[j - 1] < value <= flat[j]
             below, above = j > 0, j < len(flat)
-            p[below] = self._position(j[below] - 1, offsets)
+            p[below] = self._position(j[below] - 1, offsets, starts)
             tp[below] = flat[j[below] - 1]
-            q[above] = self._position(j[above], offsets)
+            q[above] = self._position(j[above], offsets, starts)
             tq[above] = flat[j[above]]
-        # neighbours adjacent: exact without a read
-        adjacent = ~exact & (q == p + 1)
-        pos[adjacent] = q[adjacent]
-        exact |= adjacent
+        # neighbours adjacent (inside a run, or two runs touching): exact without a read
+        exact = q == p + 1
+        pos[exact] = q[exact]
         lo, hi = p + 1, q  # by default the whole gap (p, q]: read [p + 1, q)
         # a prediction inside a short gap saves a few bytes and risks a round: read it whole
         both = ~exact & np.isfinite(tp) & np.isfinite(tq) & (tq > tp) & (q - p - 1 > WHOLE_GAP)
