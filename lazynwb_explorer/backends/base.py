@@ -12,6 +12,7 @@ import abc
 import contextlib
 import contextvars
 import dataclasses
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -167,7 +168,7 @@ def refuse_outside(label: str, path: str, reason: str, remote: bool) -> OutsideS
 
 def check_read_size(label: str, path: str, shape: tuple[int, ...], itemsize: int) -> None:
     """ReadTooLargeError when a read of `shape` would hold more than config.max_read_bytes."""
-    nbytes = int(np.prod(shape, dtype=object)) * max(1, itemsize)
+    nbytes = math.prod(int(n) for n in shape) * max(1, itemsize)  # Python ints: no overflow
     if nbytes > config.max_read_bytes:
         raise ReadTooLargeError(
             f"reading {shape} elements ({nbytes} bytes) would hold more than config.max_read_bytes "

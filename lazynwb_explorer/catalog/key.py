@@ -11,6 +11,7 @@ key file others can read) catalogs are not stored at all.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import secrets
@@ -25,17 +26,24 @@ _keys: dict[str, bytes | None] = {}
 
 
 def key_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return _key_file(os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _key_file(xdg_config_home: str | None, home: str | None) -> Path:
+    """Keyed on the variables it depends on: Path.home() and its parsing cost more than the
+    catalog look-up they are for, which runs once per file of a multi-file call."""
+    base = xdg_config_home or str(Path.home() / ".config")
     return Path(base) / "lazynwb_explorer" / "catalog.key"
 
 
 def catalog_key() -> bytes | None:
     """This user's key (created on first use), or None when none can be used."""
-    path = key_file()
+    path = str(key_file())
     with _lock:
-        if str(path) not in _keys:
-            _keys[str(path)] = _load_or_create(path)
-        return _keys[str(path)]
+        if path not in _keys:
+            _keys[path] = _load_or_create(Path(path))
+        return _keys[path]
 
 
 def _load_or_create(path: Path) -> bytes | None:

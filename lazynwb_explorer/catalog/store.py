@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hmac
 import json
 import os
@@ -50,7 +51,13 @@ FULL, METADATA, PATHS = "full", "metadata", "paths"
 
 
 def catalog_dir() -> Path:
-    return Path(config.cache_dir).expanduser() / "catalogs"
+    return _catalog_dir(config.cache_dir, os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog_dir(cache_dir: str, home: str | None) -> Path:
+    """Keyed on what expanduser reads: a multi-file call asks once per file."""
+    return Path(cache_dir).expanduser() / "catalogs"
 
 
 def _entry(uri: str, scope: str) -> str:
@@ -63,8 +70,14 @@ def _entry_digest(key: bytes, uri: str, scope: str) -> str:
 
 def catalog_file(uri: str, scope: str = FULL) -> Path:
     """Where the catalog of (uri, scope) is stored (a name derived by the user's key)."""
-    key = catalog_key() or b"-"
-    return catalog_dir() / (_entry_digest(key, uri, scope)[:40] + ".json.z")
+    return _catalog_file(catalog_key() or b"-", catalog_dir(), uri, scope)
+
+
+@functools.lru_cache(maxsize=4096)
+def _catalog_file(key: bytes, directory: Path, uri: str, scope: str) -> Path:
+    """Kept: a multi-file call asks for each file's name three times (exists, load, save),
+    and the HMAC and path joins cost more than the look-ups they serve."""
+    return directory / (_entry_digest(key, uri, scope)[:40] + ".json.z")
 
 
 # -- nodes <-> JSON ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ references become objects, a FALSE/TRUE enum becomes bool, variable-length data 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -22,6 +23,9 @@ MAX_ELEMENTS = 1 << 48  # a dataspace bigger than this is hostile, not data
 
 @dataclasses.dataclass(frozen=True)
 class H5Type:
+    """One datatype. Immutable and shared (parse_datatype_message keeps them), so what is
+    derived from it is computed once (cached properties)."""
+
     kind: str  # int float string vlen_string vlen reference region enum compound array opaque
     size: int
     storage: np.dtype
@@ -39,7 +43,7 @@ class H5Type:
         """An object or a region reference (h5py's check_ref_dtype says so for both)."""
         return self.kind in ("reference", "region")
 
-    @property
+    @functools.cached_property
     def needs_decoding(self) -> bool:
         """True when raw storage is not what callers get (heap strings, refs, compounds of those)."""
         if self.kind in ("string", "vlen_string", "vlen", "reference", "region"):
@@ -50,7 +54,16 @@ class H5Type:
             return self.base.needs_decoding
         return False
 
-    @property
+    @functools.cached_property
+    def has_references(self) -> bool:
+        """References (object or region) anywhere in it."""
+        if self.kind in ("reference", "region"):
+            return True
+        return any(m.has_references for _, _, m in self.fields) or (
+            self.base is not None and self.base.has_references
+        )
+
+    @functools.cached_property
     def decoded(self) -> np.dtype:
         if self.kind in ("string", "vlen_string", "vlen", "reference", "region"):
             return np.dtype(object)
@@ -65,11 +78,11 @@ class H5Type:
             }) if not self.needs_decoding else np.dtype([(n, t.decoded) for n, _, t in self.fields])
         return self.storage
 
-    @property
+    @functools.cached_property
     def is_bool(self) -> bool:
         return self.kind == "enum" and self.size == 1 and dict(self.enum) == {"FALSE": 0, "TRUE": 1}
 
-    @property
+    @functools.cached_property
     def display(self) -> str:
         """h5py's dtype.str for this type ('vlen str' for variable-length strings)."""
         if self.kind == "vlen_string":
@@ -188,11 +201,29 @@ def _compound(c: Cursor, version: int, bits: int, size: int, depth: int) -> H5Ty
 
 
 def parse_datatype_message(data: bytes, ctx: FileContext) -> H5Type:
-    return parse_datatype(Cursor(data, ctx))
+    """The type a datatype message's bytes describe. Kept by those bytes (and the file's
+    field sizes, all a type's parsing reads of the file): a file repeats a handful of types
+    across its objects, every string attribute the same one, and an H5Type is immutable."""
+    return _datatype(bytes(data), ctx.offset_size, ctx.length_size)
 
 
-def parse_dataspace(data: bytes, ctx: FileContext) -> tuple[tuple[int, ...] | None, tuple[int | None, ...] | None]:
-    """(shape, maxshape); shape None for a null dataspace (no elements at all)."""
+@functools.lru_cache(maxsize=4096)
+def _datatype(data: bytes, offset_size: int, length_size: int) -> H5Type:
+    return parse_datatype(Cursor(data, FileContext(offset_size, length_size)))
+
+
+Shapes = tuple[tuple[int, ...] | None, tuple[int | None, ...] | None]
+
+
+def parse_dataspace(data: bytes, ctx: FileContext) -> Shapes:
+    """(shape, maxshape); shape None for a null dataspace (no elements at all). Kept by the
+    message's bytes, as types are: objects of a file share a few shapes."""
+    return _dataspace(bytes(data), ctx.length_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _dataspace(data: bytes, length_size: int) -> Shapes:
+    ctx = FileContext(length_size=length_size)
     c = Cursor(data, ctx)
     version = c.u8()
     rank = c.u8()

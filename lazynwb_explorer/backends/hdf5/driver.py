@@ -133,6 +133,9 @@ class ByteSource:
         """Bytes of each (offset, length), clipped at the end of the file; one round."""
         clipped = [(max(0, r[0]), max(0, min(r[0] + r[1], self.size))) for r in ranges]
         with self._lock:
+            held = self._held(ranges, clipped)
+            if held is not None:
+                return held
             missing_blocks: set[int] = set()
             direct = []
             for r, (s, e) in zip(ranges, clipped):
@@ -172,6 +175,22 @@ class ByteSource:
                 self._blocks.popitem(last=False)
         if block_spans:
             self._charge()
+        return out
+
+    def _held(self, ranges: Ranges, clipped: list[tuple[int, int]]) -> list[bytes] | None:
+        """The answer when every range lies inside one block held already (most rounds of a
+        walk once its first read is in), without planning a fetch; None otherwise."""
+        blocks, block = self._blocks, self.block
+        out = []
+        for r, (s, e) in zip(ranges, clipped):
+            if e <= s:
+                out.append(b"")
+                continue
+            b = s // block
+            if (e - 1) // block != b or b not in blocks or (len(r) > 2 and r[2] == CHECK):
+                return None
+            blocks.move_to_end(b)
+            out.append(blocks[b][s - b * block : e - b * block])
         return out
 
     def _slice(self, s: int, e: int, direct_spans, fetched) -> bytes:  # noqa: ANN001

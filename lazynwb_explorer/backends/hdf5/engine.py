@@ -41,7 +41,6 @@ from ..base import (
 from . import filters as h5filters
 from .binary import UNDEFINED, FileContext
 from .btree1 import chunk_entries as btree1_chunks
-from .datatypes import H5Type
 from .driver import ByteSource
 from .io import FormatError, Parser, Refused, Unsupported, check_source, gather, run
 from .layout import ChunkEntry
@@ -244,7 +243,7 @@ class EngineHDF5Backend(Backend):
     def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
         """Small datasets (scalars, short strings, ids, index columns) are read during the
         walk, in its rounds, and kept (and stored with the catalog)."""
-        if info.shape is None or info.outside or _has_references(info.type) or path.startswith(_NEVER_INLINE):
+        if info.shape is None or info.outside or info.type.has_references or path.startswith(_NEVER_INLINE):
             return None
         if math.prod(info.shape) * info.type.size > INLINE_BYTES:
             return None
@@ -334,7 +333,7 @@ class EngineHDF5Backend(Backend):
         self, path: str, spans: Sequence[tuple[int, int]] | None, box: Box | None = None, exact: bool = True
     ):
         info = self._info(path)
-        if self.partial and _has_references(info.type):
+        if self.partial and info.type.has_references:
             self._complete()  # references name paths anywhere in the file
         shape = info.shape or ()
         if box is not None:
@@ -458,13 +457,6 @@ class EngineHDF5Backend(Backend):
     def close(self) -> None:
         if self._fallback is not None:
             self._fallback.close()
-
-
-def _has_references(t: H5Type) -> bool:
-    """References are resolved to paths only once the whole tree is known."""
-    if t.kind in ("reference", "region"):
-        return True
-    return any(_has_references(m) for _, _, m in t.fields) or (t.base is not None and _has_references(t.base))
 
 
 def _depth_first(nodes: dict[str, Node]) -> dict[str, Node]:

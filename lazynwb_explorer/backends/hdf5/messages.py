@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from .binary import UNDEFINED, Cursor, FileContext
-from .datatypes import H5Type, parse_dataspace, parse_datatype
+from .datatypes import H5Type, parse_dataspace, parse_datatype_message
 from .io import FormatError, Unsupported
 
 DATASPACE, LINK_INFO, DATATYPE, FILL_OLD, FILL = 0x01, 0x02, 0x03, 0x04, 0x05
@@ -123,7 +123,7 @@ def parse_attribute(data: bytes, ctx: FileContext) -> RawAttribute:
     shape, _ = parse_dataspace(space_bytes, ctx)
     if flags & 0x01:
         return RawAttribute(name, None, shape, data[c.pos :], shared_address(type_bytes, ctx))
-    h5type = parse_datatype(Cursor(type_bytes, ctx))
+    h5type = parse_datatype_message(type_bytes, ctx)
     return RawAttribute(name, h5type, shape, data[c.pos :])
 
 

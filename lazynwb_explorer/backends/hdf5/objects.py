@@ -14,7 +14,7 @@ import numpy as np
 
 from .binary import UNDEFINED, Cursor, FileContext
 from .btree2 import records
-from .datatypes import H5Type, parse_dataspace, parse_datatype
+from .datatypes import H5Type, parse_dataspace, parse_datatype_message
 from .fractal_heap import read_header, resolve
 from .io import FormatError, Parser, gather
 from .layout import Layout, parse_layout
@@ -171,7 +171,7 @@ def _committed_type_bytes(ctx: FileContext, address: int) -> Parser[bytes]:
 
 def _committed_type(ctx: FileContext, address: int) -> Parser[H5Type]:
     data = yield from _committed_type_bytes(ctx, address)
-    return parse_datatype(Cursor(data, ctx))
+    return parse_datatype_message(data, ctx)
 
 
 def _dataset(ctx: FileContext, by_type: dict[int, list[Message]]) -> Parser[DatasetInfo]:
@@ -202,7 +202,7 @@ def dataset_info(ctx: FileContext, raw: tuple[bytes, ...]) -> DatasetInfo:
     loaded back)."""
     space, type_bytes, layout_bytes, filter_bytes, fill_bytes, external = (*raw, b"")[:6]
     shape, maxshape = parse_dataspace(space, ctx)
-    h5type = parse_datatype(Cursor(type_bytes, ctx))
+    h5type = parse_datatype_message(type_bytes, ctx)
     layout = parse_layout(layout_bytes, ctx, len(shape or ()))
     filters = parse_filters(filter_bytes, ctx) if filter_bytes else ()
     fill = _fill_value(fill_bytes, h5type.size) if fill_bytes else None

@@ -8,6 +8,7 @@ object's path through `ref_name`.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -20,19 +21,20 @@ from .io import FormatError, Parser, Unsupported
 RefName = Callable[[int], object]  # an address -> its path (None: gone), or a Ref for the walker
 
 
-def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lengths, collection addresses, object indexes) of vlen elements stored as V16 etc."""
+def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """(lengths, collection addresses, object indexes) of vlen elements stored as V16 etc.,
+    as lists: every caller walks them element by element."""
     n = raw.size
     o = ctx.offset_size
-    if n <= 16:  # attributes: a few values, where numpy's per-call cost dominates
-        data = np.ascontiguousarray(raw).tobytes()
-        step = len(data) // n if n else 0
-        rows = [data[i * step : (i + 1) * step] for i in range(n)]
+    head = _HEAP_IDS.get(o)
+    if n <= 64 and head is not None and raw.dtype.itemsize == head.size:
+        # attributes and small fields: a few values, where numpy's per-call cost dominates
+        rows = list(head.iter_unpack(np.ascontiguousarray(raw).tobytes())) if n else []
         return (
-            np.array([int.from_bytes(r[0:4], "little") for r in rows], dtype=np.int64),
-            np.array([int.from_bytes(r[4 : 4 + o], "little") for r in rows], dtype=np.uint64).astype(np.int64)
-            + ctx.base,  # as below: an address past 2**63 (hostile) wraps, never overflows
-            np.array([int.from_bytes(r[4 + o : 8 + o], "little") for r in rows], dtype=np.int64),
+            [r[0] for r in rows],
+            # as below: an address past 2**63 (hostile) wraps like an int64, never overflows
+            [(r[1] - (1 << 64) if r[1] >> 63 else r[1]) + ctx.base for r in rows],
+            [r[2] for r in rows],
         )
     buf = np.ascontiguousarray(raw).view(np.uint8).reshape(n, -1)
     lengths = buf[:, 0:4].copy().view("<u4").reshape(n)
@@ -40,13 +42,17 @@ def _heap_ids(ctx: FileContext, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray
     for k in range(o):
         addr |= buf[:, 4 + k].astype(np.uint64) << np.uint64(8 * k)
     index = buf[:, 4 + o : 8 + o].copy().view("<u4").reshape(n)
-    return lengths, addr.astype(np.int64) + ctx.base, index
+    return lengths.tolist(), (addr.astype(np.int64) + ctx.base).tolist(), index.tolist()
+
+
+# a vlen element: its length (4 bytes), then the global heap ID (collection address, index)
+_HEAP_IDS = {n: struct.Struct(f"<I{code}I") for n, code in ((2, "H"), (4, "I"), (8, "Q"))}
 
 
 def _vlen_addresses(ctx: FileContext, h5type: H5Type, arr: np.ndarray) -> set[int]:
     if h5type.kind in ("vlen_string", "vlen"):
         lengths, addrs, _ = _heap_ids(ctx, arr.reshape(-1))
-        return {int(a) for a, n in zip(addrs.tolist(), lengths.tolist()) if n}
+        return {a for a, n in zip(addrs, lengths) if n}
     if h5type.kind == "compound":
         out: set[int] = set()
         for name, _, member in h5type.fields:
@@ -103,7 +109,7 @@ def _decode_vlen(ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict,
     out = np.empty(arr.shape, dtype=object)
     flat = out.reshape(-1)
     base = h5type.base
-    for i, (n, a, k) in enumerate(zip(lengths.tolist(), addrs.tolist(), indexes.tolist())):
+    for i, (n, a, k) in enumerate(zip(lengths, addrs, indexes)):
         if n == 0:
             data = b""
         else:
