@@ -36,22 +36,31 @@ class Collection:
             raise FormatError(f"lengths of {ctx.length_size} bytes")
         self._head = head
         self._pos: int | None = c.pos  # None: every object found
-        self._found: dict[int, bytes] = {}
+        self._found: dict[int, int] = {}  # object index -> where its data start
 
     def get(self, index: int, default: bytes | None = None) -> bytes | None:
         """Object `index`'s bytes, scanning on from where the last scan stopped (one
-        struct unpack per object header: a units table's string columns scan thousands)."""
+        struct unpack per object header, and only its position kept: a units table's
+        string columns scan tens of thousands)."""
         found = self._found
-        pos = self._pos
-        if index in found or pos is None:
-            return found.get(index, default)
-        data, size, head = self._data, self._size, self._head
-        step, end = head.size, len(data)
+        at = found.get(index)
+        if at is None and self._pos is not None:
+            at = self._scan(index)
+        if at is None:
+            return default
+        return self._data[at : at + self._head.unpack_from(self._data, at - self._head.size)[1]]
+
+    def _scan(self, index: int) -> int | None:
+        """Objects' data positions up to `index`'s (or the end); `index`'s, if found."""
+        found, pos = self._found, self._pos
+        data, size, unpack = self._data, self._size, self._head.unpack_from
+        step, end = self._head.size, len(data)
+        at = None
         while True:
             if pos + step > size:
                 pos = None
                 break
-            number, length = head.unpack_from(data, pos)
+            number, length = unpack(data, pos)
             pos += step
             if number == 0:  # free space: the rest of the collection
                 pos = None
@@ -59,12 +68,14 @@ class Collection:
             if pos + length > end:
                 self._pos = None
                 raise FormatError("global heap object runs past its collection")
-            found[number] = data[pos : pos + length]
-            pos += length + (-length % 8)
+            found[number] = pos
             if number == index:
+                at = pos
+                pos += length + (-length % 8)
                 break
+            pos += length + (-length % 8)
         self._pos = pos
-        return found.get(index, default)
+        return at
 
 
 _HEADS = {n: struct.Struct(f"<H6x{code}") for n, code in ((2, "H"), (4, "I"), (8, "Q"))}
