@@ -117,6 +117,11 @@ def _dense(ctx: FileContext, heap: int, name_index: int, record_id) -> Parser[li
     return objects
 
 
+def has_attributes(by_type: Messages) -> bool:
+    """Whether an object's messages hold or index any attribute (most datasets hold none)."""
+    return ATTRIBUTE in by_type or ATTRIBUTE_INFO in by_type
+
+
 def read_attributes(ctx: FileContext, by_type: Messages) -> Parser[dict[str, Any]]:
     """An object's attributes (compact and dense), decoded; references as `Ref`."""
     raws = [parse_attribute(m.data, ctx) for m in by_type.get(ATTRIBUTE, [])]

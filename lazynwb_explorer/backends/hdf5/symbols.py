@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .binary import Cursor, FileContext
+import struct
+
+from .binary import UNDEFINED, Cursor, FileContext
 from .btree1 import group_nodes
 from .io import FormatError, Parser, fetch, fetch_many, gather
 from .messages import Link
@@ -38,21 +40,28 @@ def symbol_table_links(ctx: FileContext, btree: int, heap: int) -> Parser[list[L
     heap_data, snods = yield from gather([_local_heap(ctx, heap), group_nodes(ctx, btree)])
     entry_size = 2 * ctx.offset_size + 24
     datas = yield from fetch_many([(a, 8 + 64 * entry_size) for a in snods])
+    entry = _ENTRIES.get(ctx.offset_size)
+    if entry is None:
+        raise FormatError(f"addresses of {ctx.offset_size} bytes")
+    undefined = (1 << (8 * ctx.offset_size)) - 1
     links = []
     for data in datas:
         c = Cursor(data, ctx)
         c.signature(b"SNOD")
         c.skip(2)
         n = c.u16()
-        for _ in range(n):
-            name_offset = c.uint(ctx.offset_size)
-            address = c.address()
-            cache_type = c.u32()
-            c.skip(4)
-            scratch = Cursor(c.bytes(16), ctx)
+        if c.pos + n * entry.size > len(data):
+            raise FormatError(f"symbol table node of {n} entries truncated")
+        for name_offset, address, cache_type, scratch in entry.iter_unpack(data[c.pos : c.pos + n * entry.size]):
             name = _name(heap_data, name_offset)
             if cache_type == 2:
-                links.append(Link(name, "soft", target=_name(heap_data, scratch.u32())))
+                links.append(Link(name, "soft", target=_name(heap_data, int.from_bytes(scratch[:4], "little"))))
             else:
+                address = UNDEFINED if address == undefined else address + ctx.base
                 links.append(Link(name, "hard", address=address))
     return links
+
+
+# a symbol table entry: link name offset, object header address, cache type, reserved,
+# scratch pad (a soft link's value offset in its first 4 bytes); one struct per entry
+_ENTRIES = {n: struct.Struct(f"<{code}{code}I4x16s") for n, code in ((2, "H"), (4, "I"), (8, "Q"))}

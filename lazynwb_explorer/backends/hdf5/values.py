@@ -73,7 +73,8 @@ def decode_array(
     arr = np.frombuffer(raw, dtype=h5type.storage, count=count).reshape(shape)
     if not h5type.needs_decoding:
         return arr.astype(bool) if h5type.is_bool else arr.copy()
-    heaps = yield from read_collections(ctx, _vlen_addresses(ctx, h5type, arr), exact)
+    addresses = _vlen_addresses(ctx, h5type, arr)
+    heaps = (yield from read_collections(ctx, addresses, exact)) if addresses else {}
     return _decode(ctx, h5type, arr, heaps, ref_name)
 
 

@@ -18,7 +18,15 @@ from ..base import MAX_DEPTH
 from .binary import FileContext
 from .io import FormatError, Parser, Task, Unsupported, pool
 from .messages import Link
-from .objects import DatasetInfo, Messages, ObjectInfo, Ref, read_attributes, read_structure
+from .objects import (
+    DatasetInfo,
+    Messages,
+    ObjectInfo,
+    Ref,
+    has_attributes,
+    read_attributes,
+    read_structure,
+)
 
 MAX_OBJECTS = 1 << 20
 
@@ -69,7 +77,9 @@ def walk_tree(
                 if attrs is not None:
                     info.attrs.update(attrs)
 
-            tasks: list[Task] = [(_noting(read_attributes(ctx, messages), path, tree), attrs_done)]
+            tasks: list[Task] = []
+            if has_attributes(messages):
+                tasks.append((_noting(read_attributes(ctx, messages), path, tree), attrs_done))
             if info.dataset is not None and on_dataset is not None:
                 extra = on_dataset(path, info.dataset)
                 if extra is not None:
