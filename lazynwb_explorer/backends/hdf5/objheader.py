@@ -74,17 +74,14 @@ def _continuations(ctx: FileContext, messages: list[Message]) -> list[tuple[int,
 
 
 def _v1_first(ctx: FileContext, address: int, head: bytes) -> Parser[tuple[list[Message], list]]:
-    c = Cursor(head, ctx)
-    version = c.u8()
+    if len(head) < _V1_PREFIX.size:
+        raise FormatError(f"object header at {address} truncated")
+    # the number of messages is not used: the blocks are read to their ends instead
+    version, _, _, size = _V1_PREFIX.unpack_from(head)
     if version != 1:
         raise FormatError(f"object header version {version} at {address}")
-    c.skip(1)
-    c.u16()  # number of messages (we read the blocks to their ends instead)
-    c.u32()  # reference count
-    size = c.u32()
     if size > MAX_BLOCK_BYTES:
         raise FormatError(f"object header of {size} bytes")
-    c.skip(4)  # padding to 8
     if len(head) < 16 + size:
         head = head + (yield from fetch(address + len(head), 16 + size - len(head)))
         if len(head) < 16 + size:
@@ -93,6 +90,7 @@ def _v1_first(ctx: FileContext, address: int, head: bytes) -> Parser[tuple[list[
     return messages, _continuations(ctx, messages)
 
 
+_V1_PREFIX = struct.Struct("<BxHII4x")  # version, messages, reference count, size, padding
 _V1_MESSAGE = struct.Struct("<HHB3x")  # type, size, flags, reserved
 
 

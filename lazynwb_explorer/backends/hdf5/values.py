@@ -73,6 +73,11 @@ def decode_array(
     arr = np.frombuffer(raw, dtype=h5type.storage, count=count).reshape(shape)
     if not h5type.needs_decoding:
         return arr.astype(bool) if h5type.is_bool else arr.copy()
+    if h5type.kind in ("vlen_string", "vlen"):  # most values: heap IDs unpacked once
+        ids = _heap_ids(ctx, arr.reshape(-1))
+        addresses = {a for a, n in zip(ids[1], ids[0]) if n}
+        heaps = (yield from read_collections(ctx, addresses, exact)) if addresses else {}
+        return _decode_vlen(ctx, h5type, arr, heaps, ref_name, ids)
     addresses = _vlen_addresses(ctx, h5type, arr)
     heaps = (yield from read_collections(ctx, addresses, exact)) if addresses else {}
     return _decode(ctx, h5type, arr, heaps, ref_name)
@@ -105,8 +110,11 @@ def _decode(ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict, ref_
     return arr.astype(bool) if h5type.is_bool else arr.copy()
 
 
-def _decode_vlen(ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict, ref_name: RefName) -> np.ndarray:
-    lengths, addrs, indexes = _heap_ids(ctx, arr.reshape(-1))
+def _decode_vlen(
+    ctx: FileContext, h5type: H5Type, arr: np.ndarray, heaps: dict, ref_name: RefName,
+    ids: tuple[list[int], list[int], list[int]] | None = None,
+) -> np.ndarray:
+    lengths, addrs, indexes = _heap_ids(ctx, arr.reshape(-1)) if ids is None else ids
     out = np.empty(arr.shape, dtype=object)
     flat = out.reshape(-1)
     base = h5type.base
