@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer.catalog import open_catalog
+from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.demo_ophys import EXTERNAL_FILES, SMALL, OphysSpec, write_session
 from lazynwb_explorer.errors import InternalPathError
 from lazynwb_explorer.nwb import frames, images, roi_masks, rois
 from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
+from lazynwb_explorer.transport.readers import forget_reader
 
 NEUROCONV = SHARED_DATA / "other_writers" / "neuroconv__ophys_nwb_test.nwb"
 METACELL = SHARED_DATA / "other_writers" / "metacell__test_PlaneSegmentation.nwb"
@@ -343,3 +345,73 @@ def test_back_compat_image_series(name: str) -> None:
             assert list(movie.external.names) == list(series.external_file[:])
             assert list(movie.external.starting_frames) == list(series.starting_frame)
             assert movie.n_frames == len(series.timestamps)
+
+
+def test_a_cold_frame_walks_only_its_series(movie_file, http_server, locate) -> None:
+    """A cold get_frame walks the root, /acquisition and the series, not the file: its
+    imaging_plane link (out of that part) is left unresolved. The whole-tree walk first
+    cost 4 rounds on this file; the frame equals h5py's."""
+    url = locate(movie_file, "http")
+    _forget(url)
+    with counting() as cold:
+        got = lazynwb.get_frame(url, "/acquisition/TwoPhotonSeries", 9)
+    with h5py.File(movie_file, "r") as f:
+        np.testing.assert_array_equal(got, f["/acquisition/TwoPhotonSeries/data"][9])
+    print(f"\ncold frame: {cold.requests} requests, {cold.rounds} rounds, {cold.bytes} bytes")
+    assert not catalog_store.exists(url)  # no whole-tree walk (it would be stored)
+    assert catalog_store.exists(url, catalog_store.PATHS)
+    assert cold.rounds <= 3
+
+
+def _forget(url: str) -> None:
+    """Nothing known of `url`: no catalog in memory or stored, a reader not used before."""
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    forget_reader(url)
+
+
+@pytest.fixture(scope="module")
+def linked_movies(served: Path) -> Path:
+    """Three TwoPhotonSeries written by pynwb: `own` with its frames, `borrowed` whose data
+    is a link to own's, `retimed` whose timestamps are a link to a series elsewhere."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.ophys import OpticalChannel, TwoPhotonSeries
+
+    nwb = NWBFile("linked movies", "linked", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    device = nwb.create_device("scope")
+    plane = nwb.create_imaging_plane(
+        name="plane", optical_channel=OpticalChannel("green", "green", 510.0),
+        description="a plane", device=device, excitation_lambda=920.0, imaging_rate=30.0,
+        indicator="GCaMP", location="V1")
+    frames = np.arange(12 * 6 * 5, dtype=np.uint16).reshape(12, 6, 5)
+    own = TwoPhotonSeries(name="own", data=frames, imaging_plane=plane, rate=30.0, unit="n")
+    clock = TimeSeries(name="clock", data=np.zeros(12), unit="s", timestamps=np.arange(12) / 7.0)
+    nwb.add_acquisition(own)
+    nwb.add_acquisition(TwoPhotonSeries(name="borrowed", data=own, imaging_plane=plane,
+                                        rate=30.0, unit="n"))
+    nwb.add_stimulus(clock)
+    nwb.add_acquisition(TwoPhotonSeries(name="retimed", data=frames[::-1].copy(),
+                                        imaging_plane=plane, timestamps=clock, unit="n"))
+    path = served / "linked_movies.nwb"
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path
+
+
+@pytest.mark.parametrize("series", ["own", "borrowed", "retimed"])
+def test_cold_frames_through_links_equal_h5py(linked_movies, http_server, locate, series) -> None:
+    """A link the frames need (data, timestamps) out of the walked part makes the scoped
+    open fall back to the whole file; the ones they do not (imaging_plane) do not."""
+    url = locate(linked_movies, "http")
+    _forget(url)
+    path = f"/acquisition/{series}"
+    with h5py.File(linked_movies, "r") as f:
+        for k in (0, 5, 11):
+            np.testing.assert_array_equal(lazynwb.get_frame(url, path, k), f[f"{path}/data"][k])
+        # a data or timestamps link out of the series' part needs the whole file
+        assert catalog_store.exists(url) == (series != "own")
+        if series == "retimed":
+            times = lazynwb.get_timeseries(url, path, exact_path=True).timestamps[:]
+            np.testing.assert_array_equal(times, f[f"{path}/timestamps"][:])

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from ..catalog import normalize_path, open_catalog_for
+from ..catalog import Catalog, normalize_path, open_scoped_catalog
 from ..config import resolve_as_polars
 from ..errors import InternalPathError
 from ..multifile import Missing, is_skipped, map_sources, report_missing
-from ..nwb.frames import describe_movie, read_frames
+from ..nwb.frames import describe_movie, is_movie, read_frames
 from ..nwb.images import is_image, read_image
+from ..nwb.kinds import series_reads_link, table_reads_link
 from ..nwb.roi_masks import describe_segmentation, is_segmentation, read_masks
 from ..nwb.table_query import NWB_PATH_COLUMN_NAME, TABLE_PATH_COLUMN_NAME
 from ..sources import PathLike, Source, to_source, to_sources
@@ -35,7 +36,7 @@ def get_frame(nwb_path: PathLike, series_path: str, index: int, plane: int = 0) 
     is time) as stored: (x, y), or (x, y, channels) for colour; `plane` picks the z plane
     of a volume. Reads only the chunks that hold the frame."""
     source = to_source(nwb_path)
-    catalog = open_catalog_for(source, series_path)
+    catalog = _movie_catalog(source, series_path)
     movie = describe_movie(catalog, series_path)
     if movie.data_path is None:
         raise InternalPathError("the frames are in external files, which are never read",
@@ -47,11 +48,21 @@ def get_frame(nwb_path: PathLike, series_path: str, index: int, plane: int = 0) 
     return np.asarray(read_frames(movie, k, k + 1, plane)[0])
 
 
+def _movie_catalog(source: Source, series_path: str) -> Catalog:
+    """Only the series (and, for its data dataset, the series around it) and their parents
+    are walked, never the rest of the file; links the frames do not need (imaging_plane,
+    device) stay unresolved. The full catalog when that is not enough (issue 16)."""
+    named = normalize_path(series_path)
+    paths = [named] + ([named.rsplit("/", 1)[0] or "/"] if named.endswith("/data") else [])
+    return open_scoped_catalog(source, list(dict.fromkeys(paths)), lambda c: is_movie(c, named),
+                               follows=series_reads_link)
+
+
 def get_image(nwb_path: PathLike, image_path: str) -> np.ndarray:
     """An image (GrayscaleImage (x, y), RGBImage (x, y, 3), RGBAImage (x, y, 4)) as stored."""
     source = to_source(nwb_path)
-    catalog = open_catalog_for(source, image_path)
     path = normalize_path(image_path)
+    catalog = open_scoped_catalog(source, [path], lambda c: is_image(c, path))
     catalog.require(path)
     if not is_image(catalog, path):
         raise InternalPathError("not an image (GrayscaleImage, RGBImage, RGBAImage)",
@@ -60,8 +71,9 @@ def get_image(nwb_path: PathLike, image_path: str) -> np.ndarray:
 
 
 def _masks_of(source: Source, table_path: str, rows: Sequence[int] | None, mask: str | None) -> pl.DataFrame:
-    catalog = open_catalog_for(source, table_path)
     path = normalize_path(table_path)
+    catalog = open_scoped_catalog(source, [path], lambda c: is_segmentation(c, path),
+                                  follows=table_reads_link)
     catalog.require(path)
     if not is_segmentation(catalog, path):
         raise InternalPathError("not a PlaneSegmentation (no mask column)", source=catalog.label, path=path)

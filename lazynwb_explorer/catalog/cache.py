@@ -148,8 +148,12 @@ def open_catalog(source: Source) -> Catalog:
         return catalog
 
 
+LinkRule = Callable[[Catalog, str], bool]  # (catalog, a link's path) -> the call follows it
+
+
 def open_scoped_catalog(
-    source: Source, paths: Sequence[str], accept: Callable[[Catalog], bool]
+    source: Source, paths: Sequence[str], accept: Callable[[Catalog], bool],
+    follows: LinkRule | None = None,
 ) -> Catalog:
     """A catalog holding at least one of `paths` with everything below it (a call about one
     table): the full catalog when it is known (memory or disk), else a walk of the root,
@@ -157,7 +161,9 @@ def open_scoped_catalog(
     up per source (a second table walks only its own part), are kept in memory and stored
     (scope "paths", with what was walked). When the walk does not give what `accept` asks
     for (the name is a shortcut or part of a path; not our HDF5 engine's file; a link out
-    of the walked part), the full catalog answers."""
+    of the walked part that the call `follows`: by default every link), the full catalog
+    answers. A link the call does not follow (a TwoPhotonSeries' imaging_plane, for a
+    frame) is kept as an unresolved link node."""
     _register_hooks()
     paths = [normalize_path(p) for p in paths]
     key = source.uri
@@ -165,16 +171,18 @@ def open_scoped_catalog(
         lock = _open_locks.setdefault(key, threading.Lock())
     try:
         with lock:
-            catalog = _scoped_open(source, paths, accept)
+            catalog = _scoped_open(source, paths, accept, follows)
     except SourceError as exc:
         raise with_path(exc, paths[0]) from exc
     return catalog if catalog is not None else open_catalog_for(source, paths[0])
 
 
-def _scoped_open(source: Source, paths: list[str], accept: Callable[[Catalog], bool]) -> Catalog | None:
+def _scoped_open(
+    source: Source, paths: list[str], accept: Callable[[Catalog], bool], follows: LinkRule | None
+) -> Catalog | None:
     """open_scoped_catalog's work, with the source's lock held (None: use the full catalog)."""
     if config.disable_cache:
-        return _scoped_walk(source, paths, accept, None)
+        return _scoped_walk(source, paths, accept, None, follows)
     key = source.uri
     identity = _identity(source)
     with _cache_lock:
@@ -187,10 +195,11 @@ def _scoped_open(source: Source, paths: list[str], accept: Callable[[Catalog], b
         if store.exists(key):
             return None  # the full catalog, from disk
         previous = persist.from_store(source, identity, store.PATHS)
-    if previous is not None and any(previous.covers(p) for p in paths) and accept(previous):
+    if (previous is not None and any(previous.covers(p) for p in paths) and accept(previous)
+            and not _leaves_scope(previous, paths, follows)):
         catalog = previous
     else:
-        walked = _scoped_walk(source, paths, accept, previous)
+        walked = _scoped_walk(source, paths, accept, previous, follows)
         if walked is None:
             return None
         catalog = walked
@@ -216,7 +225,8 @@ def _over_scoped_limits() -> list[Catalog]:
 
 
 def _scoped_walk(
-    source: Source, paths: list[str], accept: Callable[[Catalog], bool], previous: Catalog | None
+    source: Source, paths: list[str], accept: Callable[[Catalog], bool], previous: Catalog | None,
+    follows: LinkRule | None,
 ) -> Catalog | None:
     """`previous` (or a new catalog) with `paths` walked too; None when that is not enough."""
 
@@ -233,15 +243,17 @@ def _scoped_walk(
     catalog.scopes = frozenset(previous.scopes or ()) | frozenset(paths) if previous else frozenset(paths)
     if previous is not None:
         catalog.small_arrays.update(previous.small_arrays)
-    if not accept(catalog) or _leaves_scope(catalog, paths):
+    if not accept(catalog) or _leaves_scope(catalog, paths, follows):
         return None
     return catalog
 
 
-def _leaves_scope(catalog: Catalog, paths: list[str]) -> bool:
-    """A link below the walked paths whose target was not walked (it may be anywhere)."""
+def _leaves_scope(catalog: Catalog, paths: list[str], follows: LinkRule | None) -> bool:
+    """A link below the walked paths whose target was not walked (it may be anywhere) and
+    that the call follows."""
     return any(
         node.is_link and node.dataset is None and not node.children and node.outside is None
+        and (follows is None or follows(catalog, path))
         for path, node in catalog.nodes.items()
         if any(path.startswith(p + "/") for p in paths)
     )

@@ -9,6 +9,8 @@
 - `series_data`: the description of a series' data dataset (what views check before they
   offer to show it).
 - `TABLE_SHORTCUTS`: lazynwb's short names for the common tables.
+- `series_reads_link` / `table_reads_link`: which links a read of a series' samples or a
+  table's rows follows (a scoped open, catalog/cache.py, need not resolve the others).
 """
 
 from __future__ import annotations
@@ -62,3 +64,29 @@ def series_data(catalog: Catalog, path: str) -> DatasetMeta | None:
         return None
     data = catalog.resolved(f"{path.rstrip('/')}/data")
     return data.dataset if data is not None else None
+
+
+# a series' children that a read of its samples or frames uses
+SERIES_LINKS_READ = frozenset({"data", "timestamps", "starting_time", "external_file"})
+
+
+def series_reads_link(catalog: Catalog, path: str) -> bool:
+    """Whether a read of a series' samples follows the link at `path`: its data, its
+    timestamps (often a link to another series') or external files; not its device,
+    imaging_plane or other links that only describe it."""
+    return path.rsplit("/", 1)[-1] in SERIES_LINKS_READ
+
+
+def table_reads_link(catalog: Catalog, path: str) -> bool:
+    """Whether a read of a table's rows follows the link at `path`: a link in one of its
+    columns, their index or its ids; not one in a PlaneSegmentation's imaging_plane or
+    reference_images. A link outside any table is followed."""
+    parts = path.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        table = "/".join(parts[:depth]) or "/"
+        if is_table(catalog, table):
+            name = parts[depth]
+            names = catalog.require(table).attrs.get("colnames")
+            columns = [names] if isinstance(names, str) else [str(n) for n in (() if names is None else names)]
+            return name == "id" or name.endswith("_index") or name in columns
+    return True

@@ -18,7 +18,7 @@ from ..catalog import Catalog, normalize_path, open_scoped_catalog
 from ..errors import ColumnError, SchemaMismatchError
 from ..sources import Source
 from .columns import PolarsType
-from .kinds import TABLE_SHORTCUTS, is_table
+from .kinds import TABLE_SHORTCUTS, is_table, table_reads_link
 from .tables import Table, describe_table, read_rows, resolve_table_path
 
 NWB_PATH_COLUMN_NAME = "_nwb_path"
@@ -52,7 +52,7 @@ def table_catalog(source: Source, search_term: str) -> Catalog:
                 return is_table(catalog, path)
         return False
 
-    return open_scoped_catalog(source, candidates, names_a_table)
+    return open_scoped_catalog(source, candidates, names_a_table, follows=table_reads_link)
 
 
 def open_table(source: Source, search_term: str, exact_path: bool = False) -> Table:
