@@ -23,6 +23,7 @@ from polars.testing import assert_frame_equal
 from test_tables import _assert_table_matches
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer.catalog import open_catalog, open_scoped_catalog
 from lazynwb_explorer.catalog import store as catalog_store
 from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
@@ -376,3 +377,27 @@ def test_metadata_and_many_files_at_once_fetch_no_tail(served: Path, http_server
     finally:
         http_server.latency = 0.0
     assert 1 <= len(_suffixes(http_server)) <= SPECULATE_UP_TO
+
+
+@pytest.mark.parametrize("name", ["big_default", "big_gzip"])
+def test_a_scoped_open_that_falls_short_fetches_nothing_twice(request, served: Path, http_server,
+                                                              name: str) -> None:
+    """When a scoped walk is not enough (here: `accept` never is), the whole-tree walk
+    continues with the engine that made it, from the blocks it holds: no byte range is
+    asked for twice, and the tree is the whole file's."""
+    path = _file(request, served, name)
+    url = http_server.url(path.relative_to(served).as_posix())
+    lazynwb.clear_cache()
+    catalog_store.clear()
+    forget_reader(url)
+    http_server.reset_stats()
+    catalog = open_scoped_catalog(to_source(url), ["/units"], lambda _: False)
+    size = path.stat().st_size
+    spans = sorted(
+        (size + e.range_start, size) if e.range_start < 0 else (e.range_start, e.range_end)
+        for e in http_server.stats.log if e.method == "GET" and e.range_start is not None
+    )
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end, f"asked twice: {spans}"
+    assert catalog.scopes is None  # the whole tree
+    assert set(catalog.nodes) == set(open_catalog(to_source(str(path))).nodes)

@@ -70,18 +70,22 @@ def use_engine(source: Source) -> bool:
     return config.hdf5_engine != "h5py"
 
 
-def open_and_walk(source: Source) -> tuple[Backend, dict[str, Node]]:
-    """The backend for `source` and its walked tree (every group and dataset)."""
-    kind, probed = _detect(source)
-    if kind == "zarr":
-        from .zarr.backend import ZarrBackend
+def open_and_walk(source: Source, engine: Backend | None = None) -> tuple[Backend, dict[str, Node]]:
+    """The backend for `source` and its walked tree (every group and dataset). `engine`: our
+    engine after a walk of part of this file (a scoped open that fell short), which walks on
+    from what it holds instead of a new one fetching the same metadata again."""
+    if not isinstance(engine, EngineHDF5Backend):
+        kind, probed = _detect(source)
+        if kind == "zarr":
+            from .zarr.backend import ZarrBackend
 
-        source.reader().peeked = None  # this open takes the probe
-        return _walked(source, ZarrBackend(source, probed=probed))
+            source.reader().peeked = None  # this open takes the probe
+            return _walked(source, ZarrBackend(source, probed=probed))
+        engine = None
     outside: dict[str, Node] = {}
     if use_engine(source):
         try:
-            engine = reopen(source, "engine")
+            engine = engine or reopen(source, "engine")
             return engine, engine.walk()
         except EngineFallback as exc:
             log.warning("%s: read with h5py (%s)", source.label, exc)

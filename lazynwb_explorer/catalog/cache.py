@@ -76,8 +76,8 @@ def _checked(source: Source, backend: Backend, nodes: dict[str, Node]) -> Catalo
     return Catalog(source, backend, nodes, kind=backend.kind)
 
 
-def _build(source: Source) -> Catalog:
-    return _checked(source, *open_and_walk(source))
+def _build(source: Source, engine: Backend | None = None) -> Catalog:
+    return _checked(source, *open_and_walk(source, engine))
 
 
 def open_metadata_catalog(source: Source, in_scope: Callable[[str], bool]) -> Catalog:
@@ -116,12 +116,14 @@ def _metadata_walk(source: Source, in_scope: Callable[[str], bool]) -> Catalog |
     return None if walked is None else _checked(source, *walked)
 
 
-def open_catalog(source: Source) -> Catalog:
+def open_catalog(source: Source, engine: Backend | None = None) -> Catalog:
     """The catalog for a source: from memory when it is known and unchanged, else from the
-    catalog stored on disk (no request), else built by walking the file (and stored)."""
+    catalog stored on disk (no request), else built by walking the file (and stored).
+    `engine`: one that walked part of the file already (a scoped open that fell short); a
+    walk continues from what it holds, else it is closed."""
     _register_hooks()
     if config.disable_cache:
-        return _build(source)
+        return _build(source, engine)
     key = source.uri
     with _cache_lock:
         lock = _open_locks.setdefault(key, threading.Lock())
@@ -131,11 +133,14 @@ def open_catalog(source: Source) -> Catalog:
             hit = _cache.get(key)
             if hit is not None and hit[0] == identity:
                 _cache.move_to_end(key)
+                _close(engine)
                 return hit[1]
         catalog = persist.from_store(source, identity)
         if catalog is None:
-            catalog = _build(source)
+            catalog = _build(source, engine)
             persist.save(catalog, identity)
+        else:
+            _close(engine)
         with _cache_lock:
             old = _cache.pop(key, None)
             _cache[key] = (identity, catalog)
@@ -171,16 +176,20 @@ def open_scoped_catalog(
         lock = _open_locks.setdefault(key, threading.Lock())
     try:
         with lock:
-            catalog = _scoped_open(source, paths, accept, follows)
+            catalog, spare = _scoped_open(source, paths, accept, follows)
     except SourceError as exc:
         raise with_path(exc, paths[0]) from exc
-    return catalog if catalog is not None else open_catalog_for(source, paths[0])
+    return catalog if catalog is not None else open_catalog_for(source, paths[0], spare)
+
+
+Scoped = tuple[Catalog | None, Backend | None]  # the catalog, else (None) a spare engine or None
 
 
 def _scoped_open(
     source: Source, paths: list[str], accept: Callable[[Catalog], bool], follows: LinkRule | None
-) -> Catalog | None:
-    """open_scoped_catalog's work, with the source's lock held (None: use the full catalog)."""
+) -> Scoped:
+    """open_scoped_catalog's work, with the source's lock held. (None, engine): use the full
+    catalog, built by `engine` (which walked part of the file) when there is one."""
     if config.disable_cache:
         return _scoped_walk(source, paths, accept, None, follows)
     key = source.uri
@@ -188,20 +197,20 @@ def _scoped_open(
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None and hit[0] == identity:
-            return None  # the full catalog, from memory
+            return None, None  # the full catalog, from memory
         hit = _scoped.get(key)
     previous = hit[1] if hit is not None and hit[0] == identity else None
     if previous is None:
         if store.exists(key):
-            return None  # the full catalog, from disk
+            return None, None  # the full catalog, from disk
         previous = persist.from_store(source, identity, store.PATHS)
     if (previous is not None and any(previous.covers(p) for p in paths) and accept(previous)
             and not _leaves_scope(previous, paths, follows)):
         catalog = previous
     else:
-        walked = _scoped_walk(source, paths, accept, previous, follows)
+        walked, spare = _scoped_walk(source, paths, accept, previous, follows)
         if walked is None:
-            return None
+            return None, spare
         catalog = walked
         persist.save(catalog, identity, store.PATHS)
     with _cache_lock:
@@ -211,7 +220,7 @@ def _scoped_open(
     for gone in evicted:
         persist.save_if_grown(gone)
         gone.close()
-    return catalog
+    return catalog, None
 
 
 def _over_scoped_limits() -> list[Catalog]:
@@ -227,15 +236,16 @@ def _over_scoped_limits() -> list[Catalog]:
 def _scoped_walk(
     source: Source, paths: list[str], accept: Callable[[Catalog], bool], previous: Catalog | None,
     follows: LinkRule | None,
-) -> Catalog | None:
-    """`previous` (or a new catalog) with `paths` walked too; None when that is not enough."""
+) -> Scoped:
+    """`previous` (or a new catalog) with `paths` walked too; (None, spare) when that is not
+    enough, `spare` the new engine that walked them (None when `previous` had one)."""
 
     def in_scope(path: str) -> bool:
         return any(path == p or p.startswith(path + "/") or path.startswith(p + "/") for p in paths)
 
     walked = walk_in_scope(source, in_scope, previous.backend if previous is not None else None)
     if walked is None:
-        return None
+        return None, None
     backend, nodes = walked
     if previous is not None:
         nodes = {**previous.nodes, **nodes}
@@ -244,8 +254,8 @@ def _scoped_walk(
     if previous is not None:
         catalog.small_arrays.update(previous.small_arrays)
     if not accept(catalog) or _leaves_scope(catalog, paths, follows):
-        return None
-    return catalog
+        return None, (backend if previous is None else None)
+    return catalog, None
 
 
 def _leaves_scope(catalog: Catalog, paths: list[str], follows: LinkRule | None) -> bool:
@@ -259,13 +269,18 @@ def _leaves_scope(catalog: Catalog, paths: list[str], follows: LinkRule | None) 
     )
 
 
-def open_catalog_for(source: Source, path: str) -> Catalog:
+def open_catalog_for(source: Source, path: str, engine: Backend | None = None) -> Catalog:
     """open_catalog for a call about one internal path: a file that cannot be read (not NWB,
     NWB 1.x, unreachable) is reported naming the path asked for as well as the file."""
     try:
-        return open_catalog(source)
+        return open_catalog(source, engine)
     except SourceError as exc:
         raise with_path(exc, normalize_path(path)) from exc
+
+
+def _close(backend: Backend | None) -> None:
+    if backend is not None:
+        backend.close()
 
 
 def _holds_no_file(catalog: Catalog) -> bool:
