@@ -53,28 +53,29 @@ class Collection:
     def _scan(self, index: int) -> int | None:
         """Objects' data positions up to `index`'s (or the end); `index`'s, if found."""
         found, pos = self._found, self._pos
+        assert pos is not None  # get() scans only while objects remain
         data, size, unpack = self._data, self._size, self._head.unpack_from
         step, end = self._head.size, len(data)
         at = None
+        more = True  # objects may follow where the scan stopped
         while True:
             if pos + step > size:
-                pos = None
+                more = False
                 break
             number, length = unpack(data, pos)
             pos += step
             if number == 0:  # free space: the rest of the collection
-                pos = None
+                more = False
                 break
             if pos + length > end:
                 self._pos = None
                 raise FormatError("global heap object runs past its collection")
             found[number] = pos
-            if number == index:
-                at = pos
-                pos += length + (-length % 8)
-                break
             pos += length + (-length % 8)
-        self._pos = pos
+            if number == index:
+                at = found[number]
+                break
+        self._pos = pos if more else None
         return at
 
 
