@@ -200,10 +200,17 @@ def _compound(c: Cursor, version: int, bits: int, size: int, depth: int) -> H5Ty
     return H5Type("compound", size, storage, fields=tuple(fields))
 
 
+# messages up to this size are kept (types and shapes are tens of bytes; a hostile file's
+# large compound types are parsed each time rather than filling the cache)
+KEPT_MESSAGE_BYTES = 1024
+
+
 def parse_datatype_message(data: bytes, ctx: FileContext) -> H5Type:
     """The type a datatype message's bytes describe. Kept by those bytes (and the file's
     field sizes, all a type's parsing reads of the file): a file repeats a handful of types
     across its objects, every string attribute the same one, and an H5Type is immutable."""
+    if len(data) > KEPT_MESSAGE_BYTES:
+        return parse_datatype(Cursor(data, ctx))
     return _datatype(bytes(data), ctx.offset_size, ctx.length_size)
 
 
@@ -218,6 +225,8 @@ Shapes = tuple[tuple[int, ...] | None, tuple[int | None, ...] | None]
 def parse_dataspace(data: bytes, ctx: FileContext) -> Shapes:
     """(shape, maxshape); shape None for a null dataspace (no elements at all). Kept by the
     message's bytes, as types are: objects of a file share a few shapes."""
+    if len(data) > KEPT_MESSAGE_BYTES:
+        return _dataspace.__wrapped__(bytes(data), ctx.length_size)
     return _dataspace(bytes(data), ctx.length_size)
 
 

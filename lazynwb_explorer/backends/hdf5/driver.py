@@ -180,18 +180,12 @@ class ByteSource:
     def _held(self, ranges: Ranges, clipped: list[tuple[int, int]]) -> list[bytes] | None:
         """The answer when every range lies inside one block held already (most rounds of a
         walk once its first read is in), without planning a fetch; None otherwise."""
-        blocks, block = self._blocks, self.block
-        out = []
+        block = self.block
         for r, (s, e) in zip(ranges, clipped):
-            if e <= s:
-                out.append(b"")
-                continue
-            b = s // block
-            if (e - 1) // block != b or b not in blocks or (len(r) > 2 and r[2] == CHECK):
+            if e > s and ((e - 1) // block != s // block or s // block not in self._blocks
+                          or (len(r) > 2 and r[2] == CHECK)):
                 return None
-            blocks.move_to_end(b)
-            out.append(blocks[b][s - b * block : e - b * block])
-        return out
+        return [self._slice(s, e, (), {}) for s, e in clipped]
 
     def _slice(self, s: int, e: int, direct_spans, fetched) -> bytes:  # noqa: ANN001
         if e <= s:
