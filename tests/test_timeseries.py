@@ -15,8 +15,10 @@ from conftest import SHARED_FILES, SHARED_SOURCES, is_nwb1
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import SeriesFieldError, get_timeseries
+from lazynwb_explorer.catalog import forget
 from lazynwb_explorer.errors import UnsupportedFileError
 from lazynwb_explorer.nwb.lazy_array import searchsorted
+from lazynwb_explorer.sources import to_source
 from lazynwb_explorer.transport import counting
 
 from pynwb_reference import one_value, pynwb_reads, reference_series
@@ -94,13 +96,26 @@ def test_every_zarr_series_matches_pynwb_everywhere(request, locate, kind: str, 
     _check_series(path, locate(path, where))
 
 
-def _check_series(path: Path, source: str) -> None:
+def _check_series(path: Path, source: str, one_by_one: bool = False) -> list[str]:
     """Every series the oracle sees in the file at `path` (pynwb where it opens the file,
-    h5py where it cannot), read by us from `source`."""
+    h5py where it cannot), read by us from `source`: all found at once (match_all: the
+    whole file walked), or `one_by_one` by exact path, each from a cold open that walks
+    only its series (and its timestamps when first used)."""
     reference = reference_series(path) if pynwb_reads(path) else _h5py_series(path)
-    ours = get_timeseries(source, match_all=True)
-    assert set(reference) <= set(ours), "a series the oracle sees was not found"
+    ours = {} if one_by_one else get_timeseries(source, match_all=True)
+    walked_narrow: list[str] = []
+    assert one_by_one or set(reference) <= set(ours), "a series the oracle sees was not found"
     for series_path, ref in reference.items():
+        if one_by_one:
+            forget(to_source(source).uri)  # cold: nothing known of the file
+            ours[series_path] = get_timeseries(source, series_path, exact_path=True)
+            narrow = ours[series_path]._catalog
+            group = narrow.get(series_path)
+            kind = str(group.neurodata_type or "").lower() if group is not None else ""
+            if narrow.scopes is not None and "data" in group.children and kind.endswith("series"):
+                # walked in part, a series by its type and data: stored timestamps wait for use
+                assert not narrow.covers(f"{series_path}/timestamps"), series_path
+                walked_narrow.append(series_path)
         ts = ours[series_path]
         where = f"{source}:{series_path}"
         if not ref["stored_data"]:
@@ -132,6 +147,22 @@ def _check_series(path: Path, source: str) -> None:
         else:
             with pytest.raises(AttributeError):
                 ts.electrodes  # noqa: B018
+    return walked_narrow
+
+
+HDF5_FILES = ["rich_hdf5", *[str(p) for p in SHARED_FILES]]
+
+
+@pytest.mark.parametrize("name", HDF5_FILES, ids=lambda n: Path(n).name)
+def test_every_series_by_its_path_matches_pynwb(request, name: str) -> None:
+    """get_timeseries(f, path, exact_path=True) opens only the series' part of the file,
+    its data and starting_time first (issue 16), and its stored timestamps when first used:
+    every field still equals the oracle's."""
+    path = _path(request, name)
+    if is_nwb1(path):
+        return  # refused by name: test_every_series_matches_pynwb
+    narrow = _check_series(path, str(path), one_by_one=True)
+    print(f"\n{path.name}: {len(narrow)} series opened narrow")
 
 
 @pytest.mark.parametrize("kind", ["rich_hdf5", *ZARR_KINDS])

@@ -10,9 +10,9 @@ from __future__ import annotations
 import warnings
 from typing import Literal, overload
 
-from ..catalog import Catalog, normalize_path, open_catalog_for, open_scoped_catalog
+from ..catalog import Catalog, normalize_path, open_catalog_for, open_scoped_catalog, widen_catalog
 from ..errors import InternalPathError, redact
-from ..nwb.kinds import is_series
+from ..nwb.kinds import is_series, series_reads_link
 from ..nwb.timeseries import TimeSeries
 from ..sources import PathLike, Source, is_one_source, to_source
 
@@ -30,16 +30,33 @@ def _strip_child(path: str) -> str:
 
 
 def _series_catalog(source: Source, search_term: str | None, exact_path: bool) -> Catalog:
-    """The catalog get_timeseries needs: for an exact path, only the root, the path's groups
-    and the series are walked (issue 16); a search walks the whole file."""
+    """The catalog get_timeseries needs: for an exact path, only the root, the path's groups,
+    the series and its data and starting_time are walked (issue 16); its other children
+    (stored timestamps: pynwb writes their header past the data, a round trip away) when
+    first used. A search walks the whole file."""
     if not exact_path or not isinstance(search_term, str) or not search_term.strip():
         return open_catalog_for(source, search_term or "/")
     named = normalize_path(search_term)
-    exact = _strip_child(named)
-    return open_scoped_catalog(
-        source, list(dict.fromkeys([named, exact])),
-        lambda catalog: is_series(catalog, named) or is_series(catalog, exact),
+    candidates = list(dict.fromkeys([named, _strip_child(named)]))
+    catalog = open_scoped_catalog(
+        source, [f"{c.rstrip('/')}/{child}" for c in candidates for child in _READ_FIRST],
+        lambda catalog: any(_series_or_named(catalog, c) for c in candidates),
+        follows=series_reads_link,
     )
+    if any(is_series(catalog, c) for c in candidates):
+        return catalog
+    # a series known only by its stored timestamps (lazynwb's rule): walk them too
+    return widen_catalog(catalog, [f"{c.rstrip('/')}/timestamps" for c in candidates], series_reads_link)
+
+
+_READ_FIRST = ("data", "starting_time")
+
+
+def _series_or_named(catalog: Catalog, path: str) -> bool:
+    """A series, or a group whose links name stored timestamps (is_series decides once
+    they are walked)."""
+    node = catalog.get(path)
+    return is_series(catalog, path) or (node is not None and node.is_group and "timestamps" in node.children)
 
 
 def find_series(

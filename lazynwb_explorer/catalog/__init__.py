@@ -19,6 +19,7 @@ from .cache import (
     open_metadata_catalog,
     open_scoped_catalog,
     store_catalogs,
+    widen_catalog,
 )
 from .catalog import Catalog, normalize_path
 
@@ -32,4 +33,5 @@ __all__ = [
     "open_metadata_catalog",
     "open_scoped_catalog",
     "store_catalogs",
+    "widen_catalog",
 ]

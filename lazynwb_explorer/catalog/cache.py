@@ -259,14 +259,27 @@ def _scoped_walk(
 
 
 def _leaves_scope(catalog: Catalog, paths: list[str], follows: LinkRule | None) -> bool:
-    """A link below the walked paths whose target was not walked (it may be anywhere) and
-    that the call follows."""
+    """A link at or below the walked paths whose target was not walked (it may be
+    anywhere) and that the call follows."""
     return any(
         node.is_link and node.dataset is None and not node.children and node.outside is None
         and (follows is None or follows(catalog, path))
         for path, node in catalog.nodes.items()
-        if any(path.startswith(p + "/") for p in paths)
+        if any(path == p or path.startswith(p + "/") for p in paths)
     )
+
+
+def widen_catalog(catalog: Catalog, paths: Sequence[str], follows: LinkRule | None = None) -> Catalog:
+    """`catalog` with `paths` walked too, when a call first needs them (a series' stored
+    timestamps): `catalog` itself when it covers them; else its engine walks on from the
+    blocks it holds (a request only for headers it never fetched), or the full catalog."""
+    paths = [normalize_path(p) for p in paths]
+    if all(catalog.covers(p) for p in paths):
+        return catalog
+    if config.disable_cache:  # nothing is kept between calls: walk on from this one
+        walked, _ = _scoped_walk(catalog.source, paths, lambda _: True, catalog, follows)
+        return walked if walked is not None else open_catalog_for(catalog.source, paths[0])
+    return open_scoped_catalog(catalog.source, paths, lambda _: True, follows)
 
 
 def open_catalog_for(source: Source, path: str, engine: Backend | None = None) -> Catalog:

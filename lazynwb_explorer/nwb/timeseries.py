@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from ..backends.base import one_value
-from ..catalog import Catalog, normalize_path, open_catalog
+from ..backends.base import Node, one_value
+from ..catalog import Catalog, normalize_path, open_catalog, widen_catalog
 from ..errors import LazyNWBError, get_logger, redact
 from ..sources import PathLike, to_source
 from . import series_window
+from .kinds import series_reads_link
 from .lazy_array import LazyDataset, RateTimestamps
 
 logger = get_logger(__name__)
@@ -68,8 +69,19 @@ class TimeSeries:
         node = self._cat.require(self._table_path)
         return {name: node.attr(name) for name in node.attrs}
 
+    def _node(self, name: str) -> Node | None:
+        """The series' child `name`, walked now if the catalog came from a narrow open
+        that left it out (get_timeseries walks data and starting_time, not timestamps)."""
+        path = f"{self._table_path}/{name}"
+        catalog = self._cat
+        if not catalog.covers(path):
+            group = catalog.get(self._table_path)
+            if group is not None and name in group.children:
+                self._catalog = catalog = widen_catalog(catalog, [path], series_reads_link)
+        return catalog.resolved(path)
+
     def _child(self, name: str) -> LazyDataset | None:
-        node = self._cat.resolved(f"{self._table_path}/{name}")
+        node = self._node(name)
         if node is None or node.dataset is None:
             return None
         return LazyDataset(self._cat, node.path)
@@ -105,7 +117,7 @@ class TimeSeries:
     @property
     def rate(self) -> float | None:
         """Sampling rate (Hz) from starting_time's `rate` attribute, or None."""
-        start = self._cat.get(f"{self._table_path}/starting_time")
+        start = self._node("starting_time")
         value = start.attr("rate") if start is not None else None
         return float(value) if value is not None else None
 
@@ -129,7 +141,7 @@ class TimeSeries:
         return len(self.timestamps)
 
     def _data_attr(self, name: str) -> Any:
-        node = self._cat.get(f"{self._table_path}/data")
+        node = self._node("data")
         if node is not None and name in node.attrs:
             return node.attr(name)
         return None
@@ -166,7 +178,7 @@ class TimeSeries:
         if "timestamps_unit" in attrs:
             return str(attrs["timestamps_unit"])
         for name in ("timestamps", "starting_time"):
-            node = self._cat.get(f"{self._table_path}/{name}")
+            node = self._node(name)
             if node is not None and node.dataset is not None:
                 unit = node.attr("unit")
                 return None if unit is None else str(unit)
@@ -215,9 +227,8 @@ class TimeSeries:
         those samples (and, with `channels`, only those columns of 2-D data). Timestamps
         out of order (a broken file) are detected and the window is found by a full scan,
         with a warning (series_window)."""
-        return series_window.window(
-            self._cat, self._table_path, self.timestamps, self.data, t0, t1, channels
-        )
+        timestamps, data = self.timestamps, self.data  # first: they may widen the catalog
+        return series_window.window(self._cat, self._table_path, timestamps, data, t0, t1, channels)
 
     def times_at(self, rows: np.ndarray) -> np.ndarray:
         """The times of the given sorted sample rows (one read of just those rows when
