@@ -401,3 +401,26 @@ def test_a_scoped_open_that_falls_short_fetches_nothing_twice(request, served: P
         assert start >= end, f"asked twice: {spans}"
     assert catalog.scopes is None  # the whole tree
     assert set(catalog.nodes) == set(open_catalog(to_source(str(path))).nodes)
+
+
+_IMPORTS_DURING_READS = """
+import json, sys
+import lazynwb_explorer as lazynwb
+before = set(sys.modules)
+url = sys.argv[1]
+lazynwb.get_df(url, "/units", exclude_array_columns=True, as_polars=True)
+lazynwb.get_table_schema(url, "/intervals/trials")
+data = lazynwb.get_timeseries(url, sys.argv[2], exact_path=True).data
+data[: min(100, data.shape[0])]
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_cold_reads_import_nothing(big_gzip: Path, http_server, tmp_path: Path) -> None:
+    """Issue 16: imports happen when the package is imported, not inside a user's first
+    call (a cold read timed alone paid for them: the idna codec the first connection's host
+    name needs took ~3 ms). A fresh process: what a table, a schema and a series slice
+    over HTTP import after `import lazynwb_explorer`."""
+    url = http_server.url(big_gzip.name)
+    imported = run_in_fresh_process(_IMPORTS_DURING_READS, [url, SERIES[1]], tmp_path)
+    assert imported == []

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+
+# socket.getaddrinfo encodes host names with the idna codec, whose first use imports it
+# (~3 ms, inside a call's first request): it is imported with the package instead
+import encodings.idna  # noqa: F401
 import functools
 import heapq
 import http.client
