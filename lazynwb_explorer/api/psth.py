@@ -18,7 +18,6 @@ outside the edges goes to the nearest end bin).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -107,22 +106,23 @@ class Summary:
 def summarize(counts: np.ndarray, codes: np.ndarray, values: list[Any], bin_width: float,
               n_units: int = 1) -> Summary:
     """Per group: the mean rate over events (and units: counts summed over n_units), and
-    the standard error of the per-event rates."""
+    the standard error of the per-event rates. Sums over each group's events are products
+    with the events' group indicators (no loop over groups: a PSTH of 300 units calls
+    this 300 times)."""
     g = len(values)
-    n_bins = counts.shape[1]
-    totals = np.zeros((g, n_bins))
     n_events = np.bincount(codes, minlength=g)
-    rate = np.full((g, n_bins), np.nan)
-    sem = np.full((g, n_bins), np.nan)
+    member = np.zeros((g, len(codes)))
+    member[codes, np.arange(len(codes))] = 1.0
     per_event = counts / (bin_width * n_units)
-    for i in range(g):
-        rows = per_event[codes == i]
-        totals[i] = counts[codes == i].sum(axis=0)
-        if len(rows):
-            rate[i] = rows.mean(axis=0)
-        if len(rows) > 1:
-            sem[i] = rows.std(axis=0, ddof=1) / math.sqrt(len(rows))
-    return Summary(values, n_events, totals.astype(np.int64), rate, sem)
+    totals = member @ counts
+    n = n_events[:, None].astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, (member @ per_event) / n, np.nan)
+        # two passes, as numpy's std: deviations from the group's mean, then their squares
+        deviation = per_event - np.nan_to_num(rate)[codes]
+        variance = (member @ (deviation * deviation)) / (n - 1)
+        sem = np.where(n > 1, np.sqrt(variance / n), np.nan)
+    return Summary(values, n_events, np.rint(totals).astype(np.int64), rate, sem)
 
 
 # -- reading, per file ---------------------------------------------------------------------------
