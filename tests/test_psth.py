@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import lazynwb_explorer as lazynwb
 from lazynwb_explorer import demo_data
+from lazynwb_explorer.api.psth import summarize
 from lazynwb_explorer.catalog import open_catalog
 from lazynwb_explorer.nwb.spike_trains import SpikeTrains
 from lazynwb_explorer.sources import to_source
@@ -224,6 +225,43 @@ def test_bad_arguments_are_clear_errors(rich_hdf5: Path) -> None:
         assert str(rich_hdf5) in str(info.value) and "/units" in str(info.value)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 12)),
+    groups=st.integers(1, 5),
+    mean=st.sampled_from([0.0, 0.2, 3.0, 40.0]),
+    constant=st.booleans(),
+    bin_width=st.sampled_from([0.001, 0.01, 0.025, 0.03]),
+    n_units=st.integers(1, 300),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_summaries_equal_numpy_per_group(shape, groups, mean, constant, bin_width, n_units,
+                                         seed) -> None:
+    """summarize (every PSTH's rates and bands) against numpy on each group's rows: totals
+    exact, means and standard errors as numpy's mean and std(ddof=1) give them, including
+    bins where every event has the same count (a standard error of exactly 0)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(mean, size=shape).astype(np.int64)
+    if constant:
+        counts[:] = counts[0]
+    codes = rng.integers(0, groups, shape[0])
+    summary = summarize(counts, codes, list(range(groups)), bin_width, n_units)
+    for g in range(groups):
+        rows = counts[codes == g]
+        rates = rows / (bin_width * n_units)
+        assert summary.n_events[g] == len(rows)
+        assert summary.counts[g].tolist() == rows.sum(axis=0).tolist()
+        if not len(rows):
+            assert np.isnan(summary.rate[g]).all()
+            continue
+        np.testing.assert_allclose(summary.rate[g], rates.mean(axis=0), rtol=1e-12)
+        if len(rows) < 2:
+            assert np.isnan(summary.sem[g]).all()
+        else:
+            np.testing.assert_allclose(summary.sem[g], rates.std(axis=0, ddof=1) / math.sqrt(len(rows)),
+                                       rtol=1e-9, atol=1e-9 * (1 + rates.max()))
+
+
 # -- the spike-window reader ---------------------------------------------------------------------
 
 
@@ -249,9 +287,17 @@ def test_predicted_windows_are_exact(demo_small: Path, monkeypatch, data) -> Non
         rows = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6, unique=True))
         if data.draw(st.booleans(), label="index first"):
             reader.index(rows)
-        starts = sorted(data.draw(st.lists(st.floats(-5, 125), min_size=1, max_size=8)))
-        lengths = data.draw(st.lists(st.floats(0, 30), min_size=len(starts), max_size=len(starts)))
-        windows = np.array([[a, a + w] for a, w in zip(starts, lengths)])
+        train = ref["trains"][rows[0]]
+        if len(train) and data.draw(st.booleans(), label="edges on spikes"):
+            # a spike at a window's start is in it, one at its stop is not: edges exactly
+            # on spike times (sorted, so the starts are too)
+            picks = sorted(data.draw(st.lists(st.integers(0, len(train) - 1), min_size=2, max_size=16)))
+            edges = train[picks]
+            windows = np.array([[a, b] for a, b in zip(edges[0::2], edges[1::2])])
+        else:
+            starts = sorted(data.draw(st.lists(st.floats(-5, 125), min_size=1, max_size=8)))
+            lengths = data.draw(st.lists(st.floats(0, 30), min_size=len(starts), max_size=len(starts)))
+            windows = np.array([[a, a + w] for a, w in zip(starts, lengths)])
         for row, (times, offsets) in zip(rows, reader.spikes(rows, windows)):
             for j, expected in enumerate(_expected(ref["trains"][row], windows)):
                 assert times[offsets[j] : offsets[j + 1]].tolist() == expected.tolist()
