@@ -22,6 +22,11 @@ def series_paths(catalog: Catalog) -> list[str]:
     return [p for p, n in catalog.nodes.items() if n.is_group and is_series(catalog, p)]
 
 
+# what an exact-path get_timeseries walks of the series at once (its other children, the
+# stored timestamps among them, when first used)
+_READ_FIRST = ("data", "starting_time")
+
+
 def _strip_child(path: str) -> str:
     for child in ("/data", "/timestamps", "/starting_time"):
         if path.endswith(child):
@@ -47,9 +52,6 @@ def _series_catalog(source: Source, search_term: str | None, exact_path: bool) -
         return catalog
     # a series known only by its stored timestamps (lazynwb's rule): walk them too
     return widen_catalog(catalog, [f"{c.rstrip('/')}/timestamps" for c in candidates], series_reads_link)
-
-
-_READ_FIRST = ("data", "starting_time")
 
 
 def _series_or_named(catalog: Catalog, path: str) -> bool:

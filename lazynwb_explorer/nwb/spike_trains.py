@@ -257,15 +257,13 @@ class SpikeTrains:
         if unit.size == 0 or len(windows) == 0:
             return np.zeros(0), np.zeros(len(windows) + 1, dtype=np.int64)
         if unit.complete and len(unit.run_times) == 1 and not unit.unsorted:
-            # a train read whole (a PSTH's): searched and sliced as one array
+            # a train read whole (a PSTH's): one search of it, not locate's over known runs
             times = unit.run_times[0]
-            first = np.searchsorted(times, windows[:, 0], side="left")
-            last = np.maximum(np.searchsorted(times, windows[:, 1], side="left"), first)
-            counts = last - first
-            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            return times[np.repeat(first - offsets[:-1], counts) + np.arange(offsets[-1])], offsets
-        first = unit.locate(windows[:, 0]).pos
-        last = np.maximum(unit.locate(windows[:, 1]).pos, first)
+            first = unit.start + np.searchsorted(times, windows[:, 0], side="left")
+            last = unit.start + np.searchsorted(times, windows[:, 1], side="left")
+        else:
+            first, last = unit.locate(windows[:, 0]).pos, unit.locate(windows[:, 1]).pos
+        last = np.maximum(last, first)
         counts = last - first
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return unit.gather_times(first, last), offsets
