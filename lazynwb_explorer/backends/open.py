@@ -94,11 +94,13 @@ def open_and_walk(source: Source, engine: Backend | None = None) -> tuple[Backen
 
 
 def walk_in_scope(
-    source: Source, in_scope: Callable[[str], bool], backend: Backend | None = None
+    source: Source, in_scope: Callable[[str], bool], backend: Backend | None = None,
+    small_if_free: bool = False,
 ) -> tuple[Backend, dict[str, Node]] | None:
     """Only the parts of the tree `in_scope` accepts (and their parents), where the backend
     can walk part of a tree (our HDF5 engine); None for other sources. With `backend` (an
-    engine that walked other parts already), that one walks on: what it knows is kept."""
+    engine that walked other parts already), that one walks on: what it knows is kept.
+    `small_if_free`: see EngineHDF5Backend.walk."""
     if backend is None:
         if detect_format(source) != "hdf5" or not use_engine(source):
             return None
@@ -106,7 +108,7 @@ def walk_in_scope(
     elif not isinstance(backend, EngineHDF5Backend):
         return None
     try:
-        return backend, backend.walk(descend=in_scope)
+        return backend, backend.walk(descend=in_scope, small_if_free=small_if_free)
     except EngineFallback:
         return None
 

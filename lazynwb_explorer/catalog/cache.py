@@ -243,7 +243,8 @@ def _scoped_walk(
     def in_scope(path: str) -> bool:
         return any(path == p or p.startswith(path + "/") or path.startswith(p + "/") for p in paths)
 
-    walked = walk_in_scope(source, in_scope, previous.backend if previous is not None else None)
+    walked = walk_in_scope(source, in_scope, previous.backend if previous is not None else None,
+                           small_if_free=True)
     if walked is None:
         return None, None
     backend, nodes = walked

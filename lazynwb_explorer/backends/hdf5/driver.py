@@ -13,12 +13,13 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from typing import Any
 
 from ...config import config
 from ...transport.rangefile import coalesce, split
 from ...transport.readers import Reader
 from ..base import coalesce_gap
-from .io import CHECK, DATA, Ranges
+from .io import CHECK, DATA, HELD, Ranges
 
 _MAX_CACHED = 64 * 1024 * 1024  # blocks one file keeps
 _MAX_CACHED_ALL = 256 * 1024 * 1024  # blocks all open files keep together
@@ -129,9 +130,12 @@ class ByteSource:
     def _cached(self, start: int, end: int) -> bool:
         return all(b in self._blocks for b in range(start // self.block, (end - 1) // self.block + 1))
 
-    def read_round(self, ranges: Ranges) -> list[bytes]:
-        """Bytes of each (offset, length), clipped at the end of the file; one round."""
+    def read_round(self, ranges: Ranges) -> list[Any]:
+        """Bytes of each (offset, length), clipped at the end of the file; one round (none
+        for a HELD probe, answered from the blocks held: bytes, or None where not held)."""
         clipped = [(max(0, r[0]), max(0, min(r[0] + r[1], self.size))) for r in ranges]
+        if ranges and len(ranges[0]) > 2 and ranges[0][2] == HELD:
+            return self._probe(clipped)
         with self._lock:
             held = self._held(ranges, clipped)
             if held is not None:
@@ -176,6 +180,12 @@ class ByteSource:
         if block_spans:
             self._charge()
         return out
+
+    def _probe(self, clipped: list[tuple[int, int]]) -> list[bytes | None]:
+        """A HELD probe: each range's bytes when its blocks are held, else None; no fetch."""
+        with self._lock:
+            return [b"" if e <= s else self._slice(s, e, (), {}) if self._cached(s, e) else None
+                    for s, e in clipped]
 
     def _held(self, ranges: Ranges, clipped: list[tuple[int, int]]) -> list[bytes] | None:
         """The answer when every range lies inside one block held already (most rounds of a

@@ -42,7 +42,7 @@ from . import filters as h5filters
 from .binary import UNDEFINED, FileContext
 from .btree1 import chunk_entries as btree1_chunks
 from .driver import ByteSource
-from .io import FormatError, Parser, Refused, Unsupported, check_source, gather, run
+from .io import FormatError, Parser, Refused, Unsupported, check_source, gather, optional, run
 from .layout import ChunkEntry
 from .objects import DatasetInfo, dataset_info
 from .plan import Box, chunk_index, read_boxes
@@ -149,12 +149,20 @@ class EngineHDF5Backend(Backend):
 
     # -- metadata -----------------------------------------------------------------------
 
-    def walk(self, descend: Callable[[str], bool] | None = None) -> dict[str, Node]:
+    def walk(self, descend: Callable[[str], bool] | None = None, small_if_free: bool = False) -> dict[str, Node]:
         """The tree (with `descend`, only the parts it accepts: see walk_tree). Walks add
-        up: a second partial walk (another table) keeps what the first one learned."""
+        up: a second partial walk (another table) keeps what the first one learned.
+        `small_if_free`: small datasets are kept only where reading them costs no round of
+        its own (a narrow read's walk: an index column whose chunk index lies among another
+        column's chunks must not delay a call that may never read it); else all of them."""
+        on_dataset = self._inline_task
+        if small_if_free:
+            def on_dataset(path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
+                task = self._inline_task(path, info)
+                return None if task is None else optional(task)
         with self._lock:
             try:
-                tree = self._run(walk_tree(self.ctx, self.root, self._inline_task, descend))
+                tree = self._run(walk_tree(self.ctx, self.root, on_dataset, descend))
             except (FormatError, Unsupported) as exc:
                 raise self._refusal(exc) from exc
             self.partial = descend is not None and (self.partial or not self.address_paths)
@@ -243,9 +251,7 @@ class EngineHDF5Backend(Backend):
     def _inline_task(self, path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task or None
         """Small datasets (scalars, short strings, ids, index columns) are read during the
         walk, in its rounds, and kept (and stored with the catalog)."""
-        if info.shape is None or info.outside or info.type.has_references or path.startswith(_NEVER_INLINE):
-            return None
-        if math.prod(info.shape) * info.type.size > INLINE_BYTES:
+        if not _small(path, info):
             return None
         self.infos[path] = info
 
@@ -388,7 +394,10 @@ class EngineHDF5Backend(Backend):
             self._ensure_current()
             return self.inline[path].copy()
         out = self._execute(path, self._read_parser(path, None))
-        return self._h5py().read(path) if out is None else out
+        if out is None:
+            return self._h5py().read(path)
+        self._keep_if_small(path, None, out)
+        return out
 
     def read_spans(self, path: str, spans: Sequence[tuple[int, int]]) -> np.ndarray:
         with self._lock:
@@ -401,7 +410,20 @@ class EngineHDF5Backend(Backend):
                 data = self.inline[path]
                 return np.concatenate([data[a:b] for a, b in spans]) if len(spans) > 1 else data[spans[0][0]:spans[0][1]].copy()
             out = self._execute(path, self._read_parser(path, spans))
-            return self._h5py().read_spans(path, spans) if out is None else out
+            if out is None:
+                return self._h5py().read_spans(path, spans)
+            self._keep_if_small(path, spans, out)
+            return out
+
+    def _keep_if_small(self, path: str, spans: Sequence[tuple[int, int]] | None, value: np.ndarray) -> None:
+        """A small dataset read whole (`spans` None: a scalar) is kept, and stored with the
+        catalog, as if the walk had read it: a narrow walk leaves to the read those whose
+        bytes were not at hand."""
+        info = self.infos.get(path)
+        if info is None or not _small(path, info):
+            return
+        if spans is None or (info.shape and list(spans) == [(0, info.shape[0])]):
+            self.inline[path] = value.copy()
 
     def read_box(self, path: str, box: tuple[slice, ...]) -> np.ndarray:
         with self._lock:
@@ -439,6 +461,8 @@ class EngineHDF5Backend(Backend):
             values = self._run(gather(parsers)) if parsers else []
             added = {k: v for k, v in zip(keys, values) if v is not None and k is not None}
             self._prefetch.update(added)
+            for (path, spans), value in added.items():
+                self._keep_if_small(path, spans, value)
         try:
             yield
         finally:
@@ -457,6 +481,13 @@ class EngineHDF5Backend(Backend):
     def close(self) -> None:
         if self._fallback is not None:
             self._fallback.close()
+
+
+def _small(path: str, info: DatasetInfo) -> bool:
+    """A dataset read during the walk (and kept): small, in the file, naming no object."""
+    if info.shape is None or info.outside or info.type.has_references or path.startswith(_NEVER_INLINE):
+        return False
+    return math.prod(info.shape) * info.type.size <= INLINE_BYTES
 
 
 def _depth_first(nodes: dict[str, Node]) -> dict[str, Node]:

@@ -48,6 +48,7 @@ def fetch_many(ranges: Sequence[tuple[int, int]]) -> Parser[list[bytes]]:
 DATA = "data"
 INDEX = "index"
 CHECK = "check"
+HELD = "held"  # a probe: the bytes when the driver holds them already, else None; no fetch
 
 
 def check_source() -> Parser[bytes]:
@@ -96,36 +97,77 @@ def gather(parsers: Sequence[Parser[Any]]) -> Parser[list[Any]]:
 Task = tuple[Parser[Any], Callable[[Any], "Sequence[Task] | None"]]
 
 
+def optional(task: Task) -> tuple[Parser[Any], Callable[[Any], Any], bool]:
+    """`task` marked as worth doing only for free: `pool` runs it while its bytes are held
+    already or come in a round the other tasks make anyway, and drops it when it alone would
+    cost a round (with the tasks it started)."""
+    return (*task, True)
+
+
 def pool(tasks: Sequence[Task]) -> Parser[None]:
     """Run (parser, on_done) tasks concurrently, where on_done(result) may start more tasks:
     a new task joins the very next step, so independent chains of pointers (one object's
-    attributes, its children's headers) advance together instead of level by level."""
+    attributes, its children's headers) advance together instead of level by level.
+    While `optional` tasks run, each step first probes the driver (HELD) for what every task
+    needs: tasks whose bytes are all held advance without a fetch, and a fetch is made only
+    for a task that is not optional."""
     active: list[list[Any]] = []
 
-    def start(parser: Parser[Any], on_done: Callable[[Any], Any]) -> None:
+    def start(parser: Parser[Any], on_done: Callable[[Any], Any], is_optional: bool = False) -> None:
         try:
-            active.append([parser, on_done, list(next(parser))])
+            active.append([parser, on_done, list(next(parser)), is_optional])
         except StopIteration as stop:
-            for task in on_done(stop.value) or ():
-                start(*task)
+            finish(on_done, stop.value, is_optional)
+
+    def finish(on_done: Callable[[Any], Any], value: Any, is_optional: bool) -> None:
+        for task in on_done(value) or ():
+            if is_optional and len(task) == 2:  # what an optional task starts is optional too
+                task = optional(task)
+            start(*task)
+
+    def advance(entry: list[Any], part: list[bytes]) -> None:
+        parser, on_done, _, is_optional = entry
+        try:
+            active.append([parser, on_done, list(parser.send(part)), is_optional])
+        except StopIteration as stop:
+            finish(on_done, stop.value, is_optional)
 
     for task in tasks:
         start(*task)
     while active:
+        if any(entry[3] for entry in active):
+            current, active[:] = list(active), []
+            probe = [(r[0], r[1], HELD) for entry in current for r in entry[2]]
+            answers = yield probe
+            if len(answers) != len(probe):
+                raise FormatError("driver answered the wrong number of ranges")
+            waiting, pos = [], 0
+            for entry in current:
+                part = answers[pos : pos + len(entry[2])]
+                pos += len(entry[2])
+                held = all(p is not None for p in part) and all(len(r) < 3 or r[2] != CHECK for r in entry[2])
+                if held:
+                    advance(entry, part)
+                else:
+                    waiting.append(entry)
+            if len(waiting) < len(current):  # some advanced: probe their next steps too
+                active.extend(waiting)
+                continue
+            if all(entry[3] for entry in waiting):  # only optional work left, none of it free
+                for entry in waiting:
+                    entry[0].close()
+                return
+            active[:] = waiting
         current, active[:] = list(active), []
-        flat = [r for _, _, ranges in current for r in ranges]
+        flat = [r for entry in current for r in entry[2]]
         datas = yield flat
         if len(datas) != len(flat):
             raise FormatError("driver answered the wrong number of ranges")
         pos = 0
-        for parser, on_done, ranges in current:
-            part = datas[pos : pos + len(ranges)]
-            pos += len(ranges)
-            try:
-                active.append([parser, on_done, list(parser.send(part))])
-            except StopIteration as stop:
-                for task in on_done(stop.value) or ():
-                    start(*task)
+        for entry in current:
+            part = datas[pos : pos + len(entry[2])]
+            pos += len(entry[2])
+            advance(entry, part)
 
 
 def _advance(parsers, results, pending, i, value) -> None:  # noqa: ANN001 - internal
@@ -137,7 +179,7 @@ def _advance(parsers, results, pending, i, value) -> None:  # noqa: ANN001 - int
     pending[i] = list(ranges)
 
 
-def run(parser: Parser[T], read_round: Callable[[Ranges], list[bytes]]) -> T:
+def run(parser: Parser[T], read_round: Callable[[Ranges], list[Any]]) -> T:
     """Drive a parser to its result; `read_round` answers one step's ranges (one round)."""
     try:
         ranges = next(parser)
@@ -148,5 +190,5 @@ def run(parser: Parser[T], read_round: Callable[[Ranges], list[bytes]]) -> T:
 
 
 def over_bytes(data: bytes) -> Callable[[Ranges], list[bytes]]:
-    """A `read_round` over bytes in memory (tests, fuzzing)."""
+    """A `read_round` over bytes in memory (tests, fuzzing): every byte is held."""
     return lambda ranges: [data[r[0] : r[0] + r[1]] if r[0] >= 0 else b"" for r in ranges]
