@@ -8,7 +8,9 @@ with `ignore_errors=True` it becomes a warning and the file is skipped.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
+import gc
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +31,16 @@ T = TypeVar("T")
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
 _executor_size = 0
 _executor_lock = threading.Lock()
+
+# While files are read together, the young generation is collected every this many new
+# objects rather than every 700: reading 1,000 small files' metadata spent 10-15% of its
+# time in ~360 collections (each full one walks every module's objects), and those files
+# make little cyclic garbage. Collection still runs (bounded garbage), and the process's
+# own thresholds come back when the last such call ends.
+_FILES_GC_THRESHOLD = 100_000
+_gc_lock = threading.Lock()
+_gc_calls = 0
+_gc_saved: tuple[int, ...] = ()
 
 
 def _files_executor() -> concurrent.futures.ThreadPoolExecutor:
@@ -100,20 +112,41 @@ def map_sources(
         try:
             if parallel and len(sources) > 1:
                 executor = _files_executor()
-                futures = [executor.submit(run, s) for s in sources]
-                try:
-                    for source, future in zip(sources, futures):
-                        yield source, _settle(source, functools.partial(wait, future), ignore_errors)
-                        advance()
-                finally:
-                    for future in futures:
-                        future.cancel()
+                with _fewer_collections():
+                    futures = [executor.submit(run, s) for s in sources]
+                    try:
+                        for source, future in zip(sources, futures):
+                            yield source, _settle(source, functools.partial(wait, future), ignore_errors)
+                            advance()
+                    finally:
+                        for future in futures:
+                            future.cancel()
             else:
                 for source in sources:
                     yield source, _settle(source, functools.partial(run, source), ignore_errors)
                     advance()
         finally:
             bar.close()
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect the young generation less often while a multi-file call runs (see
+    _FILES_GC_THRESHOLD); overlapping calls share it, the last one restores the thresholds."""
+    global _gc_calls, _gc_saved
+    with _gc_lock:
+        if _gc_calls == 0:
+            _gc_saved = gc.get_threshold()
+            if _gc_saved[0] and _gc_saved[0] < _FILES_GC_THRESHOLD:  # 0: the process turned it off
+                gc.set_threshold(_FILES_GC_THRESHOLD, *_gc_saved[1:])
+        _gc_calls += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_calls -= 1
+            if _gc_calls == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def results_of(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import gc
 import io
 import random
 import threading
@@ -15,6 +16,8 @@ import polars as pl
 import pytest
 
 import lazynwb_explorer as lazynwb
+from lazynwb_explorer.multifile import map_sources
+from lazynwb_explorer.sources import to_sources
 
 
 def test_threads_on_same_and_different_files(rich_hdf5, rich_zarr, locate) -> None:
@@ -185,3 +188,47 @@ def test_table_switch_while_a_page_is_read(served, rich_hdf5) -> None:
         units, frame = _page(grid, 4, offset=10, limit=20, filters=FILTER)
         assert units["table_path"] == "/units" and units["columns"] == list(frame.columns)
         assert set(frame.columns) - {"_table_index"} <= columns["/units"]
+
+
+# -- the collector's settings around multi-file calls ----------------------------------------
+
+
+def test_multi_file_calls_give_back_the_collectors_thresholds(sessions, locate, served) -> None:
+    """While files are read together the young generation is collected less often; the
+    thresholds the process set come back after overlapping calls, a failing one included,
+    and a process that turned automatic collection off keeps it off throughout."""
+    urls = [locate(p, "http") for p in sessions]
+    missing = locate(served / "sessions", "http") + "/no-such-file.nwb"
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(500, 7, 9)
+        seen: list[tuple[int, ...]] = []
+
+        def observe(source: Any) -> str:
+            seen.append(gc.get_threshold())
+            return source.label
+
+        assert [r for _, r in map_sources(to_sources(urls), observe, disable_progress=True)] == \
+            [s.label for s in to_sources(urls)]
+        assert seen and all(t[0] > 500 and t[1:] == (7, 9) for t in seen)
+        assert gc.get_threshold() == (500, 7, 9)
+
+        def call(i: int) -> Any:
+            if i % 4 == 3:
+                with pytest.raises(lazynwb.LazyNWBError):
+                    lazynwb.get_metadata_df([*urls, missing], disable_progress=True)
+                return None
+            return lazynwb.get_metadata_df(urls, disable_progress=True, as_polars=True).height
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            heights = list(pool.map(call, range(12)))
+        assert [h for h in heights if h is not None] == [len(urls)] * 9
+        assert gc.get_threshold() == (500, 7, 9)
+
+        gc.set_threshold(0)
+        seen.clear()
+        list(map_sources(to_sources(urls), observe, disable_progress=True))
+        assert seen and all(t[0] == 0 for t in seen)
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*saved)
