@@ -2,9 +2,10 @@
 in bounded memory.
 
 - `engine_target(data)`: an HDF5 image through our engine only (no h5py): superblock, the
-  whole tree, then a few rows of every dataset (and a row in the middle through the partial
-  chunk-index walk), all over the bytes in memory. Allowed: success, `FormatError`,
-  `Unsupported`, `Refused` (values outside the file).
+  whole tree (reading a few rows of every dataset on the way as optional tasks, the way a
+  narrow walk reads small datasets), then a few rows of every dataset (and a row in the
+  middle through the partial chunk-index walk), all over the bytes in memory. Allowed:
+  success, `FormatError`, `Unsupported`, `Refused` (values outside the file).
 - `api_target(path)`: the public API (`get_internal_paths`) on a file, with the native
   engine, then a few rows of every dataset through the catalog's backend (h5py where the
   engine hands a file on). Allowed: success or a `LazyNWBError`; a read returning the bytes
@@ -35,6 +36,7 @@ from lazynwb_explorer.backends.hdf5.io import (
     Ranges,
     Refused,
     Unsupported,
+    optional,
     over_bytes,
     run,
 )
@@ -129,6 +131,23 @@ def _read_dataset(ctx: FileContext, info: DatasetInfo, names: dict[int, str], re
         run(read_boxes(ctx, info, [box], some_chunks, names.get), read)
 
 
+def _first_rows_on_the_way(ctx: FileContext):  # noqa: ANN202 - a walk_tree on_dataset hook
+    """Optional few-rows reads started as each dataset is found (refusals give None), as
+    the engine's narrow walks start their small reads."""
+
+    def on_dataset(path: str, info: DatasetInfo):  # noqa: ANN202 - an io.Task
+        def guarded():  # noqa: ANN202 - a parser
+            try:
+                return (yield from read_boxes(ctx, info, few_rows(info), lambda: chunk_index(ctx, info),
+                                              lambda address: None))
+            except (FormatError, Unsupported, Refused):
+                return None
+
+        return optional((guarded(), lambda value: None))
+
+    return on_dataset
+
+
 def engine_target(data: bytes, read=None, errors: list[str] | None = None) -> str:  # noqa: ANN001
     """Our engine over an HDF5 image: 'ok', 'rejected' (FormatError / Unsupported on the
     superblock or tree) or 'partial' (the tree, some datasets refused). `read`: another
@@ -137,7 +156,7 @@ def engine_target(data: bytes, read=None, errors: list[str] | None = None) -> st
     errors = [] if errors is None else errors
     try:
         sb = run(read_superblock(len(data), data[:FIRST_BYTES]), read)
-        tree = run(walk_tree(sb.ctx, sb.root_address), read)
+        tree = run(walk_tree(sb.ctx, sb.root_address, _first_rows_on_the_way(sb.ctx)), read)
     except (FormatError, Unsupported) as exc:
         errors.append(f"{type(exc).__name__}: {exc}")
         return "rejected"
